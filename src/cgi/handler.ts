@@ -1,0 +1,318 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { Config } from '../config.js';
+import { HttpError } from '../errors.js';
+import { formatMessage, type ScriptOutcome } from '../log.js';
+import type { RequestPath } from '../request-path.js';
+import type { ScriptTarget } from '../resolve.js';
+import type { RequestContext } from '../server.js';
+import { SERVER_SOFTWARE } from '../version.js';
+import { prepareBody, type RequestBody } from './body.js';
+import { buildCgiEnv, type CgiRequest } from './env.js';
+import { CgiHeadParser, CgiOutputError, type CgiHead } from './parse.js';
+import { ScriptPool } from './pool.js';
+import { runScript, type RunningScript } from './run.js';
+
+export { ScriptPool };
+
+/** A stdout route holds its output this long (or up to ROUTE_COMMIT_BYTES) hoping to learn the exit code before choosing the status. */
+export const ROUTE_COMMIT_MS = 250;
+export const ROUTE_COMMIT_BYTES = 64 * 1024;
+
+/**
+ * Run a script (or command route) for a request, in phases: body, slot,
+ * environment, process, then the response (CGI head, NPH, or stdout route).
+ * Failures before the first byte are thrown as HttpError; after that, the
+ * connection is cut.
+ */
+export async function handleScript(ctx: RequestContext, target: ScriptTarget, path: RequestPath): Promise<void> {
+  const { req, res, config } = ctx;
+  const body = await prepareBody(req, config.maxBodyBytes, () => sendContinue(req, res));
+  try {
+    const release = await ctx.scripts.acquire(res);
+    let script: RunningScript;
+    try {
+      script = await startScript(ctx, target, path, body);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    ctx.scripts.track(script, release);
+    ctx.scriptDone = script.exited;
+    res.once('close', () => {
+      if (!res.writableFinished) script.stop('client-gone');
+    });
+    body.pipeTo(script.stdin, () => script.stop('client-gone'));
+    if (target.nph) return await relayNph(ctx, script);
+    if (target.route?.mode === 'stdout') return await relayStdoutRoute(ctx, script, target.route.contentType);
+    return await relayCgi(ctx, script);
+  } finally {
+    void body.dispose();
+  }
+}
+
+function sendContinue(req: IncomingMessage, res: ServerResponse): void {
+  if ((req as IncomingMessage & { expectContinue?: boolean }).expectContinue && !res.headersSent) {
+    (req as IncomingMessage & { expectContinue?: boolean }).expectContinue = false;
+    res.writeContinue();
+  }
+}
+
+async function startScript(ctx: RequestContext, target: ScriptTarget, path: RequestPath, body: RequestBody): Promise<RunningScript> {
+  const { req, config } = ctx;
+  const env = buildCgiEnv(cgiRequest(req, config, target, path, body.length), {
+    serverEnv: process.env,
+    passEnv: config.passEnv,
+    passAuthorization: config.passAuthorization,
+    serverSoftware: SERVER_SOFTWARE,
+  });
+  const source = target.route ? `${target.route.method} ${target.route.path}` : target.scriptName;
+  try {
+    return await runScript({
+      argv: target.argv,
+      env,
+      cwd: target.cwd,
+      timeoutMs: target.route?.timeoutMs ?? config.scriptTimeoutMs,
+      onStderr: (line) => config.log?.(formatMessage(source, line)),
+    });
+  } catch (err) {
+    throw new HttpError(500, { logMessage: `cannot start ${source}: ${(err as Error).message}` });
+  }
+}
+
+function cgiRequest(req: IncomingMessage, config: Config, target: ScriptTarget, path: RequestPath, length: number | null): CgiRequest {
+  const socket = req.socket;
+  return {
+    method: req.method ?? 'GET',
+    httpVersion: req.httpVersion,
+    rawHeaders: req.rawHeaders,
+    remoteAddress: socket.remoteAddress ?? '',
+    remotePort: socket.remotePort ?? 0,
+    localAddress: socket.localAddress ?? '',
+    localPort: socket.localPort ?? 0,
+    tls: (socket as TLSSocket).encrypted === true,
+    requestUri: req.url ?? '/',
+    query: path.query,
+    contentLength: length,
+    scriptName: target.scriptName,
+    scriptFilename: target.scriptFilename,
+    pathInfo: target.pathInfo,
+    documentRoot: config.root,
+    remoteUser: (req as IncomingMessage & { remoteUser?: string }).remoteUser,
+    authType: (req as IncomingMessage & { remoteUser?: string }).remoteUser ? 'Basic' : undefined,
+  };
+}
+
+/** Read stdout until the header block is complete; null when stdout ended first. */
+function readHead(stdout: Readable): Promise<{ head: CgiHead; rest: Buffer } | null> {
+  const parser = new CgiHeadParser();
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      try {
+        const done = parser.push(chunk);
+        if (!done) return;
+        cleanup();
+        stdout.pause();
+        resolve(done);
+      } catch (err) {
+        cleanup();
+        reject(err);
+      }
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(null);
+    };
+    const cleanup = (): void => {
+      stdout.off('data', onData);
+      stdout.off('end', onEnd);
+      stdout.off('close', onEnd);
+    };
+    stdout.on('data', onData);
+    stdout.once('end', onEnd);
+    stdout.once('close', onEnd);
+  });
+}
+
+/** Status for a script whose output ended before a complete header block. */
+function failureBeforeHead(script: RunningScript, outcome: ScriptOutcome): HttpError {
+  if (script.stopReason === 'timeout') return new HttpError(504, { logMessage: 'script timed out before its headers' });
+  if (script.stopReason === 'client-gone') return new HttpError(499 as number, { logMessage: 'client went away' });
+  if (outcome.exit !== 0) return new HttpError(500, { logMessage: 'script failed before its headers' });
+  return new HttpError(502, { logMessage: 'script ended without a complete header block' });
+}
+
+async function relayCgi(ctx: RequestContext, script: RunningScript): Promise<void> {
+  let parsed: { head: CgiHead; rest: Buffer } | null;
+  try {
+    parsed = await readHead(script.stdout);
+  } catch (err) {
+    script.stop('error');
+    if (err instanceof CgiOutputError) throw new HttpError(502, { logMessage: `bad script output: ${err.message}` });
+    throw err;
+  }
+  if (!parsed) throw failureBeforeHead(script, await script.exited);
+  const { head, rest } = parsed;
+  if (head.kind === 'local-redirect') {
+    script.stdout.resume();
+    return ctx.redirectLocally(head.location);
+  }
+  const { res } = ctx;
+  res.statusCode = head.status;
+  if (head.reason) res.statusMessage = head.reason;
+  let declared: number | null = null;
+  try {
+    for (const [name, value] of head.headers) {
+      if (name.toLowerCase() === 'content-length') declared = Number(value);
+      res.appendHeader(name, value);
+    }
+  } catch (err) {
+    script.stop('error');
+    throw new HttpError(502, { logMessage: `bad script header: ${(err as Error).message}` });
+  }
+  return relayBody(ctx, script, rest, declared);
+}
+
+/**
+ * Copy the body with backpressure (stdout pauses while the client is slow).
+ * HEAD gets no body (RFC 3875 4.3.3). A declared Content-Length is enforced:
+ * extra bytes are cut, and a short body closes the connection, since the
+ * framing can no longer be honoured.
+ */
+function relayBody(ctx: RequestContext, script: RunningScript, first: Buffer, declared: number | null): Promise<void> {
+  const { req, res } = ctx;
+  const stdout = script.stdout;
+  if (req.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304) {
+    stdout.resume();
+    res.end();
+    return Promise.resolve();
+  }
+  ctx.bytes = 0;
+  return new Promise((resolve) => {
+    let finished = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      stdout.off('data', write);
+      const short = declared !== null && (ctx.bytes ?? 0) < declared;
+      if (short || script.stopReason === 'timeout' || script.stopReason === 'error') res.destroy();
+      else res.end();
+      resolve();
+    };
+    const write = (chunk: Buffer): void => {
+      let piece = chunk;
+      if (declared !== null && ctx.bytes! + piece.length > declared) piece = piece.subarray(0, declared - ctx.bytes!);
+      ctx.bytes! += piece.length;
+      if (piece.length > 0 && !res.write(piece)) stdout.pause();
+      if (declared !== null && ctx.bytes === declared) {
+        stdout.resume();
+        finish();
+      }
+    };
+    res.on('drain', () => stdout.resume());
+    res.once('close', finish);
+    stdout.once('end', finish);
+    stdout.once('close', finish);
+    if (first.length > 0) write(first);
+    if (!finished) {
+      stdout.on('data', write);
+      stdout.resume();
+    }
+  });
+}
+
+/**
+ * Non-parsed-header script: its output is the whole HTTP response, passed
+ * through untouched on the raw socket; the connection closes after it since
+ * the server cannot know the framing.
+ */
+function relayNph(ctx: RequestContext, script: RunningScript): Promise<void> {
+  const { res } = ctx;
+  const socket = res.socket;
+  if (!socket) {
+    script.stop('client-gone');
+    return Promise.resolve();
+  }
+  res.shouldKeepAlive = false;
+  ctx.bytes = 0;
+  let first = true;
+  return new Promise((resolve) => {
+    script.stdout.on('data', (chunk: Buffer) => {
+      if (first) {
+        first = false;
+        const m = /^HTTP\/\d\.\d (\d{3})/.exec(chunk.subarray(0, 16).toString('latin1'));
+        res.statusCode = m ? Number(m[1]) : 502;
+      }
+      ctx.bytes! += chunk.length;
+    });
+    script.stdout.pipe(socket, { end: false });
+    script.stdout.once('end', () => {
+      socket.end();
+      resolve();
+    });
+    socket.once('close', () => resolve());
+  });
+}
+
+/**
+ * A command route in stdout mode: stdout is the body. The status depends on
+ * the exit code (200 on 0, else 500 with stderr logged), so output is held
+ * briefly in case the command finishes; past ROUTE_COMMIT_MS or
+ * ROUTE_COMMIT_BYTES it is streamed with 200, and a later failure cuts the
+ * connection so the client never takes a partial answer for a whole one.
+ */
+async function relayStdoutRoute(ctx: RequestContext, script: RunningScript, contentType: string): Promise<void> {
+  const { res } = ctx;
+  const held = await holdOutput(script);
+  if (held.exited) {
+    const outcome = await script.exited;
+    if (script.stopReason === 'timeout') throw new HttpError(504, { logMessage: 'command timed out' });
+    if (outcome.exit !== 0) throw new HttpError(500, { logMessage: `command failed (${outcome.signal ?? 'exit ' + outcome.exit})` });
+    const body = Buffer.concat(held.chunks);
+    res.statusCode = 200;
+    res.setHeader('Content-Type', contentType);
+    res.setHeader('Content-Length', body.length);
+    ctx.bytes = ctx.req.method === 'HEAD' ? 0 : body.length;
+    res.end(ctx.req.method === 'HEAD' ? undefined : body);
+    return;
+  }
+  res.statusCode = 200;
+  res.setHeader('Content-Type', contentType);
+  await relayBody(ctx, script, Buffer.concat(held.chunks), null);
+  const outcome = await script.exited;
+  if (outcome.exit !== 0) res.destroy();
+}
+
+/** Collect stdout until the process ends (exited: true) or the commit threshold passes (exited: false). */
+function holdOutput(script: RunningScript): Promise<{ exited: boolean; chunks: Buffer[] }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    let settled = false;
+    const done = (exited: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      script.stdout.off('data', onData);
+      script.stdout.pause();
+      resolve({ exited, chunks });
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= ROUTE_COMMIT_BYTES) done(false);
+      else timer ??= setTimeout(() => done(false), ROUTE_COMMIT_MS);
+    };
+    script.stdout.on('data', onData);
+    let ended = false;
+    const onEnd = (): void => {
+      if (ended) return;
+      ended = true;
+      void script.exited.then(() => done(true));
+    };
+    script.stdout.once('end', onEnd);
+    script.stdout.once('close', onEnd);
+  });
+}

@@ -1,0 +1,139 @@
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import type { ScriptOutcome } from '../log.js';
+
+/** Time between SIGTERM and SIGKILL when a script is stopped. */
+export const KILL_GRACE_MS = 2000;
+/** Most stderr bytes of one run that reach the log; the rest is read and dropped so the script never blocks. */
+export const MAX_STDERR_LOG_BYTES = 64 * 1024;
+
+/** Why the server stopped a script. */
+export type StopReason = 'timeout' | 'client-gone' | 'shutdown' | 'error';
+
+/** A started script: its pipes, and a promise of its end. */
+export interface RunningScript {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  /** Settles when the process has exited (never rejects). */
+  readonly exited: Promise<ScriptOutcome>;
+  /** Why the server stopped it, if it did. */
+  readonly stopReason: StopReason | null;
+  /** Stop the whole process group: SIGTERM now, SIGKILL after the grace period. Idempotent. */
+  stop(reason: StopReason): void;
+  /** SIGKILL the whole process group now (the server is exiting). */
+  kill(): void;
+}
+
+export interface RunOptions {
+  readonly argv: readonly string[];
+  readonly env: Record<string, string>;
+  readonly cwd: string;
+  readonly timeoutMs: number;
+  /** Receives stderr one line at a time, bounded. */
+  readonly onStderr: (line: string) => void;
+}
+
+/**
+ * Start a script: argv array, no shell, the environment given and nothing
+ * else, in its own process group (detached) so that a timeout, a vanished
+ * client or shutdown can signal the script and every child it forked.
+ *
+ * When the script's main process exits, whatever it left behind in its group
+ * is killed too: a background child must not keep stdout open (and the
+ * response hanging) or outlive its request. Throws when the program cannot be
+ * started (ENOENT, EACCES): the caller answers 500.
+ */
+export function runScript(options: RunOptions): Promise<RunningScript> {
+  const started = performance.now();
+  const child = spawn(options.argv[0]!, options.argv.slice(1), {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+    windowsHide: true,
+  }) as ChildProcessByStdio<Writable, Readable, Readable>;
+
+  return new Promise((resolveStart, rejectStart) => {
+    let stopReason: StopReason | null = null;
+    let killTimer: NodeJS.Timeout | undefined;
+    let exited = false;
+
+    const signalGroup = (signal: NodeJS.Signals): void => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        /* ESRCH: the group is already gone */
+      }
+    };
+    const stop = (reason: StopReason): void => {
+      if (stopReason !== null || exited) return;
+      stopReason = reason;
+      signalGroup('SIGTERM');
+      killTimer = setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS);
+      killTimer.unref();
+    };
+    const timeout = setTimeout(() => stop('timeout'), options.timeoutMs);
+    timeout.unref();
+
+    const exitedPromise = new Promise<ScriptOutcome>((resolveExit) => {
+      child.once('exit', (code, signal) => {
+        exited = true;
+        clearTimeout(timeout);
+        // Reap what the script left behind in its group (see above).
+        signalGroup('SIGKILL');
+        if (killTimer) clearTimeout(killTimer);
+        resolveExit({ exit: code, signal, ms: performance.now() - started });
+      });
+    });
+
+    child.stdin.on('error', () => {
+      /* EPIPE: the script did not read its input; its response still counts */
+    });
+    child.stdout.on('error', () => stop('error'));
+    drainStderr(child.stderr, options.onStderr);
+
+    child.once('error', (err) => {
+      clearTimeout(timeout);
+      rejectStart(err);
+    });
+    child.once('spawn', () =>
+      resolveStart({
+        stdin: child.stdin,
+        stdout: child.stdout,
+        exited: exitedPromise,
+        get stopReason() {
+          return stopReason;
+        },
+        stop,
+        kill: () => signalGroup('SIGKILL'),
+      }),
+    );
+  });
+}
+
+/** Read stderr to the end (so the script never blocks on a full pipe), logging at most MAX_STDERR_LOG_BYTES in lines. */
+function drainStderr(stderr: Readable, onLine: (line: string) => void): void {
+  let logged = 0;
+  let partial = '';
+  let truncated = false;
+  stderr.setEncoding('utf8');
+  stderr.on('data', (text: string) => {
+    if (logged >= MAX_STDERR_LOG_BYTES) {
+      truncated = true;
+      return;
+    }
+    const room = MAX_STDERR_LOG_BYTES - logged;
+    const piece = text.length > room ? text.slice(0, room) : text;
+    logged += piece.length;
+    const lines = (partial + piece).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) onLine(line);
+    if (piece.length < text.length) truncated = true;
+  });
+  stderr.on('error', () => {});
+  stderr.on('end', () => {
+    if (partial) onLine(partial);
+    if (truncated) onLine(`[stderr truncated after ${MAX_STDERR_LOG_BYTES} bytes]`);
+  });
+}

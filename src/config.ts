@@ -1,0 +1,363 @@
+import { accessSync, constants, readFileSync, realpathSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { splitCommandLine } from './argv.js';
+
+/** Log sink: receives one formatted access/error line at a time (no trailing newline). */
+export type LogWriter = (line: string) => void;
+
+/** How a command route answers. */
+export type RouteMode = 'stdout' | 'cgi';
+
+/** A command route as the user writes it (flag or config file). */
+export interface RouteOptions {
+  /** HTTP method, or `ANY` for every method. */
+  method: string;
+  /** URL path; a path ending in `/*` matches that prefix. */
+  path: string;
+  /** The command: a string split like a shell would (no shell runs it) or an argv array. */
+  command: string | string[];
+  /** `stdout` (default): stdout is the body, 200 on exit 0, 500 otherwise. `cgi`: parse the output as CGI. */
+  mode?: RouteMode;
+  /** Content-Type of a `stdout` route. Default `text/plain; charset=utf-8`. */
+  contentType?: string;
+  /** Per-route timeout in seconds. Default: the server's script timeout. */
+  timeout?: number;
+}
+
+/** Options of {@link createServer} and {@link createHandler}. Every field is optional. */
+export interface ServeOptions {
+  /** Directory to serve. Default: the current working directory. */
+  root?: string;
+  /** `Cache-Control: max-age` in seconds for files. Default: none, files are sent with `no-cache` (always revalidate). */
+  cache?: number;
+  /** `ignore` (default): dotfiles and dot-directories are hidden and answered 404. `allow`: served like any file. */
+  dotfiles?: 'ignore' | 'allow';
+  /** Follow symlinks whose target is outside the root. Default false (unsafe when true). */
+  followSymlinks?: boolean;
+  /** Generate listings for directories without index.html. Default true. */
+  listing?: boolean;
+  /** Access log sink. Default: no logging. */
+  log?: LogWriter;
+  /** Access log format. Default `text`. */
+  logFormat?: 'text' | 'json';
+  /** Run scripts in the script directories. Default true. */
+  cgi?: boolean;
+  /** URL prefixes of script directories. Default `['/cgi-bin/', '/htbin/']`. */
+  cgiDirs?: string[];
+  /** Extension → command that runs files with that extension (e.g. `{'.py': 'python3'}`). Default none on POSIX. */
+  interpreters?: Record<string, string>;
+  /** Names of server environment variables passed to scripts besides the allow-list. Default none. */
+  passEnv?: string[];
+  /** Pass the Authorization header to scripts as HTTP_AUTHORIZATION. Default false. */
+  passAuthorization?: boolean;
+  /** Seconds a script may run before its process group is killed. Default 60. */
+  scriptTimeout?: number;
+  /** Scripts running at once; the excess waits in a bounded queue, then gets 503. Default 4 × cores. */
+  maxScripts?: number;
+  /** Largest request body accepted for a script, in bytes. Default 100 MiB. */
+  maxBody?: number;
+  /** Command routes. Default none (plus those of `scriptserve.json` in the root). */
+  routes?: RouteOptions[];
+  /** A JSON config file with routes and options. Default: `scriptserve.json` in the root, if present. */
+  configFile?: string;
+  /** Seconds a client has to send the request headers. Default 20. */
+  headerTimeout?: number;
+  /** Seconds a client has to send the whole request. Default 60. */
+  requestTimeout?: number;
+}
+
+/** A command route after validation: the command resolved to an absolute path. */
+export interface Route {
+  readonly method: string;
+  readonly path: string;
+  readonly prefix: boolean;
+  readonly argv: readonly string[];
+  readonly mode: RouteMode;
+  readonly contentType: string;
+  readonly timeoutMs: number;
+}
+
+/** Validated, resolved configuration; built once at start-up. */
+export interface Config {
+  readonly root: string;
+  readonly cacheControl: string;
+  readonly dotfiles: 'ignore' | 'allow';
+  readonly followSymlinks: boolean;
+  readonly listing: boolean;
+  readonly log: LogWriter | undefined;
+  readonly logFormat: 'text' | 'json';
+  readonly cgiEnabled: boolean;
+  /** Script directories as URL path segments, e.g. `[['cgi-bin'], ['htbin']]`. */
+  readonly cgiDirs: readonly (readonly string[])[];
+  /** Extension (lower case, with dot) → absolute interpreter argv. */
+  readonly interpreters: ReadonlyMap<string, readonly string[]>;
+  readonly passEnv: readonly string[];
+  readonly passAuthorization: boolean;
+  readonly scriptTimeoutMs: number;
+  readonly maxScripts: number;
+  readonly maxQueue: number;
+  readonly maxBodyBytes: number;
+  readonly routes: readonly Route[];
+  /** Real paths that are never served as files: the config file and route commands inside the root. */
+  readonly hiddenFiles: ReadonlySet<string>;
+  readonly headerTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+}
+
+/** A configuration problem, reported at start-up as one line. */
+export class ConfigError extends Error {}
+
+export const DEFAULT_PORT = 8000;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_CGI_DIRS = ['/cgi-bin/', '/htbin/'];
+export const DEFAULT_SCRIPT_TIMEOUT_S = 60;
+export const DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024;
+export const DEFAULT_HEADER_TIMEOUT_S = 20;
+export const DEFAULT_REQUEST_TIMEOUT_S = 60;
+export const DEFAULT_ROUTE_CONTENT_TYPE = 'text/plain; charset=utf-8';
+export const CONFIG_FILE_NAME = 'scriptserve.json';
+
+/** Default for `maxScripts`: four per core. */
+export function defaultMaxScripts(): number {
+  return 4 * availableParallelism();
+}
+
+const KNOWN_CONFIG_KEYS = new Set([
+  'routes', 'cgi', 'cgiDirs', 'interpreters', 'passEnv', 'passAuthorization', 'scriptTimeout',
+  'maxScripts', 'maxBody', 'cache', 'dotfiles', 'followSymlinks', 'listing',
+  'headerTimeout', 'requestTimeout',
+]);
+
+/**
+ * Validate options and resolve everything that does not depend on a request:
+ * the root's real path, interpreter and route commands as absolute paths.
+ * Throws {@link ConfigError} with a one-line message.
+ */
+export function resolveConfig(options: ServeOptions = {}): Config {
+  const root = resolveRoot(options.root ?? process.cwd());
+  const fileOptions = loadConfigFile(options.configFile, root);
+  const merged: ServeOptions = { ...fileOptions, ...stripUndefined(options) };
+  if (fileOptions.routes && options.routes) merged.routes = [...options.routes, ...fileOptions.routes];
+
+  const scriptTimeoutMs = seconds(merged.scriptTimeout ?? DEFAULT_SCRIPT_TIMEOUT_S, 'script timeout');
+  const maxScripts = positiveInt(merged.maxScripts ?? defaultMaxScripts(), 'max scripts');
+  const routes = (merged.routes ?? []).map((r) => resolveRoute(r, root, scriptTimeoutMs));
+  const hidden = new Set<string>();
+  if (fileOptions.__file) hidden.add(fileOptions.__file);
+  for (const route of routes) for (const arg of route.argv) addIfInside(hidden, arg, root);
+
+  if (merged.dotfiles !== undefined && merged.dotfiles !== 'ignore' && merged.dotfiles !== 'allow') {
+    throw new ConfigError(`dotfiles must be "ignore" or "allow", not ${JSON.stringify(merged.dotfiles)}`);
+  }
+  return {
+    root,
+    cacheControl: merged.cache === undefined ? 'no-cache' : `max-age=${nonNegativeInt(merged.cache, 'cache')}`,
+    dotfiles: merged.dotfiles ?? 'ignore',
+    followSymlinks: merged.followSymlinks ?? false,
+    listing: merged.listing ?? true,
+    log: options.log,
+    logFormat: options.logFormat ?? 'text',
+    cgiEnabled: merged.cgi ?? true,
+    cgiDirs: (merged.cgiDirs ?? DEFAULT_CGI_DIRS).map(parseCgiDir),
+    interpreters: resolveInterpreters(merged.interpreters ?? defaultInterpreters()),
+    passEnv: merged.passEnv ?? [],
+    passAuthorization: merged.passAuthorization ?? false,
+    scriptTimeoutMs,
+    maxScripts,
+    maxQueue: Math.max(16, maxScripts * 8),
+    maxBodyBytes: nonNegativeInt(merged.maxBody ?? DEFAULT_MAX_BODY_BYTES, 'max body'),
+    routes,
+    hiddenFiles: hidden,
+    headerTimeoutMs: seconds(merged.headerTimeout ?? DEFAULT_HEADER_TIMEOUT_S, 'header timeout'),
+    requestTimeoutMs: seconds(merged.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_S, 'request timeout'),
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function resolveRoot(dir: string): string {
+  const abs = resolve(dir);
+  let real: string;
+  try {
+    real = realpathSync(abs);
+  } catch {
+    throw new ConfigError(`root directory does not exist: ${abs}`);
+  }
+  if (!statSync(real).isDirectory()) throw new ConfigError(`root is not a directory: ${abs}`);
+  try {
+    accessSync(real, constants.R_OK | constants.X_OK);
+  } catch {
+    throw new ConfigError(`root directory is not readable: ${abs}`);
+  }
+  return real;
+}
+
+type FileOptions = ServeOptions & { __file?: string };
+
+function loadConfigFile(explicit: string | undefined, root: string): FileOptions {
+  const path = explicit ? resolve(explicit) : join(root, CONFIG_FILE_NAME);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if (!explicit && (err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new ConfigError(`config file ${path} must hold a JSON object`);
+  }
+  for (const key of Object.keys(data)) {
+    if (!KNOWN_CONFIG_KEYS.has(key)) throw new ConfigError(`config file ${path}: unknown key "${key}"`);
+  }
+  const opts = data as FileOptions;
+  if (opts.routes !== undefined && !Array.isArray(opts.routes)) {
+    throw new ConfigError(`config file ${path}: "routes" must be an array`);
+  }
+  return { ...opts, __file: realpathSync(path) };
+}
+
+function addIfInside(set: Set<string>, arg: string, root: string): void {
+  if (!isAbsolute(arg) || !arg.startsWith(root + '/')) return;
+  try {
+    set.add(realpathSync(arg));
+  } catch {
+    /* not a file: nothing to hide */
+  }
+}
+
+/** `/cgi-bin/` → `['cgi-bin']`; rejects anything that is not a plain absolute URL path. */
+function parseCgiDir(dir: string): string[] {
+  const segments = dir.split('/').filter((s) => s !== '');
+  if (!dir.startsWith('/') || segments.length === 0 || segments.some((s) => s === '.' || s === '..')) {
+    throw new ConfigError(`script directory must be a URL path such as /cgi-bin/, not ${JSON.stringify(dir)}`);
+  }
+  return segments;
+}
+
+/** On Windows, which has no execute bit, the usual interpreters run scripts by extension. */
+function defaultInterpreters(): Record<string, string> {
+  if (process.platform !== 'win32') return {};
+  return { '.py': 'python', '.js': 'node', '.mjs': 'node', '.cjs': 'node', '.pl': 'perl', '.rb': 'ruby', '.php': 'php-cgi' };
+}
+
+function resolveInterpreters(map: Record<string, string>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [ext, command] of Object.entries(map)) {
+    if (!/^\.[A-Za-z0-9_.-]+$/.test(ext)) throw new ConfigError(`interpreter extension must look like .py, not ${JSON.stringify(ext)}`);
+    const argv = parseCommand(command, `interpreter for ${ext}`);
+    argv[0] = findExecutable(argv[0]!, process.cwd(), `interpreter for ${ext}`);
+    out.set(ext.toLowerCase(), argv);
+  }
+  return out;
+}
+
+/** Parse `--interpreter .ext=COMMAND`. */
+export function parseInterpreterSpec(spec: string): [string, string] {
+  const eq = spec.indexOf('=');
+  if (eq <= 0 || eq === spec.length - 1) throw new ConfigError(`--interpreter takes .EXT=COMMAND, not ${JSON.stringify(spec)}`);
+  return [spec.slice(0, eq), spec.slice(eq + 1)];
+}
+
+/** Parse `--route 'METHOD /path=COMMAND'`. */
+export function parseRouteSpec(spec: string): RouteOptions {
+  const eq = spec.indexOf('=');
+  const head = eq > 0 ? spec.slice(0, eq).trim().split(/\s+/) : [];
+  if (head.length !== 2 || eq === spec.length - 1) {
+    throw new ConfigError(`--route takes 'METHOD /path=COMMAND', not ${JSON.stringify(spec)}`);
+  }
+  return { method: head[0]!, path: head[1]!, command: spec.slice(eq + 1) };
+}
+
+function parseCommand(command: string | string[], what: string): string[] {
+  let argv: string[];
+  try {
+    argv = Array.isArray(command) ? [...command] : splitCommandLine(command);
+  } catch (err) {
+    throw new ConfigError(`${what}: ${(err as Error).message}`);
+  }
+  if (argv.length === 0 || argv.some((a) => typeof a !== 'string')) throw new ConfigError(`${what}: empty command`);
+  return argv;
+}
+
+function resolveRoute(r: RouteOptions, root: string, defaultTimeoutMs: number): Route {
+  if (typeof r !== 'object' || r === null) throw new ConfigError('a route must be an object');
+  const method = String(r.method ?? '').toUpperCase();
+  if (!/^[A-Z]+$/.test(method)) throw new ConfigError(`route method must be a word such as POST or ANY, not ${JSON.stringify(r.method)}`);
+  if (typeof r.path !== 'string' || !r.path.startsWith('/')) throw new ConfigError(`route path must start with /, not ${JSON.stringify(r.path)}`);
+  const prefix = r.path.endsWith('/*');
+  const path = prefix ? r.path.slice(0, -1) : r.path;
+  const mode = r.mode ?? 'stdout';
+  if (mode !== 'stdout' && mode !== 'cgi') throw new ConfigError(`route mode must be "stdout" or "cgi", not ${JSON.stringify(mode)}`);
+  const what = `route ${method} ${r.path}`;
+  const argv = parseCommand(r.command, what);
+  argv[0] = findExecutable(argv[0]!, root, what);
+  for (let i = 1; i < argv.length; i++) {
+    // Relative file arguments are resolved against the root (the command's working directory).
+    const candidate = join(root, argv[i]!);
+    if (!argv[i]!.startsWith('-') && !isAbsolute(argv[i]!) && existsFile(candidate)) argv[i] = candidate;
+  }
+  return {
+    method,
+    path,
+    prefix,
+    argv,
+    mode,
+    contentType: r.contentType ?? DEFAULT_ROUTE_CONTENT_TYPE,
+    timeoutMs: r.timeout === undefined ? defaultTimeoutMs : seconds(r.timeout, `${what} timeout`),
+  };
+}
+
+function existsFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Resolve a command name to an absolute path once, at start-up: a name with a
+ * slash is taken relative to `base`, a bare name is searched in PATH.
+ */
+export function findExecutable(name: string, base: string, what: string): string {
+  const candidates = name.includes('/')
+    ? [resolve(base, name)]
+    : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, name));
+  for (const candidate of candidates) {
+    try {
+      if (statSync(candidate).isFile()) {
+        accessSync(candidate, constants.X_OK);
+        return candidate;
+      }
+    } catch {
+      /* try the next one */
+    }
+  }
+  throw new ConfigError(`${what}: command not found or not executable: ${name}`);
+}
+
+function seconds(value: number, what: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new ConfigError(`${what} must be a positive number of seconds, not ${JSON.stringify(value)}`);
+  }
+  return Math.round(value * 1000);
+}
+
+function positiveInt(value: number, what: string): number {
+  if (!Number.isSafeInteger(value) || value <= 0) throw new ConfigError(`${what} must be a positive integer, not ${JSON.stringify(value)}`);
+  return value;
+}
+
+function nonNegativeInt(value: number, what: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new ConfigError(`${what} must be a non-negative integer, not ${JSON.stringify(value)}`);
+  return value;
+}

@@ -1,0 +1,83 @@
+import type { ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+
+/**
+ * A failure that maps to one HTTP status. Handlers throw it; the single edge in
+ * server.ts turns it into a short page and one log line.
+ *
+ * `publicMessage` is shown to the client and must never contain a filesystem
+ * path or anything taken from the request; `logMessage` goes only to the log.
+ */
+export class HttpError extends Error {
+  readonly status: number;
+  readonly publicMessage: string | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    status: number,
+    options: { publicMessage?: string; logMessage?: string; headers?: Record<string, string> } = {},
+  ) {
+    super(options.logMessage ?? options.publicMessage ?? STATUS_CODES[status] ?? 'error');
+    this.status = status;
+    this.publicMessage = options.publicMessage;
+    this.headers = options.headers ?? {};
+  }
+}
+
+/** Reason phrase for a status, as Node knows it. */
+export function reasonPhrase(status: number): string {
+  return STATUS_CODES[status] ?? 'Unknown';
+}
+
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+/** Escape text for an HTML text node or a quoted attribute value. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (ch) => HTML_ESCAPES[ch]!);
+}
+
+/** The short HTML body of an error page: status, reason and an optional fixed message. */
+export function renderErrorPage(status: number, message?: string): string {
+  const title = `${status} ${escapeHtml(reasonPhrase(status))}`;
+  const detail = message ? `<p>${escapeHtml(message)}</p>` : '';
+  return (
+    `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>` +
+    `<body><h1>${title}</h1>${detail}</body></html>\n`
+  );
+}
+
+/**
+ * Headers every error page carries: it is never sniffed, never runs anything
+ * (send's `error()` does the same) and is never cached.
+ */
+export const ERROR_PAGE_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Type': 'text/html; charset=utf-8',
+  'Content-Security-Policy': "default-src 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Cache-Control': 'no-store',
+};
+
+/**
+ * Send an error page. Any headers already set for the success path (ETag,
+ * Content-Range…) are dropped first so that they cannot describe the page.
+ * HEAD gets the same headers and no body.
+ */
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  options: { message?: string; headers?: Record<string, string>; head?: boolean } = {},
+): void {
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  const body = Buffer.from(renderErrorPage(status, options.message));
+  res.statusCode = status;
+  for (const [k, v] of Object.entries(ERROR_PAGE_HEADERS)) res.setHeader(k, v);
+  for (const [k, v] of Object.entries(options.headers ?? {})) res.setHeader(k, v);
+  res.setHeader('Content-Length', body.length);
+  res.end(options.head ? undefined : body);
+}

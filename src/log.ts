@@ -1,0 +1,75 @@
+/** What a script run adds to its request's log line. */
+export interface ScriptOutcome {
+  /** Exit code, or null when a signal ended it. */
+  exit: number | null;
+  /** Signal that ended it, or null. */
+  signal: string | null;
+  /** Run time in milliseconds. */
+  ms: number;
+}
+
+/** One access-log record: a request, how it was answered, and what it cost. */
+export interface AccessRecord {
+  time: Date;
+  client: string;
+  method: string;
+  path: string;
+  status: number;
+  /** Body bytes sent. */
+  bytes: number;
+  /** Milliseconds from request to the response's end. */
+  ms: number;
+  /** The client went away before the response ended. */
+  aborted?: boolean;
+  script?: ScriptOutcome;
+  /** Detail for the log only (never sent to the client). */
+  error?: string;
+}
+
+/**
+ * Make request data safe to print: control characters (C0, DEL, C1) become
+ * `\xHH`, so a request can neither forge a log line nor send terminal escapes.
+ */
+export function escapeLogText(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x1f\x7f-\x9f\\]/g, (ch) =>
+    ch === '\\' ? '\\\\' : '\\x' + ch.charCodeAt(0).toString(16).padStart(2, '0'),
+  );
+}
+
+/** Format one record as a text line or a JSON object (JSON escapes control characters itself). */
+export function formatAccess(rec: AccessRecord, format: 'text' | 'json'): string {
+  if (format === 'json') {
+    return JSON.stringify({
+      time: rec.time.toISOString(),
+      client: rec.client,
+      method: rec.method,
+      path: rec.path,
+      status: rec.status,
+      bytes: rec.bytes,
+      ms: round(rec.ms),
+      ...(rec.aborted ? { aborted: true } : {}),
+      ...(rec.script ? { exit: rec.script.exit, signal: rec.script.signal, scriptMs: round(rec.script.ms) } : {}),
+      ...(rec.error ? { error: rec.error } : {}),
+    });
+  }
+  let line =
+    `${rec.time.toISOString()} ${rec.client} ${escapeLogText(rec.method)} ${escapeLogText(rec.path)} ` +
+    `${rec.status} ${rec.bytes} ${round(rec.ms)}ms`;
+  if (rec.aborted) line += ' aborted';
+  if (rec.script) {
+    line += rec.script.signal ? ` signal=${rec.script.signal}` : ` exit=${rec.script.exit}`;
+    line += ` script=${round(rec.script.ms)}ms`;
+  }
+  if (rec.error) line += ` error="${escapeLogText(rec.error)}"`;
+  return line;
+}
+
+/** Format a free-form server message (script stderr, warnings) with the same escaping. */
+export function formatMessage(source: string, message: string): string {
+  return `${new Date().toISOString()} ${escapeLogText(source)}: ${escapeLogText(message)}`;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

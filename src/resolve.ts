@@ -1,0 +1,199 @@
+import type { Stats } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import { basename, extname, sep } from 'node:path';
+import type { Config, Route } from './config.js';
+import { HttpError } from './errors.js';
+import { encodePath, type RequestPath } from './request-path.js';
+
+/** A script to run: found in a script directory, or a command route. */
+export interface ScriptTarget {
+  /** Absolute argv: the script itself, or an interpreter followed by the script. */
+  readonly argv: readonly string[];
+  /** Absolute path of the script file (SCRIPT_FILENAME); for a route, its command. */
+  readonly scriptFilename: string;
+  /** URL path of the script (SCRIPT_NAME), decoded. */
+  readonly scriptName: string;
+  /** The rest of the path after the script (PATH_INFO), decoded; '' when none. */
+  readonly pathInfo: string;
+  /** Working directory: the script's own directory, or the root for routes. */
+  readonly cwd: string;
+  /** Non-parsed-header script (`nph-` prefix): its output is the whole response. */
+  readonly nph: boolean;
+  /** Set for command routes. */
+  readonly route?: Route;
+}
+
+/** Where a request goes. Each kind has one handler. */
+export type Target =
+  | { readonly kind: 'file'; readonly fsPath: string; readonly stats: Stats }
+  | { readonly kind: 'directory'; readonly fsPath: string; readonly urlPath: string; readonly isRoot: boolean }
+  | { readonly kind: 'redirect'; readonly location: string }
+  | { readonly kind: 'script'; readonly script: ScriptTarget };
+
+const NOT_FOUND = (): HttpError => new HttpError(404);
+const INDEX_FILE = 'index.html';
+
+/**
+ * Map a parsed request to a target. Order: command routes, canonical-path
+ * redirect, script directories, then files. Everything here fails with one
+ * HttpError; nothing touches the response.
+ */
+export async function resolveTarget(config: Config, path: RequestPath, method: string): Promise<Target> {
+  const route = matchRoute(config.routes, path, method);
+  if (route) return { kind: 'script', script: routeTarget(config, route, path) };
+  if (!path.canonical) {
+    return { kind: 'redirect', location: encodePath(path.segments, path.trailingSlash) + queryPart(path) };
+  }
+  if (config.dotfiles === 'ignore' && path.segments.some((s) => s.charCodeAt(0) === 46 /* . */)) throw NOT_FOUND();
+  if (config.cgiEnabled) {
+    const dir = config.cgiDirs.find((d) => startsWith(path.segments, d));
+    if (dir) return { kind: 'script', script: await resolveScript(config, dir, path) };
+  }
+  return resolveStatic(config, path);
+}
+
+function queryPart(path: RequestPath): string {
+  return path.query === '' ? '' : '?' + path.query;
+}
+
+function startsWith(segments: readonly string[], prefix: readonly string[], fold = false): boolean {
+  if (segments.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) {
+    const a = segments[i]!;
+    const b = prefix[i]!;
+    if (fold ? a.toLowerCase() !== b.toLowerCase() : a !== b) return false;
+  }
+  return true;
+}
+
+function matchRoute(routes: readonly Route[], path: RequestPath, method: string): Route | undefined {
+  if (routes.length === 0) return undefined;
+  const p = path.decoded;
+  return routes.find(
+    (r) => (r.method === 'ANY' || r.method === method) && (r.prefix ? p.startsWith(r.path) : p === r.path),
+  );
+}
+
+function routeTarget(config: Config, route: Route, path: RequestPath): ScriptTarget {
+  const base = route.prefix ? route.path.slice(0, -1) : route.path;
+  return {
+    argv: route.argv,
+    scriptFilename: route.argv[route.argv.length > 1 ? 1 : 0]!,
+    scriptName: base,
+    pathInfo: path.decoded.slice(base.length),
+    cwd: config.root,
+    nph: false,
+    route,
+  };
+}
+
+async function statOrNull(fsPath: string): Promise<Stats | null> {
+  try {
+    return await stat(fsPath);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG' || code === 'ELOOP') return null;
+    if (code === 'EACCES' || code === 'EPERM') throw new HttpError(403, { logMessage: `permission denied: ${fsPath}` });
+    throw err;
+  }
+}
+
+/** True when `real` is `dir` or inside it. */
+function isInside(real: string, dir: string): boolean {
+  return real === dir || real.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+}
+
+/**
+ * A file inside a script directory: walk down while the path names a
+ * directory; the first regular file is the script and the rest is PATH_INFO
+ * (CPython's run_cgi does the same walk). The script's real path must stay
+ * inside the script directory's real path, so a symlink cannot make
+ * `/cgi-bin/sh` run `/bin/sh`.
+ */
+async function resolveScript(config: Config, dir: readonly string[], path: RequestPath): Promise<ScriptTarget> {
+  const dirPath = config.root + sep + dir.join(sep);
+  const dirStats = await statOrNull(dirPath);
+  if (!dirStats?.isDirectory()) throw NOT_FOUND();
+  let fsPath = dirPath;
+  for (let i = dir.length; i < path.segments.length; i++) {
+    fsPath += sep + path.segments[i]!;
+    const stats = await statOrNull(fsPath);
+    if (!stats) throw NOT_FOUND();
+    if (stats.isDirectory()) continue;
+    if (!stats.isFile()) throw NOT_FOUND();
+    if (!config.followSymlinks && !isInside(await realpath(fsPath), await realpath(dirPath))) {
+      throw new HttpError(404, { logMessage: `script is a symlink out of its directory: ${fsPath}` });
+    }
+    const rest = path.segments.slice(i + 1);
+    return {
+      argv: scriptArgv(config, fsPath, stats),
+      scriptFilename: fsPath,
+      scriptName: '/' + path.segments.slice(0, i + 1).join('/'),
+      pathInfo: rest.length === 0 ? (path.trailingSlash ? '/' : '') : '/' + rest.join('/') + (path.trailingSlash ? '/' : ''),
+      cwd: fsPath.slice(0, fsPath.lastIndexOf(sep)),
+      nph: basename(fsPath).startsWith('nph-'),
+    };
+  }
+  throw new HttpError(403, { publicMessage: 'Directories in a script directory are neither listed nor run.' });
+}
+
+/**
+ * How to run a script: through the interpreter mapped to its extension, or
+ * directly when it has an execute bit (its shebang picks the interpreter).
+ * A file that merely landed in cgi-bin without an execute bit is never run.
+ */
+function scriptArgv(config: Config, fsPath: string, stats: Stats): string[] {
+  const interpreter = config.interpreters.get(extname(fsPath).toLowerCase());
+  if (interpreter) return [...interpreter, fsPath];
+  if ((stats.mode & 0o111) === 0) {
+    throw new HttpError(403, {
+      publicMessage: 'This script is not executable, so it is not run. Give it an execute bit or map its extension with --interpreter.',
+      logMessage: `script not executable: ${fsPath}`,
+    });
+  }
+  return [fsPath];
+}
+
+async function resolveStatic(config: Config, path: RequestPath): Promise<Target> {
+  const fsPath = path.segments.length === 0 ? config.root : config.root + sep + path.segments.join(sep);
+  const stats = await statOrNull(fsPath);
+  if (!stats) throw NOT_FOUND();
+  await checkRealPath(config, fsPath, path);
+  if (stats.isDirectory()) {
+    if (path.segments.length > 0 && !path.trailingSlash) {
+      return { kind: 'redirect', location: encodePath(path.segments, true) + queryPart(path) };
+    }
+    const indexPath = fsPath + sep + INDEX_FILE;
+    const indexStats = await statOrNull(indexPath);
+    if (indexStats?.isFile()) {
+      await checkRealPath(config, indexPath, path);
+      return { kind: 'file', fsPath: indexPath, stats: indexStats };
+    }
+    if (!config.listing) throw new HttpError(403, { publicMessage: 'Directory listing is turned off.' });
+    return { kind: 'directory', fsPath, urlPath: encodePath(path.segments, true), isRoot: path.segments.length === 0 };
+  }
+  // A file asked for as a directory (`/hello.txt/`) is not that file (CPython bpo-17324).
+  if (!stats.isFile() || path.trailingSlash) throw NOT_FOUND();
+  return { kind: 'file', fsPath, stats };
+}
+
+/**
+ * The real path must stay inside the root (a symlink out is a 404 unless
+ * followSymlinks), must not be a hidden file (config, route commands), and must
+ * not be a script reached by another spelling of its directory
+ * (`/CGI-BIN/x.py` on a case-insensitive disk, a symlink into cgi-bin).
+ */
+async function checkRealPath(config: Config, fsPath: string, path: RequestPath): Promise<void> {
+  const real = await realpath(fsPath);
+  if (!config.followSymlinks && !isInside(real, config.root)) {
+    throw new HttpError(404, { logMessage: `symlink out of the root refused: ${fsPath}` });
+  }
+  if (config.hiddenFiles.has(real)) throw NOT_FOUND();
+  if (config.cgiEnabled) {
+    for (const dir of config.cgiDirs) {
+      if (startsWith(path.segments, dir, true) || isInside(real, config.root + sep + dir.join(sep))) {
+        throw new HttpError(404, { logMessage: `script source refused: ${fsPath}` });
+      }
+    }
+  }
+}

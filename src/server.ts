@@ -1,0 +1,311 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { handleScript, ScriptPool } from './cgi/handler.js';
+import { resolveConfig, type Config, type ServeOptions } from './config.js';
+import { ERROR_PAGE_HEADERS, HttpError, reasonPhrase, renderErrorPage, sendError } from './errors.js';
+import { formatAccess, type AccessRecord, type ScriptOutcome } from './log.js';
+import { parseRequestTarget, type RequestPath } from './request-path.js';
+import { resolveTarget, type Target } from './resolve.js';
+import { serveListing } from './static/listing.js';
+import { serveFile } from './static/serve-file.js';
+
+/** A node:http request listener; `next` (connect/express) is called when the handler declines. */
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
+
+/** Per-request state shared by the steps of one request. */
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly config: Config;
+  readonly scripts: ScriptPool;
+  readonly record: AccessRecord;
+  /** Body bytes written so far by a streaming step (scripts); null means "use Content-Length". */
+  bytes: number | null;
+  /** Set when a script runs: its outcome joins the request's log line. */
+  scriptDone?: Promise<ScriptOutcome>;
+  /** Answer as if `target` (a local path, RFC 3875 6.2.2) had been requested with GET. */
+  readonly redirectLocally: (location: string) => Promise<void>;
+}
+
+/** Methods a file or directory answers; everything else is 405 (known write methods) or 501. */
+const STATIC_ALLOW = 'GET, HEAD, OPTIONS';
+const REFUSED_ON_STATIC = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
+/** Methods never served, whatever the target (RFC 9110 9.3.6, 9.3.8: a file server has no use for them). */
+const NEVER_SERVED = new Set(['CONNECT', 'TRACE']);
+/** How many local redirects a script may chain before the server gives up. */
+const MAX_LOCAL_REDIRECTS = 8;
+
+function isConfig(o: ServeOptions | Config): o is Config {
+  return typeof (o as Config).cacheControl === 'string' && (o as Config).hiddenFiles instanceof Set;
+}
+
+/**
+ * A request handler for any node:http server, or connect/express middleware.
+ * Options are validated here, once (throws ConfigError).
+ */
+export function createHandler(options: ServeOptions | Config = {}): RequestHandler {
+  const config = isConfig(options) ? options : resolveConfig(options);
+  return handlerFor(config, new ScriptPool(config));
+}
+
+function handlerFor(config: Config, scripts: ScriptPool): RequestHandler {
+  return (req, res, next) => {
+    const record: AccessRecord = {
+      time: new Date(),
+      client: req.socket.remoteAddress ?? '-',
+      method: req.method ?? '-',
+      path: req.url ?? '-',
+      status: 0,
+      bytes: 0,
+      ms: 0,
+    };
+    const started = performance.now();
+    const ctx: RequestContext = {
+      req,
+      res,
+      config,
+      scripts,
+      record,
+      bytes: null,
+      redirectLocally: (location) => redirectLocally(ctx, location),
+    };
+    if (config.log) res.once('close', () => logAccess(ctx, started));
+    handleRequest(ctx, next).catch((err: unknown) => answerError(ctx, err));
+  };
+}
+
+function logAccess(ctx: RequestContext, started: number): void {
+  const { req, res, record, config } = ctx;
+  record.status = res.statusCode;
+  record.ms = performance.now() - started;
+  record.aborted = !res.writableFinished;
+  if (ctx.bytes !== null) record.bytes = ctx.bytes;
+  else if (req.method !== 'HEAD' && res.statusCode !== 304) record.bytes = Number(res.getHeader('content-length') ?? 0);
+  if (!ctx.scriptDone) {
+    config.log!(formatAccess(record, config.logFormat));
+    return;
+  }
+  void ctx.scriptDone.then((outcome) => {
+    record.script = outcome;
+    config.log!(formatAccess(record, config.logFormat));
+  });
+}
+
+async function handleRequest(ctx: RequestContext, next?: (err?: unknown) => void): Promise<void> {
+  const { req, res, config } = ctx;
+  const method = req.method ?? 'GET';
+  if (hasDuplicateHost(req)) throw new HttpError(400, { publicMessage: 'More than one Host header.' });
+  if (NEVER_SERVED.has(method)) throw new HttpError(501);
+  if (method === 'OPTIONS' && req.url === '*') return answerOptions(res, STATIC_ALLOW);
+  const path = parseRequestTarget(req.url ?? '/');
+  let target: Target;
+  try {
+    target = await resolveTarget(config, path, method);
+  } catch (err) {
+    if (next && err instanceof HttpError && err.status === 404) return next();
+    throw err;
+  }
+  return dispatch(ctx, target, path, method, next);
+}
+
+async function dispatch(
+  ctx: RequestContext,
+  target: Target,
+  path: RequestPath,
+  method: string,
+  next?: (err?: unknown) => void,
+): Promise<void> {
+  const { req, res, config } = ctx;
+  switch (target.kind) {
+    case 'script':
+      return handleScript(ctx, target.script, path);
+    case 'redirect':
+      return answerRedirect(res, target.location, method);
+    case 'file':
+    case 'directory':
+      if (method !== 'GET' && method !== 'HEAD') {
+        if (next) return next();
+        if (method === 'OPTIONS') return answerOptions(res, STATIC_ALLOW);
+        if (REFUSED_ON_STATIC.has(method)) throw new HttpError(405, { headers: { Allow: STATIC_ALLOW } });
+        throw new HttpError(501);
+      }
+      if (target.kind === 'file') return serveFile(req, res, config, target.fsPath, target.stats);
+      return serveListing(req, res, config, target.fsPath, target.urlPath, target.isRoot);
+  }
+}
+
+/** Two Host fields make the target ambiguous: RFC 9112 3.2 requires 400. */
+function hasDuplicateHost(req: IncomingMessage): boolean {
+  const raw = req.rawHeaders;
+  let seen = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host' && ++seen > 1) return true;
+  }
+  return false;
+}
+
+function answerOptions(res: ServerResponse, allow: string): void {
+  res.statusCode = 204;
+  res.setHeader('Allow', allow);
+  res.end();
+}
+
+/**
+ * 301 for GET/HEAD (what python's and every file server send for a directory
+ * without its slash); 308 otherwise so that the method and body survive.
+ */
+function answerRedirect(res: ServerResponse, location: string, method: string): void {
+  const status = method === 'GET' || method === 'HEAD' ? 301 : 308;
+  const body = Buffer.from(renderErrorPage(status));
+  res.statusCode = status;
+  for (const [k, v] of Object.entries(ERROR_PAGE_HEADERS)) res.setHeader(k, v);
+  res.setHeader('Location', location);
+  res.setHeader('Content-Length', body.length);
+  res.end(method === 'HEAD' ? undefined : body);
+}
+
+async function redirectLocally(ctx: RequestContext, location: string): Promise<void> {
+  const hops = ((ctx.req as { localRedirects?: number }).localRedirects ?? 0) + 1;
+  if (hops > MAX_LOCAL_REDIRECTS) throw new HttpError(502, { logMessage: 'too many local redirects' });
+  (ctx.req as { localRedirects?: number }).localRedirects = hops;
+  const path = parseRequestTarget(location);
+  const method = ctx.req.method === 'HEAD' ? 'HEAD' : 'GET';
+  const target = await resolveTarget(ctx.config, path, method);
+  // RFC 3875 6.2.2: the server answers as if the client had asked for the new path with GET.
+  if (target.kind === 'script') {
+    throw new HttpError(502, { logMessage: 'local redirect to a script is not supported' });
+  }
+  return dispatch(ctx, target, path, method);
+}
+
+/**
+ * THE error edge: every failure of a request ends here. Known failures give
+ * their status and a short page; anything else is a generic 500 whose detail
+ * goes only to the log. If the headers are already out, the only honest
+ * answer is to cut the connection.
+ */
+function answerError(ctx: RequestContext, err: unknown): void {
+  const { req, res, record } = ctx;
+  const known = err instanceof HttpError;
+  const status = known ? err.status : 500;
+  if (!known || status >= 500) record.error = err instanceof Error ? err.message : String(err);
+  else if (err.message !== reasonPhrase(status) && err.message !== err.publicMessage) record.error = err.message;
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  sendError(res, status, {
+    message: known ? err.publicMessage : undefined,
+    headers: known ? err.headers : undefined,
+    head: req.method === 'HEAD',
+  });
+}
+
+/** Status for a request the HTTP parser refused before any handler saw it. */
+function clientErrorStatus(err: NodeJS.ErrnoException): number {
+  switch (err.code) {
+    case 'HPE_INVALID_METHOD':
+      return 501;
+    case 'HPE_HEADER_OVERFLOW':
+      return 431;
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return 408;
+    default:
+      return 400;
+  }
+}
+
+/** A complete raw error response for a socket that has no ServerResponse. */
+export function rawErrorResponse(status: number): string {
+  const body = renderErrorPage(status);
+  const headers = [
+    `HTTP/1.1 ${status} ${reasonPhrase(status)}`,
+    `Date: ${new Date().toUTCString()}`,
+    ...Object.entries(ERROR_PAGE_HEADERS).map(([k, v]) => `${k}: ${v}`),
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+  ];
+  return headers.join('\r\n') + '\r\n\r\n' + body;
+}
+
+/**
+ * A node:http server for the options, ready to `listen()`. Requests the
+ * parser refuses (unknown methods such as `FOO` or lowercase `get`, bad
+ * framing, oversized headers, timeouts) are answered here with a proper status
+ * instead of Node's bare close.
+ */
+export function createServer(options: ServeOptions | Config = {}): Server {
+  const config = isConfig(options) ? options : resolveConfig(options);
+  const scripts = new ScriptPool(config);
+  const server = createHttpServer(
+    {
+      requireHostHeader: true,
+      headersTimeout: Math.min(config.headerTimeoutMs, config.requestTimeoutMs),
+      requestTimeout: config.requestTimeoutMs,
+      keepAliveTimeout: 5000,
+      // How often Node checks the two timeouts above; its default of 30 s would let a
+      // slowloris client hold a connection half a minute past its deadline.
+      connectionsCheckingInterval: 1000,
+    },
+    handlerFor(config, scripts),
+  );
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const status = clientErrorStatus(err);
+    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    config.log?.(
+      formatAccess(
+        { time: new Date(), client: socket.remoteAddress ?? '-', method: '-', path: '-', status, bytes: 0, ms: 0, error: err.code ?? err.message },
+        config.logFormat,
+      ),
+    );
+    socket.end(rawErrorResponse(status));
+  });
+  // Without a listener Node drops CONNECT silently; say 501 instead.
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    socket.on('error', () => socket.destroy());
+    socket.end(rawErrorResponse(501));
+  });
+  // Send 100 Continue only when a script is about to read the body, so that a
+  // refused request (405, 413, 404) never invites the client to upload it.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    (req as IncomingMessage & { expectContinue?: boolean }).expectContinue = true;
+    server.emit('request', req, res);
+  });
+  pools.set(server, scripts);
+  return server;
+}
+
+const pools = new WeakMap<Server, ScriptPool>();
+
+/**
+ * Shut a server from {@link createServer} down: stop accepting, close idle
+ * keep-alive connections, let in-flight requests and running scripts finish
+ * for up to `graceMs`, then kill the scripts' process groups and cut what
+ * remains. Resolves when everything is closed.
+ */
+export async function closeGracefully(server: Server, graceMs: number): Promise<void> {
+  const scripts = pools.get(server);
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const idleTimer = setInterval(() => server.closeIdleConnections(), 100);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
+  const outcome = await Promise.race([Promise.all([closed, scripts?.idle()]), deadline]);
+  clearTimeout(timer);
+  clearInterval(idleTimer);
+  if (outcome === 'late') {
+    scripts?.killAll();
+    server.closeAllConnections();
+    await closed;
+  }
+}
+
+/** SIGKILL the process groups of every script a server from {@link createServer} is running. */
+export function killScripts(server: Server): void {
+  pools.get(server)?.killAll();
+}

@@ -1,0 +1,199 @@
+import type { Stats } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname } from 'node:path';
+import { pipeline } from 'node:stream';
+import fresh from 'fresh';
+import { contentType } from 'mime-types';
+import parseRange from 'range-parser';
+import type { Config } from '../config.js';
+import { HttpError } from '../errors.js';
+
+/** More ranges than this in one request are ignored and the whole file is sent (Apache's MaxRanges idea). */
+export const MAX_RANGES = 50;
+const DEFAULT_TYPE = 'application/octet-stream';
+const typeCache = new Map<string, string>();
+
+/** Content-Type for a file name, from mime-types, with `charset=utf-8` on text types. */
+export function typeFor(fsPath: string): string {
+  const ext = extname(fsPath).toLowerCase();
+  let type = typeCache.get(ext);
+  if (type === undefined) {
+    type = (ext && contentType(ext)) || DEFAULT_TYPE;
+    typeCache.set(ext, type);
+  }
+  return type;
+}
+
+/**
+ * A strong validator from size and modification time, the way nginx builds
+ * one. Strong, so that If-Range (which needs strong comparison, RFC 9110
+ * 13.1.5) can succeed; a file rewritten within the same millisecond to the same
+ * size would keep its ETag, which is the accepted trade-off of every
+ * stat-based ETag.
+ */
+export function etagFor(stats: Stats): string {
+  return `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;
+}
+
+/** Entity-tag list membership (RFC 9110 13.1.1/13.1.2); `weak` selects weak comparison. */
+function etagMatches(header: string, etag: string, weak: boolean): boolean {
+  if (header.trim() === '*') return true;
+  const opaque = etag.startsWith('W/') ? etag.slice(2) : etag;
+  for (const raw of header.split(',')) {
+    const tag = raw.trim();
+    if (tag === etag) return true;
+    if (weak && tag.startsWith('W/') && tag.slice(2) === opaque) return true;
+    if (weak && tag === opaque) return true;
+  }
+  return false;
+}
+
+/** IMF-fixdate has whole seconds: compare modification times at that precision. */
+function mtimeSeconds(stats: Stats): number {
+  return Math.floor(stats.mtimeMs / 1000);
+}
+
+function parseHttpDate(value: string | undefined): number {
+  if (!value) return NaN;
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? NaN : Math.floor(t / 1000);
+}
+
+/**
+ * RFC 9110 13.2.2, steps 1 and 2: If-Match, else If-Unmodified-Since, fail
+ * with 412. Steps 3 and 4 (If-None-Match over If-Modified-Since) are `fresh`.
+ */
+function failsPrecondition(req: IncomingMessage, etag: string, stats: Stats): boolean {
+  const ifMatch = req.headers['if-match'];
+  if (ifMatch !== undefined) return !etagMatches(ifMatch, etag, false);
+  const ius = parseHttpDate(req.headers['if-unmodified-since']);
+  return !Number.isNaN(ius) && mtimeSeconds(stats) > ius;
+}
+
+/**
+ * If-Range (RFC 9110 13.1.5): the Range applies only when the validator still
+ * matches: an entity-tag by strong comparison, a date by exact equality with
+ * Last-Modified.
+ */
+function ifRangeAllows(req: IncomingMessage, etag: string, lastModified: string): boolean {
+  const ifRange = req.headers['if-range'] as string | undefined;
+  if (ifRange === undefined) return true;
+  const value = ifRange.trim();
+  if (value.startsWith('"') || value.startsWith('W/')) return !value.startsWith('W/') && value === etag;
+  return value === lastModified;
+}
+
+/** Headers shared by 200, 206 and 304 answers for a file. */
+function setValidators(res: ServerResponse, config: Config, etag: string, lastModified: string): void {
+  res.setHeader('ETag', etag);
+  res.setHeader('Last-Modified', lastModified);
+  res.setHeader('Cache-Control', config.cacheControl);
+}
+
+/**
+ * Serve one regular file for GET or HEAD: preconditions, then ranges, then the
+ * bytes, streamed. HEAD gets exactly GET's headers. Throws HttpError (412,
+ * 416) before anything is written.
+ */
+export function serveFile(req: IncomingMessage, res: ServerResponse, config: Config, fsPath: string, stats: Stats): void {
+  const etag = etagFor(stats);
+  const lastModified = stats.mtime.toUTCString();
+  if (failsPrecondition(req, etag, stats)) throw new HttpError(412);
+  setValidators(res, config, etag, lastModified);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  if (fresh(req.headers, { etag, 'last-modified': lastModified })) {
+    res.statusCode = 304;
+    res.end();
+    return;
+  }
+  res.setHeader('Accept-Ranges', 'bytes');
+  const type = typeFor(fsPath);
+  const size = stats.size;
+  const rangeHeader = req.headers.range;
+  if (rangeHeader !== undefined && ifRangeAllows(req, etag, lastModified)) {
+    const ranges = parseRange(size, rangeHeader, { combine: true });
+    if (ranges === -1) {
+      throw new HttpError(416, { headers: { 'Content-Range': `bytes */${size}` } });
+    }
+    if (ranges !== -2 && ranges.type === 'bytes' && ranges.length > 0 && ranges.length <= MAX_RANGES) {
+      if (ranges.length === 1) {
+        const { start, end } = ranges[0]!;
+        res.statusCode = 206;
+        res.setHeader('Content-Range', `bytes ${start}-${end}/${size}`);
+        sendBody(req, res, fsPath, type, start, end);
+      } else {
+        sendMultipart(req, res, fsPath, type, size, ranges);
+      }
+      return;
+    }
+  }
+  res.statusCode = 200;
+  sendBody(req, res, fsPath, type, 0, size - 1);
+}
+
+function sendBody(req: IncomingMessage, res: ServerResponse, fsPath: string, type: string, start: number, end: number): void {
+  const length = end - start + 1;
+  res.setHeader('Content-Type', type);
+  res.setHeader('Content-Length', length);
+  if (req.method === 'HEAD' || length <= 0) {
+    res.end();
+    return;
+  }
+  streamFile(res, fsPath, start, end, true);
+}
+
+/**
+ * Pipe a byte range of a file to the response with backpressure. The file is
+ * closed on every path (end, error, client gone: pipeline destroys both).
+ */
+function streamFile(res: ServerResponse, fsPath: string, start: number, end: number, last: boolean, done?: () => void): void {
+  const stream = createReadStream(fsPath, { start, end, highWaterMark: 64 * 1024 });
+  if (!last) {
+    stream.on('error', () => res.destroy());
+    stream.on('end', () => done?.());
+    stream.pipe(res, { end: false });
+    res.once('close', () => stream.destroy());
+    return;
+  }
+  pipeline(stream, res, (err) => {
+    if (err && !res.headersSent) res.statusCode = 500;
+    // An error after headers went out: the socket is already destroyed by pipeline.
+  });
+}
+
+/** multipart/byteranges (RFC 9110 14.6) with an exact Content-Length. */
+function sendMultipart(
+  req: IncomingMessage,
+  res: ServerResponse,
+  fsPath: string,
+  type: string,
+  size: number,
+  ranges: parseRange.Ranges,
+): void {
+  const boundary = 'scriptserve-' + Math.random().toString(36).slice(2) + Date.now().toString(36);
+  const heads = ranges.map(
+    (r, i) =>
+      `${i === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`,
+  );
+  const tail = `\r\n--${boundary}--\r\n`;
+  let length = Buffer.byteLength(tail);
+  ranges.forEach((r, i) => (length += Buffer.byteLength(heads[i]!) + (r.end - r.start + 1)));
+  res.statusCode = 206;
+  res.setHeader('Content-Type', `multipart/byteranges; boundary=${boundary}`);
+  res.setHeader('Content-Length', length);
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const next = (i: number): void => {
+    if (res.destroyed) return;
+    if (i === ranges.length) {
+      res.end(tail);
+      return;
+    }
+    res.write(heads[i]!);
+    streamFile(res, fsPath, ranges[i]!.start, ranges[i]!.end, false, () => next(i + 1));
+  };
+  next(0);
+}
