@@ -88,7 +88,8 @@ function buildProgram(): Command {
     .helpOption('-h, --help', 'show this help')
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(`scriptserve: ${str.replace(/^error: /, '').trim()}\n`) });
+    // One line per error, never a stack trace: fold commander's "Did you mean" line into it.
+    .configureOutput({ outputError: (str, write) => write(`scriptserve: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`) });
 }
 
 interface CliOptions {

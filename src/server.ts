@@ -118,7 +118,7 @@ async function dispatch(
   const { req, res, config } = ctx;
   switch (target.kind) {
     case 'script':
-      return handleScript(ctx, target.script, path);
+      return handleScript(ctx, target.script, path, method);
     case 'redirect':
       return answerRedirect(res, target.location, method);
     case 'file':
@@ -173,9 +173,7 @@ async function redirectLocally(ctx: RequestContext, location: string): Promise<v
   const method = ctx.req.method === 'HEAD' ? 'HEAD' : 'GET';
   const target = await resolveTarget(ctx.config, path, method);
   // RFC 3875 6.2.2: the server answers as if the client had asked for the new path with GET.
-  if (target.kind === 'script') {
-    throw new HttpError(502, { logMessage: 'local redirect to a script is not supported' });
-  }
+  if (target.kind === 'script') return handleScript(ctx, target.script, path, method, true);
   return dispatch(ctx, target, path, method);
 }
 

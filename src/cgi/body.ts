@@ -42,8 +42,11 @@ export async function prepareBody(req: IncomingMessage, maxBytes: number, sendCo
     sendContinue();
     return spoolBody(req, maxBytes);
   }
-  return { length: null, pipeTo: (stdin) => stdin.end(), dispose: async () => {} };
+  return NO_BODY;
 }
+
+/** A request without a body: stdin is closed at once and CONTENT_LENGTH is unset. */
+export const NO_BODY: RequestBody = { length: null, pipeTo: (stdin) => stdin.end(), dispose: async () => {} };
 
 function streamingBody(req: IncomingMessage, length: number, sendContinue: () => void): RequestBody {
   return {

@@ -8,7 +8,7 @@ import type { RequestPath } from '../request-path.js';
 import type { ScriptTarget } from '../resolve.js';
 import type { RequestContext } from '../server.js';
 import { SERVER_SOFTWARE } from '../version.js';
-import { prepareBody, type RequestBody } from './body.js';
+import { NO_BODY, prepareBody, type RequestBody } from './body.js';
 import { buildCgiEnv, type CgiRequest } from './env.js';
 import { CgiHeadParser, CgiOutputError, type CgiHead } from './parse.js';
 import { ScriptPool } from './pool.js';
@@ -26,14 +26,21 @@ export const ROUTE_COMMIT_BYTES = 64 * 1024;
  * Failures before the first byte are thrown as HttpError; after that, the
  * connection is cut.
  */
-export async function handleScript(ctx: RequestContext, target: ScriptTarget, path: RequestPath): Promise<void> {
+export async function handleScript(
+  ctx: RequestContext,
+  target: ScriptTarget,
+  path: RequestPath,
+  method: string,
+  redirected = false,
+): Promise<void> {
   const { req, res, config } = ctx;
-  const body = await prepareBody(req, config.maxBodyBytes, () => sendContinue(req, res));
+  // A local redirect runs its target as a GET without a body (RFC 3875 6.2.2).
+  const body = redirected ? NO_BODY : await prepareBody(req, config.maxBodyBytes, () => sendContinue(req, res));
   try {
     const release = await ctx.scripts.acquire(res);
     let script: RunningScript;
     try {
-      script = await startScript(ctx, target, path, body);
+      script = await startScript(ctx, target, path, body, method, redirected);
     } catch (err) {
       release();
       throw err;
@@ -59,9 +66,17 @@ function sendContinue(req: IncomingMessage, res: ServerResponse): void {
   }
 }
 
-async function startScript(ctx: RequestContext, target: ScriptTarget, path: RequestPath, body: RequestBody): Promise<RunningScript> {
+async function startScript(
+  ctx: RequestContext,
+  target: ScriptTarget,
+  path: RequestPath,
+  body: RequestBody,
+  method: string,
+  redirected: boolean,
+): Promise<RunningScript> {
   const { req, config } = ctx;
-  const env = buildCgiEnv(cgiRequest(req, config, target, path, body.length), {
+  const requestUri = redirected ? path.decoded + (path.query ? '?' + path.query : '') : (req.url ?? '/');
+  const env = buildCgiEnv(cgiRequest(req, config, target, path, body.length, method, requestUri), {
     serverEnv: process.env,
     passEnv: config.passEnv,
     passAuthorization: config.passAuthorization,
@@ -81,10 +96,18 @@ async function startScript(ctx: RequestContext, target: ScriptTarget, path: Requ
   }
 }
 
-function cgiRequest(req: IncomingMessage, config: Config, target: ScriptTarget, path: RequestPath, length: number | null): CgiRequest {
+function cgiRequest(
+  req: IncomingMessage,
+  config: Config,
+  target: ScriptTarget,
+  path: RequestPath,
+  length: number | null,
+  method: string,
+  requestUri: string,
+): CgiRequest {
   const socket = req.socket;
   return {
-    method: req.method ?? 'GET',
+    method,
     httpVersion: req.httpVersion,
     rawHeaders: req.rawHeaders,
     remoteAddress: socket.remoteAddress ?? '',
@@ -92,7 +115,7 @@ function cgiRequest(req: IncomingMessage, config: Config, target: ScriptTarget, 
     localAddress: socket.localAddress ?? '',
     localPort: socket.localPort ?? 0,
     tls: (socket as TLSSocket).encrypted === true,
-    requestUri: req.url ?? '/',
+    requestUri,
     query: path.query,
     contentLength: length,
     scriptName: target.scriptName,
