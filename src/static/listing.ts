@@ -67,7 +67,7 @@ const STYLE =
   'body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#222}' +
   'h1{font-size:1.3rem;font-weight:600;word-break:break-all}table{border-collapse:collapse;width:100%}' +
   'th,td{text-align:left;padding:.25rem .75rem .25rem 0;border-bottom:1px solid #eee}' +
-  'th{font-weight:600;color:#555}td.n{white-space:nowrap;text-align:right;font-variant-numeric:tabular-nums}' +
+  'th{font-weight:600;color:#555}.n{white-space:nowrap;text-align:right;font-variant-numeric:tabular-nums}' +
   'a{color:#0645ad;text-decoration:none}a:hover{text-decoration:underline}' +
   '@media (prefers-color-scheme:dark){body{background:#111;color:#ddd}a{color:#8ab4f8}th,td{border-color:#333}}';
 
@@ -93,7 +93,7 @@ export function renderListingHtml(urlPath: string, entries: readonly ListingEntr
     `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">` +
     `<meta name="viewport" content="width=device-width,initial-scale=1"><title>${title}</title>` +
     `<style>${STYLE}</style></head><body><h1>${title}</h1>\n<table>` +
-    `<thead><tr><th>Name</th><th>Size</th><th>Last modified (UTC)</th></tr></thead><tbody>\n` +
+    `<thead><tr><th>Name</th><th class="n">Size</th><th>Last modified (UTC)</th></tr></thead><tbody>\n` +
     rows.join('\n') +
     `\n</tbody></table></body></html>\n`
   );

@@ -1,0 +1,83 @@
+// Browser tests: Debian's Chromium driven by playwright-core against the
+// bundled example site, served by the real CLI. `.ci/run` installs Chromium;
+// on a machine without it these tests are skipped with a note, except in CI,
+// where a missing browser is a failure.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ROOT_DIR, startCli } from './helpers.mjs';
+
+const CHROMIUM = '/usr/bin/chromium';
+const haveBrowser = existsSync(CHROMIUM);
+if (!haveBrowser && process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run should have installed it`);
+const skip = haveBrowser ? false : `${CHROMIUM} not installed (apt-get install chromium)`;
+
+describe('example site in Chromium', { skip }, () => {
+  let cli;
+  let browser;
+  let page;
+  let base;
+
+  before(async () => {
+    const { chromium } = await import('playwright-core');
+    cli = await startCli(['--port', '0', '-q', join(ROOT_DIR, 'examples', 'site')]);
+    base = `http://127.0.0.1:${cli.port}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await cli?.stop();
+  });
+
+  test('the form POSTs to a Python CGI script and shows its escaped answer', async () => {
+    await page.goto(base + '/');
+    assert.equal(await page.title(), 'scriptserve example site');
+    await page.fill('input[name=name]', 'Grace <b>Hopper</b>');
+    await page.fill('textarea[name=message]', 'It is easier to ask forgiveness & "than" permission');
+    await Promise.all([page.waitForURL(base + '/cgi-bin/form.py'), page.click('button[type=submit]')]);
+    assert.equal(await page.textContent('h1'), 'Thanks, Grace <b>Hopper</b>!');
+    assert.equal(await page.textContent('#message'), 'It is easier to ask forgiveness & "than" permission');
+    assert.match(await page.textContent('body'), /Method: POST/);
+    // The escaped name is text, not markup: no <b> element was created.
+    assert.equal(await page.locator('h1 b').count(), 0);
+    const shots = join(ROOT_DIR, 'test', '.screenshots');
+    mkdirSync(shots, { recursive: true });
+    await page.screenshot({ path: join(shots, 'form-answer.png') });
+  });
+
+  test('every link of a listing opens the right file, including spaces and unicode', async () => {
+    const response = await page.goto(base + '/files/');
+    assert.equal(response.status(), 200);
+    const links = await page.$$eval('tbody a', (as) => as.map((a) => ({ text: a.textContent, href: a.href })));
+    const names = links.map((l) => l.text);
+    assert.deepEqual(names, ['../', 'photos/', 'café ☕.txt', 'data.json', 'notes with spaces.txt']);
+    await page.screenshot({ path: join(ROOT_DIR, 'test', '.screenshots', 'listing.png') });
+    const expected = {
+      'café ☕.txt': 'Un café, s’il vous plaît.\n',
+      'notes with spaces.txt': 'A file whose name has spaces.\n',
+    };
+    for (const [name, content] of Object.entries(expected)) {
+      await page.goto(base + '/files/');
+      const [opened] = await Promise.all([page.waitForNavigation(), page.click(`text=${name}`)]);
+      assert.equal(opened.status(), 200);
+      assert.equal((await opened.body()).toString('utf8'), content);
+    }
+    await page.goto(base + '/files/');
+    await Promise.all([page.waitForURL(base + '/files/photos/'), page.click('text=photos/')]);
+    assert.match(await page.textContent('h1'), /Index of \/files\/photos\//);
+  });
+
+  test('a streamed script reaches the page line by line', async () => {
+    const response = await page.goto(base + '/cgi-bin/stream.py');
+    assert.equal(response.status(), 200);
+    const text = await page.evaluate(() => document.body.innerText);
+    assert.equal(text.trim().split('\n').length, 5);
+  });
+});

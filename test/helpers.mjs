@@ -1,0 +1,214 @@
+// Shared helpers for the black-box tests: real servers on 127.0.0.1:0, raw
+// sockets (fetch/URL would normalize `..` and `%2e%2e` before sending), real
+// scripts. Every wait has a deadline.
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer } from '../dist/index.js';
+
+export const ROOT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = join(ROOT_DIR, 'dist', 'cli.js');
+export const FIXTURES = join(ROOT_DIR, 'test', 'fixtures');
+
+/** Debian's python3 starts in ~30 ms; a pyenv shim on PATH can cost 0.2–0.8 s per start. */
+export const PYTHON = '/usr/bin/python3';
+
+/** Reject after `ms` with a message, so no test can hang. */
+export function deadline(promise, ms, what = 'operation') {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** A fresh temporary directory; returns its path. Remove with `rmSync(dir, {recursive: true, force: true})`. */
+export function tempDir(prefix = 'scriptserve-test-') {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Write files from a `{ 'rel/path': content | {content, mode} }` map under dir. */
+export function writeTree(dir, tree) {
+  for (const [rel, spec] of Object.entries(tree)) {
+    const path = join(dir, rel);
+    mkdirSync(dirname(path), { recursive: true });
+    if (spec === null) {
+      mkdirSync(path, { recursive: true });
+      continue;
+    }
+    const { content, mode } = typeof spec === 'object' && !Buffer.isBuffer(spec) ? spec : { content: spec };
+    writeFileSync(path, content);
+    if (mode !== undefined) chmodSync(path, mode);
+  }
+}
+
+/**
+ * Start a library server (createServer) on 127.0.0.1:0 with options; returns
+ * { server, port, base, logs, close }. `logs` collects log lines.
+ */
+export async function startServer(options = {}) {
+  const logs = [];
+  const server = createServer({ log: (line) => logs.push(line), ...options });
+  await deadline(new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  }), 5000, 'listen');
+  const port = server.address().port;
+  return {
+    server,
+    port,
+    base: `http://127.0.0.1:${port}`,
+    logs,
+    close: () => deadline(new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }), 5000, 'server close'),
+  };
+}
+
+/**
+ * One request with node:http (the path is sent as given, never normalized).
+ * Resolves { status, headers, body: Buffer, rawHeaders }.
+ */
+export function request(port, path, { method = 'GET', headers = {}, body, timeout = 15000, agent = false } = {}) {
+  return deadline(new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, method, headers, agent }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.end(body);
+    else req.end();
+  }), timeout, `${method} ${path}`);
+}
+
+/**
+ * Send raw bytes on a fresh TCP connection and collect everything until the
+ * server closes it (or `idleMs` passes without data once something arrived).
+ * Resolves the whole reply as a latin1 string.
+ */
+export function rawRequest(port, data, { timeout = 10000, idleMs = 500 } = {}) {
+  return deadline(new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks = [];
+    let idle;
+    const finish = () => {
+      clearTimeout(idle);
+      socket.destroy();
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    };
+    socket.on('data', (c) => {
+      chunks.push(c);
+      clearTimeout(idle);
+      idle = setTimeout(finish, idleMs);
+    });
+    socket.on('end', finish);
+    socket.on('close', finish);
+    socket.on('error', (err) => (chunks.length ? finish() : reject(err)));
+    socket.write(data);
+  }), timeout, 'raw request');
+}
+
+/** Parse the first response of a raw reply: { status, headers (lower-case names, arrays), body }. */
+export function parseRawResponse(text) {
+  const end = text.indexOf('\r\n\r\n');
+  const head = text.slice(0, end < 0 ? text.length : end).split('\r\n');
+  const status = Number(head[0].split(' ')[1]);
+  const headers = {};
+  for (const line of head.slice(1)) {
+    const i = line.indexOf(':');
+    const name = line.slice(0, i).toLowerCase();
+    (headers[name] ??= []).push(line.slice(i + 1).trim());
+  }
+  return { status, statusLine: head[0], headers, body: end < 0 ? '' : text.slice(end + 4) };
+}
+
+/**
+ * Spawn the built CLI with args; resolves once its first stdout line arrives:
+ * { child, banner, port, stdout(): string, stderr(): string, exited: Promise<{code, signal}>, stop() }.
+ */
+export function startCli(args, { env = process.env, cwd = ROOT_DIR, timeout = 10000 } = {}) {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const banner = new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(out.slice(0, nl));
+    });
+    child.stderr.on('data', (d) => (err += d));
+    exited.then(({ code }) => reject(new Error(`cli exited (${code}) before its banner: ${err}`)));
+  });
+  return deadline(banner, timeout, 'cli banner').then((line) => {
+    const m = /:(\d+)\/$/.exec(line);
+    return {
+      child,
+      banner: line,
+      port: m ? Number(m[1]) : null,
+      stdout: () => out,
+      stderr: () => err,
+      exited,
+      stop: async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await deadline(exited, 5000, 'cli exit');
+      },
+    };
+  }, (e) => {
+    child.kill('SIGKILL');
+    throw e;
+  });
+}
+
+/** Run the CLI to completion (for --help, bad input). Resolves { code, stdout, stderr }. */
+export function runCli(args, { env = process.env, timeout = 10000 } = {}) {
+  return deadline(new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  }), timeout, `scriptserve ${args.join(' ')}`);
+}
+
+/** Poll `fn` until it returns truthy or `ms` passes; returns the last value. */
+export async function waitFor(fn, ms = 5000, stepMs = 50) {
+  const end = Date.now() + ms;
+  let value = await fn();
+  while (!value && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, stepMs));
+    value = await fn();
+  }
+  return value;
+}
+
+/** Pids of live processes whose command line contains `marker` (reads /proc). */
+export async function pidsMatching(marker) {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const pids = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'latin1');
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+      if (cmd.includes(marker) && !/\) Z /.test(stat)) pids.push(Number(entry));
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
+}
+
+export { rmSync };
