@@ -83,6 +83,11 @@ function buildProgram(): Command {
     .option('--max-body <bytes>', 'largest request body a script accepts, e.g. 100M (default: 100M)', parseBytes)
     .option('--route <spec>', "command route 'METHOD /path=COMMAND' (METHOD may be ANY; /path/* matches a prefix), repeatable", collect)
     .option('--route-type <type>', 'Content-Type of the --route given just before it (default: text/plain; charset=utf-8)', collect)
+    .option('--auth <user:password>', 'require HTTP Basic authentication with this user, repeatable', collect)
+    .option('--auth-file <file>', 'require HTTP Basic authentication against an htpasswd file (bcrypt: htpasswd -B, or SHA-256/512 crypt)')
+    .option('--allowed-hosts <names>', 'comma-separated Host names accepted, or "any" (default: localhost names and the bound address, on loopback)')
+    .option('--allow-origin <origin>', 'let this origin (https://app.example) make cross-origin POSTs and other unsafe requests, repeatable', collect)
+    .option('--cors', 'allow cross-origin requests from any origin and send Access-Control-Allow-Origin: *', false)
     .option('--config <file>', 'JSON config file with routes and options (default: scriptserve.json in the root, if present)')
     .version(VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show this help')
@@ -116,6 +121,11 @@ interface CliOptions {
   route?: string[];
   routeType?: string[];
   config?: string;
+  auth?: string[];
+  authFile?: string;
+  allowedHosts?: string;
+  allowOrigin?: string[];
+  cors: boolean;
 }
 
 /** Pair each --route-type with the --route given just before it, by position on the command line. */
@@ -162,6 +172,11 @@ function toServeOptions(positional: string | undefined, opts: CliOptions, argv: 
     configFile: opts.config,
     headerTimeout: opts.headerTimeout,
     requestTimeout: opts.requestTimeout,
+    auth: opts.auth,
+    authFile: opts.authFile,
+    allowedHosts: opts.allowedHosts === undefined ? undefined : opts.allowedHosts === 'any' ? 'any' : opts.allowedHosts.split(',').map((h) => h.trim()).filter(Boolean),
+    allowOrigins: opts.allowOrigin,
+    cors: opts.cors,
   };
   return { serve, port: port ?? DEFAULT_PORT, host: opts.bind ?? DEFAULT_HOST };
 }
@@ -211,9 +226,9 @@ function main(argv: readonly string[]): void {
     const address = server.address();
     const realPort = typeof address === 'object' && address ? address.port : port;
     process.stdout.write(`Serving ${config.root} at http://${urlHost(host)}:${realPort}/\n`);
-    if (!isLoopback(host) && (config.cgiEnabled || config.routes.length > 0)) {
+    if (!isLoopback(host) && (config.cgiEnabled || config.routes.length > 0) && !config.access.users) {
       process.stderr.write(
-        `scriptserve: warning: scripts are enabled and the server is reachable from the network on ${host}; anyone who can reach it can run them.\n`,
+        `scriptserve: warning: scripts are enabled without --auth and the server is reachable from the network on ${host}; anyone who can reach it can run them.\n`,
       );
     }
   });

@@ -1,6 +1,7 @@
 import { accessSync, constants, readFileSync, realpathSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { AccessConfigError, loadHtpasswd, normalizeOrigin, parseAuthSpec, type AccessPolicy, type PasswordCheck } from './access.js';
 import { splitCommandLine } from './argv.js';
 
 /** Log sink: receives one formatted access/error line at a time (no trailing newline). */
@@ -65,6 +66,19 @@ export interface ServeOptions {
   headerTimeout?: number;
   /** Seconds a client has to send the whole request. Default 60. */
   requestTimeout?: number;
+  /** HTTP Basic users as `user:password` (compared in constant time). Default none: no authentication. */
+  auth?: string[];
+  /** htpasswd file (bcrypt or SHA-256/512 crypt) with the users. Default none. */
+  authFile?: string;
+  /**
+   * Host header values accepted (DNS-rebinding defence). Default: on loopback
+   * connections only localhost names and the bound address; `'any'` turns the check off.
+   */
+  allowedHosts?: string[] | 'any';
+  /** Origins allowed to make cross-origin unsafe requests (POST…) from a browser. Default none. */
+  allowOrigins?: string[];
+  /** Allow cross-origin requests from anywhere and send `Access-Control-Allow-Origin: *`. Default false. */
+  cors?: boolean;
 }
 
 /** A command route after validation: the command resolved to an absolute path. */
@@ -103,6 +117,7 @@ export interface Config {
   readonly hiddenFiles: ReadonlySet<string>;
   readonly headerTimeoutMs: number;
   readonly requestTimeoutMs: number;
+  readonly access: AccessPolicy;
 }
 
 /** A configuration problem, reported at start-up as one line. */
@@ -126,7 +141,7 @@ export function defaultMaxScripts(): number {
 const KNOWN_CONFIG_KEYS = new Set([
   'routes', 'cgi', 'cgiDirs', 'interpreters', 'passEnv', 'passAuthorization', 'scriptTimeout',
   'maxScripts', 'maxBody', 'cache', 'dotfiles', 'followSymlinks', 'listing',
-  'headerTimeout', 'requestTimeout',
+  'headerTimeout', 'requestTimeout', 'allowedHosts', 'allowOrigins', 'cors',
 ]);
 
 /**
@@ -171,7 +186,31 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     hiddenFiles: hidden,
     headerTimeoutMs: seconds(merged.headerTimeout ?? DEFAULT_HEADER_TIMEOUT_S, 'header timeout'),
     requestTimeoutMs: seconds(merged.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_S, 'request timeout'),
+    access: resolveAccess(options, merged),
   };
+}
+
+/** Access options. Credentials come only from the caller (flags), never from a file inside the served root. */
+function resolveAccess(options: ServeOptions, merged: ServeOptions): AccessPolicy {
+  try {
+    let users: Map<string, PasswordCheck> | null = null;
+    if (options.authFile) users = loadHtpasswd(resolve(options.authFile));
+    for (const spec of options.auth ?? []) {
+      const [user, check] = parseAuthSpec(spec);
+      (users ??= new Map()).set(user, check);
+    }
+    const hosts = merged.allowedHosts;
+    if (hosts !== undefined && hosts !== 'any' && !Array.isArray(hosts)) throw new AccessConfigError('allowedHosts must be a list of host names or "any"');
+    return {
+      users,
+      allowedHosts: hosts === undefined ? 'any' /* FLIP-TO-LOOPBACK */ : hosts === 'any' || hosts.includes('any') ? 'any' : new Set(hosts.map((h) => h.toLowerCase())),
+      allowedOrigins: new Set((merged.allowOrigins ?? []).map(normalizeOrigin)),
+      cors: merged.cors ?? false,
+    };
+  } catch (err) {
+    if (err instanceof AccessConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

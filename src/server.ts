@@ -1,5 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { checkCrossOrigin, checkHost, createAuthenticator } from './access.js';
 import { handleScript, ScriptPool } from './cgi/handler.js';
 import { resolveConfig, type Config, type ServeOptions } from './config.js';
 import { ERROR_PAGE_HEADERS, HttpError, reasonPhrase, renderErrorPage, sendError } from './errors.js';
@@ -48,7 +49,11 @@ export function createHandler(options: ServeOptions | Config = {}): RequestHandl
   return handlerFor(config, new ScriptPool(config));
 }
 
+/** More header fields than this is 431: no real client sends them, and each one costs work. */
+const MAX_HEADER_FIELDS = 100;
+
 function handlerFor(config: Config, scripts: ScriptPool): RequestHandler {
+  const authenticate = config.access.users ? createAuthenticator(config.access.users) : null;
   return (req, res, next) => {
     const record: AccessRecord = {
       time: new Date(),
@@ -70,7 +75,7 @@ function handlerFor(config: Config, scripts: ScriptPool): RequestHandler {
       redirectLocally: (location) => redirectLocally(ctx, location),
     };
     if (config.log) res.once('close', () => logAccess(ctx, started));
-    handleRequest(ctx, next).catch((err: unknown) => answerError(ctx, err));
+    handleRequest(ctx, authenticate, next).catch((err: unknown) => answerError(ctx, err));
   };
 }
 
@@ -91,11 +96,20 @@ function logAccess(ctx: RequestContext, started: number): void {
   });
 }
 
-async function handleRequest(ctx: RequestContext, next?: (err?: unknown) => void): Promise<void> {
+async function handleRequest(
+  ctx: RequestContext,
+  authenticate: ((req: IncomingMessage) => Promise<string>) | null,
+  next?: (err?: unknown) => void,
+): Promise<void> {
   const { req, res, config } = ctx;
   const method = req.method ?? 'GET';
+  if (req.rawHeaders.length > 2 * MAX_HEADER_FIELDS) throw new HttpError(431, { publicMessage: 'Too many header fields.' });
   if (hasDuplicateHost(req)) throw new HttpError(400, { publicMessage: 'More than one Host header.' });
   if (NEVER_SERVED.has(method)) throw new HttpError(501);
+  checkHost(config.access, req);
+  if (authenticate) (req as IncomingMessage & { remoteUser?: string }).remoteUser = await authenticate(req);
+  checkCrossOrigin(config.access, req);
+  if (config.access.cors) res.setHeader('Access-Control-Allow-Origin', '*');
   if (method === 'OPTIONS' && req.url === '*') return answerOptions(res, STATIC_ALLOW);
   const path = parseRequestTarget(req.url ?? '/');
   let target: Target;
