@@ -150,6 +150,7 @@ const KNOWN_CONFIG_KEYS = new Set([
  * Throws {@link ConfigError} with a one-line message.
  */
 export function resolveConfig(options: ServeOptions = {}): Config {
+  checkOptionTypes(options as Record<string, unknown>, 'option');
   const root = resolveRoot(options.root ?? process.cwd());
   const fileOptions = loadConfigFile(options.configFile, root);
   const merged: ServeOptions = { ...fileOptions, ...stripUndefined(options) };
@@ -213,6 +214,44 @@ function resolveAccess(options: ServeOptions, merged: ServeOptions): AccessPolic
   }
 }
 
+type OptionKind = 'boolean' | 'number' | 'string' | 'strings' | 'record' | 'array' | 'function' | 'hosts';
+
+/** The type of every option, checked once so that a config file's `"followSymlinks": "false"` is an error, not a truthy string. */
+const OPTION_KINDS: Record<string, OptionKind> = {
+  root: 'string', cache: 'number', dotfiles: 'string', followSymlinks: 'boolean', listing: 'boolean', log: 'function',
+  logFormat: 'string', cgi: 'boolean', cgiDirs: 'strings', interpreters: 'record', passEnv: 'strings',
+  passAuthorization: 'boolean', scriptTimeout: 'number', maxScripts: 'number', maxBody: 'number', routes: 'array',
+  configFile: 'string', headerTimeout: 'number', requestTimeout: 'number', auth: 'strings', authFile: 'string',
+  allowedHosts: 'hosts', allowOrigins: 'strings', cors: 'boolean',
+};
+
+function hasKind(value: unknown, kind: OptionKind): boolean {
+  const strings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  switch (kind) {
+    case 'strings':
+      return strings(value);
+    case 'record':
+      return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((x) => typeof x === 'string');
+    case 'array':
+      return Array.isArray(value);
+    case 'hosts':
+      return value === 'any' || strings(value);
+    default:
+      return typeof value === kind;
+  }
+}
+
+function checkOptionTypes(options: Record<string, unknown>, what: string): void {
+  for (const [key, value] of Object.entries(options)) {
+    const kind = OPTION_KINDS[key];
+    if (value === undefined || kind === undefined) continue;
+    if (!hasKind(value, kind)) {
+      const expected = { strings: 'a list of strings', record: 'an object of strings', array: 'a list', hosts: 'a list of host names or "any"' }[kind as string] ?? `a ${kind}`;
+      throw new ConfigError(`${what} "${key}" must be ${expected}, not ${JSON.stringify(value)}`);
+    }
+  }
+}
+
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
@@ -257,11 +296,8 @@ function loadConfigFile(explicit: string | undefined, root: string): FileOptions
   for (const key of Object.keys(data)) {
     if (!KNOWN_CONFIG_KEYS.has(key)) throw new ConfigError(`config file ${path}: unknown key "${key}"`);
   }
-  const opts = data as FileOptions;
-  if (opts.routes !== undefined && !Array.isArray(opts.routes)) {
-    throw new ConfigError(`config file ${path}: "routes" must be an array`);
-  }
-  return { ...opts, __file: realpathSync(path) };
+  checkOptionTypes(data as Record<string, unknown>, `config file ${path}: key`);
+  return { ...(data as FileOptions), __file: realpathSync(path) };
 }
 
 function addIfInside(set: Set<string>, arg: string, root: string): void {
@@ -334,6 +370,8 @@ function resolveRoute(r: RouteOptions, root: string, defaultTimeoutMs: number): 
   if (typeof r.path !== 'string' || !r.path.startsWith('/')) throw new ConfigError(`route path must start with /, not ${JSON.stringify(r.path)}`);
   const prefix = r.path.endsWith('/*');
   const path = prefix ? r.path.slice(0, -1) : r.path;
+  if (r.contentType !== undefined && typeof r.contentType !== 'string') throw new ConfigError(`route contentType must be a string`);
+  if (r.timeout !== undefined && typeof r.timeout !== 'number') throw new ConfigError(`route timeout must be a number of seconds`);
   const mode = r.mode ?? 'stdout';
   if (mode !== 'stdout' && mode !== 'cgi') throw new ConfigError(`route mode must be "stdout" or "cgi", not ${JSON.stringify(mode)}`);
   const what = `route ${method} ${r.path}`;
@@ -388,7 +426,7 @@ function seconds(value: number, what: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw new ConfigError(`${what} must be a positive number of seconds, not ${JSON.stringify(value)}`);
   }
-  return Math.round(value * 1000);
+  return Math.ceil(value * 1000);
 }
 
 function positiveInt(value: number, what: string): number {

@@ -40,7 +40,7 @@ export function escapeLogText(text: string): string {
 /** Format one record as a text line or a JSON object (JSON escapes control characters itself). */
 export function formatAccess(rec: AccessRecord, format: 'text' | 'json'): string {
   if (format === 'json') {
-    return JSON.stringify({
+    return jsonLine({
       time: rec.time.toISOString(),
       client: rec.client,
       method: rec.method,
@@ -68,6 +68,11 @@ export function formatAccess(rec: AccessRecord, format: 'text' | 'json'): string
 /** Format a free-form server message (script stderr, warnings) with the same escaping. */
 export function formatMessage(source: string, message: string): string {
   return `${new Date().toISOString()} ${escapeLogText(source)}: ${escapeLogText(message)}`;
+}
+
+/** JSON.stringify escapes C0 but not DEL or C1 (0x9b is a one-byte CSI terminal escape): escape those too. */
+function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(/[\x7f-\x9f]/g, (ch) => '\\u' + ch.charCodeAt(0).toString(16).padStart(4, '0'));
 }
 
 function round(ms: number): number {

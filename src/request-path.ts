@@ -54,7 +54,8 @@ export function parseRequestTarget(rawUrl: string): RequestPath {
   }
   const parts = decoded.split('/');
   const segments: string[] = [];
-  let canonical = true;
+  // An encoded slash is a separator after decoding; `/a%2Fb` is redirected to `/a/b` rather than served as an alias.
+  let canonical = !/%2f/i.test(rawPath);
   // parts[0] is the empty string before the leading slash; the last part is
   // empty exactly when the path ends with a slash.
   for (let i = 1; i < parts.length; i++) {
@@ -85,6 +86,7 @@ export function encodeSegment(segment: string): string {
  * scheme-relative URL (`//evil.example`): no open redirect (CPython gh-87389).
  */
 export function encodePath(segments: readonly string[], trailingSlash: boolean): string {
-  if (segments.length === 0) return '/';
-  return '/' + segments.map(encodeSegment).join('/') + (trailingSlash ? '/' : '');
+  const parts = segments.filter((s) => s !== '');
+  if (parts.length === 0) return '/';
+  return '/' + parts.map(encodeSegment).join('/') + (trailingSlash ? '/' : '');
 }

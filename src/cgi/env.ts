@@ -46,9 +46,10 @@ export const FALLBACK_PATH = '/usr/local/bin:/usr/bin:/bin';
  * Request headers that never become HTTP_* variables: the body's own two have
  * CONTENT_LENGTH/CONTENT_TYPE (RFC 3875 4.1.18 SHOULD NOT duplicate), `Proxy`
  * would become HTTP_PROXY, which many HTTP clients obey (httpoxy,
- * CVE-2016-5385), and connection-level fields mean nothing to a script.
+ * CVE-2016-5385), Proxy-Authorization holds credentials meant for a proxy
+ * (Apache withholds it too), and connection-level fields mean nothing to a script.
  */
-const WITHHELD_HEADERS = new Set(['content-length', 'content-type', 'proxy', 'connection', 'transfer-encoding']);
+const WITHHELD_HEADERS = new Set(['content-length', 'content-type', 'proxy', 'proxy-authorization', 'connection', 'transfer-encoding']);
 
 /** Header names that map to a variable name unambiguously: `X_Foo` would collide with `X-Foo` (Apache drops them too). */
 const MAPPABLE_NAME = /^[A-Za-z0-9-]+$/;
@@ -60,7 +61,10 @@ function plainAddress(address: string): string {
 
 /** SERVER_NAME: the Host header's name part (RFC 3875 4.1.14), else the address the request came in on. */
 function serverName(host: string | undefined, localAddress: string): string {
-  if (!host) return plainAddress(localAddress);
+  if (!host) {
+    const address = plainAddress(localAddress);
+    return address.includes(':') ? `[${address}]` : address;
+  }
   if (host.startsWith('[')) {
     const end = host.indexOf(']');
     return end > 0 ? host.slice(0, end + 1) : host;

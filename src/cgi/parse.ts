@@ -137,7 +137,8 @@ function splitFields(block: string): [string, string][] {
     if (colon <= 0) throw new CgiOutputError('header line without a name and colon');
     const name = line.slice(0, colon);
     if (!TOKEN.test(name)) throw new CgiOutputError('invalid header name');
-    const value = line.slice(colon + 1).trim();
+    // Only SP and HTAB are optional whitespace (RFC 9110 5.6.3); any other control character is refused below, not trimmed away.
+    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
     if (BAD_VALUE.test(value)) throw new CgiOutputError(`control character in ${name} header`);
     return [name, value];
   });
