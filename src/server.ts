@@ -51,6 +51,8 @@ export function createHandler(options: ServeOptions | Config = {}): RequestHandl
 
 /** More header fields than this is 431: no real client sends them, and each one costs work. */
 const MAX_HEADER_FIELDS = 100;
+/** A longer request target is 414 (RFC 9112 3 recommends supporting at least 8000 octets). */
+const MAX_URL_BYTES = 8192;
 
 function handlerFor(config: Config, scripts: ScriptPool): RequestHandler {
   const authenticate = config.access.users ? createAuthenticator(config.access.users) : null;
@@ -103,6 +105,7 @@ async function handleRequest(
 ): Promise<void> {
   const { req, res, config } = ctx;
   const method = req.method ?? 'GET';
+  if ((req.url ?? '').length > MAX_URL_BYTES) throw new HttpError(414);
   if (req.rawHeaders.length > 2 * MAX_HEADER_FIELDS) throw new HttpError(431, { publicMessage: 'Too many header fields.' });
   if (hasDuplicateHost(req)) throw new HttpError(400, { publicMessage: 'More than one Host header.' });
   if (NEVER_SERVED.has(method)) throw new HttpError(501);
