@@ -49,7 +49,7 @@ export async function resolveTarget(config: Config, path: RequestPath, method: s
     const dir = config.cgiDirs.find((d) => startsWith(path.segments, d));
     if (dir) return { kind: 'script', script: await resolveScript(config, dir, path) };
   }
-  return resolveStatic(config, path);
+  return resolveStatic(config, path, method);
 }
 
 function queryPart(path: RequestPath): string {
@@ -154,13 +154,14 @@ function scriptArgv(config: Config, fsPath: string, stats: Stats): string[] {
   return [fsPath];
 }
 
-async function resolveStatic(config: Config, path: RequestPath): Promise<Target> {
+async function resolveStatic(config: Config, path: RequestPath, method: string): Promise<Target> {
   const fsPath = path.segments.length === 0 ? config.root : config.root + sep + path.segments.join(sep);
   const stats = await statOrNull(fsPath);
   if (!stats) throw NOT_FOUND();
   await checkRealPath(config, fsPath, path);
   if (stats.isDirectory()) {
-    if (path.segments.length > 0 && !path.trailingSlash) {
+    // Only GET and HEAD are redirected to the slash form; other methods get their 405 from the directory.
+    if (path.segments.length > 0 && !path.trailingSlash && (method === 'GET' || method === 'HEAD')) {
       return { kind: 'redirect', location: encodePath(path.segments, true) + queryPart(path) };
     }
     const indexPath = fsPath + sep + INDEX_FILE;

@@ -107,7 +107,13 @@ async function handleRequest(
   const method = req.method ?? 'GET';
   if ((req.url ?? '').length > MAX_URL_BYTES) throw new HttpError(414);
   if (req.rawHeaders.length > 2 * MAX_HEADER_FIELDS) throw new HttpError(431, { publicMessage: 'Too many header fields.' });
-  if (hasDuplicateHost(req)) throw new HttpError(400, { publicMessage: 'More than one Host header.' });
+  // RFC 9112 3.2: an HTTP/1.1 request without Host, or with two, is 400. Node's own
+  // requireHostHeader answers without our page, so the check lives here.
+  const hosts = countHostHeaders(req);
+  if (hosts > 1) throw new HttpError(400, { publicMessage: 'More than one Host header.' });
+  if (hosts === 0 && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
+    throw new HttpError(400, { publicMessage: 'HTTP/1.1 requests need a Host header.' });
+  }
   if (NEVER_SERVED.has(method)) throw new HttpError(501);
   checkHost(config.access, req);
   if (authenticate) (req as IncomingMessage & { remoteUser?: string }).remoteUser = await authenticate(req);
@@ -151,15 +157,15 @@ async function dispatch(
   }
 }
 
-/** Two Host fields make the target ambiguous: RFC 9112 3.2 requires 400. */
-function hasDuplicateHost(req: IncomingMessage): boolean {
+/** How many Host fields the request has (two make the target ambiguous). */
+function countHostHeaders(req: IncomingMessage): number {
   const raw = req.rawHeaders;
   let seen = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name.length === 4 && name.toLowerCase() === 'host' && ++seen > 1) return true;
+    if (name.length === 4 && name.toLowerCase() === 'host') seen++;
   }
-  return false;
+  return seen;
 }
 
 function answerOptions(res: ServerResponse, allow: string): void {
@@ -255,7 +261,7 @@ export function createServer(options: ServeOptions | Config = {}): Server {
   const scripts = new ScriptPool(config);
   const server = createHttpServer(
     {
-      requireHostHeader: true,
+      requireHostHeader: false,
       headersTimeout: Math.min(config.headerTimeoutMs, config.requestTimeoutMs),
       requestTimeout: config.requestTimeoutMs,
       keepAliveTimeout: 5000,
@@ -267,9 +273,16 @@ export function createServer(options: ServeOptions | Config = {}): Server {
   );
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const status = clientErrorStatus(err);
-    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
-    if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
+      return;
+    }
+    // A bad request pipelined behind a good one: answers go out in request order
+    // (RFC 9112 9.3.2), so the error waits for the response in flight.
+    if (inFlight && !inFlight.writableFinished) {
+      inFlight.once('finish', () => socket.end(rawErrorResponse(status)));
+      inFlight.once('close', () => socket.destroy());
       return;
     }
     config.log?.(

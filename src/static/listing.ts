@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sep } from 'node:path';
 import Negotiator from 'negotiator';
@@ -18,6 +18,10 @@ export interface ListingEntry {
 
 const LISTING_TYPES = ['text/html', 'application/json'];
 
+function isInsideRoot(real: string, root: string): boolean {
+  return real === root || real.startsWith(root + sep);
+}
+
 /**
  * Read a directory: dotfiles hidden unless allowed, entries that vanish or
  * cannot be stat'ed (a dangling symlink) left out. Directories first, then
@@ -25,12 +29,18 @@ const LISTING_TYPES = ['text/html', 'application/json'];
  * then by code point so the order is total.
  */
 export async function readListing(config: Config, fsPath: string): Promise<ListingEntry[]> {
-  const names = await readdir(fsPath);
+  const dirents = await readdir(fsPath, { withFileTypes: true });
   const entries = await Promise.all(
-    names
-      .filter((name) => config.dotfiles === 'allow' || name.charCodeAt(0) !== 46)
-      .map(async (name): Promise<ListingEntry | null> => {
+    dirents
+      .filter((d) => config.dotfiles === 'allow' || d.name.charCodeAt(0) !== 46)
+      .map(async (d): Promise<ListingEntry | null> => {
+        const name = d.name;
         try {
+          // A symlink out of the root is not served, so it is not listed either
+          // (its target's size and date would leak what lies outside).
+          if (d.isSymbolicLink() && !config.followSymlinks && !isInsideRoot(await realpath(fsPath + sep + name), config.root)) {
+            return null;
+          }
           const s = await stat(fsPath + sep + name);
           const dir = s.isDirectory();
           return { name, type: dir ? 'directory' : 'file', size: dir ? null : s.size, mtime: s.mtime.toISOString() };

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -112,7 +113,7 @@ export function serveFile(req: IncomingMessage, res: ServerResponse, config: Con
   const size = stats.size;
   const rangeHeader = req.headers.range;
   if (rangeHeader !== undefined && ifRangeAllows(req, etag, lastModified)) {
-    const ranges = parseRange(size, rangeHeader, { combine: true });
+    const ranges = parseRange(size, clampSuffixes(rangeHeader, size), { combine: true });
     if (ranges === -1) {
       throw new HttpError(416, { headers: { 'Content-Range': `bytes */${size}` } });
     }
@@ -162,6 +163,18 @@ function streamFile(res: ServerResponse, fsPath: string, start: number, end: num
   });
 }
 
+/**
+ * RFC 9110 14.1.3: a suffix longer than the representation selects all of it.
+ * range-parser drops such a range (its start would be negative), so rewrite
+ * `-N` with N > size as `0-` first.
+ */
+function clampSuffixes(header: string, size: number): string {
+  if (size === 0 || !header.includes('-')) return header;
+  return header.replace(/(^\s*bytes\s*=\s*|,\s*)-(\d+)(?=\s*(,|$))/gi, (whole, lead: string, n: string) =>
+    Number(n) > size ? `${lead}0-` : whole,
+  );
+}
+
 /** multipart/byteranges (RFC 9110 14.6) with an exact Content-Length. */
 function sendMultipart(
   req: IncomingMessage,
@@ -171,7 +184,8 @@ function sendMultipart(
   size: number,
   ranges: parseRange.Ranges,
 ): void {
-  const boundary = 'scriptserve-' + Math.random().toString(36).slice(2) + Date.now().toString(36);
+  // Fixed length, so HEAD and GET of the same ranges announce the same Content-Length.
+  const boundary = 'scriptserve-' + randomBytes(12).toString('hex');
   const heads = ranges.map(
     (r, i) =>
       `${i === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`,
