@@ -67,6 +67,7 @@ function buildProgram(): Command {
     .addOption(new Option('--dotfiles <mode>', 'hide dotfiles and dot-directories (404), or serve them').choices(['ignore', 'allow']).default('ignore'))
     .option('--follow-symlinks', 'follow symlinks that point outside the root (unsafe: exposes their targets)', false)
     .option('--no-listing', 'answer 403 instead of listing directories without index.html')
+    .option('--no-file-cache', 'do not keep files and listings in memory (for filesystems whose changes raise no inotify events)')
     .option('-q, --quiet', 'do not print access-log lines', false)
     .addOption(new Option('--log-format <format>', 'access log format').choices(['text', 'json']).default('text'))
     .option('--header-timeout <seconds>', `time a client has to send the request headers (default: ${DEFAULT_HEADER_TIMEOUT_S})`, parseSeconds)
@@ -105,6 +106,7 @@ interface CliOptions {
   dotfiles: 'ignore' | 'allow';
   followSymlinks: boolean;
   listing: boolean;
+  fileCache: boolean;
   quiet: boolean;
   logFormat: 'text' | 'json';
   headerTimeout?: number;
@@ -158,6 +160,7 @@ function toServeOptions(positional: string | undefined, opts: CliOptions, argv: 
     dotfiles: opts.dotfiles,
     followSymlinks: opts.followSymlinks,
     listing: opts.listing,
+    fileCache: opts.fileCache,
     logFormat: opts.logFormat,
     log: opts.quiet ? undefined : (line) => process.stdout.write(line + '\n'),
     cgi: opts.cgi,

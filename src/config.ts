@@ -79,6 +79,12 @@ export interface ServeOptions {
   allowOrigins?: string[];
   /** Allow cross-origin requests from anywhere and send `Access-Control-Allow-Origin: *`. Default false. */
   cors?: boolean;
+  /**
+   * Remember resolved paths, small files and listings in memory, invalidated by
+   * file-system events (inotify). Default true; turn off on filesystems whose
+   * changes raise no events (network mounts changed from other machines).
+   */
+  fileCache?: boolean;
 }
 
 /** A command route after validation: the command resolved to an absolute path. */
@@ -118,6 +124,7 @@ export interface Config {
   readonly headerTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly access: AccessPolicy;
+  readonly fileCache: boolean;
 }
 
 /** A configuration problem, reported at start-up as one line. */
@@ -141,7 +148,7 @@ export function defaultMaxScripts(): number {
 const KNOWN_CONFIG_KEYS = new Set([
   'routes', 'cgi', 'cgiDirs', 'interpreters', 'passEnv', 'passAuthorization', 'scriptTimeout',
   'maxScripts', 'maxBody', 'cache', 'dotfiles', 'followSymlinks', 'listing',
-  'headerTimeout', 'requestTimeout', 'allowedHosts', 'allowOrigins', 'cors',
+  'headerTimeout', 'requestTimeout', 'allowedHosts', 'allowOrigins', 'cors', 'fileCache',
 ]);
 
 /**
@@ -188,6 +195,7 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     headerTimeoutMs: seconds(merged.headerTimeout ?? DEFAULT_HEADER_TIMEOUT_S, 'header timeout'),
     requestTimeoutMs: seconds(merged.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_S, 'request timeout'),
     access: resolveAccess(options, merged),
+    fileCache: merged.fileCache ?? true,
   };
 }
 
@@ -222,7 +230,7 @@ const OPTION_KINDS: Record<string, OptionKind> = {
   logFormat: 'string', cgi: 'boolean', cgiDirs: 'strings', interpreters: 'record', passEnv: 'strings',
   passAuthorization: 'boolean', scriptTimeout: 'number', maxScripts: 'number', maxBody: 'number', routes: 'array',
   configFile: 'string', headerTimeout: 'number', requestTimeout: 'number', auth: 'strings', authFile: 'string',
-  allowedHosts: 'hosts', allowOrigins: 'strings', cors: 'boolean',
+  allowedHosts: 'hosts', allowOrigins: 'strings', cors: 'boolean', fileCache: 'boolean',
 };
 
 function hasKind(value: unknown, kind: OptionKind): boolean {

@@ -25,8 +25,9 @@ export interface ScriptTarget {
 
 /** Where a request goes. Each kind has one handler. */
 export type Target =
-  | { readonly kind: 'file'; readonly fsPath: string; readonly stats: Stats }
-  | { readonly kind: 'directory'; readonly fsPath: string; readonly urlPath: string; readonly isRoot: boolean }
+  /** `realPath` differs from `fsPath` when a symlink is on the way (such targets are not cached). */
+  | { readonly kind: 'file'; readonly fsPath: string; readonly realPath: string; readonly stats: Stats }
+  | { readonly kind: 'directory'; readonly fsPath: string; readonly realPath: string; readonly urlPath: string; readonly isRoot: boolean }
   | { readonly kind: 'redirect'; readonly location: string }
   | { readonly kind: 'script'; readonly script: ScriptTarget };
 
@@ -158,7 +159,7 @@ async function resolveStatic(config: Config, path: RequestPath, method: string):
   const fsPath = path.segments.length === 0 ? config.root : config.root + sep + path.segments.join(sep);
   const stats = await statOrNull(fsPath);
   if (!stats) throw NOT_FOUND();
-  await checkRealPath(config, fsPath, path);
+  const realPath = await checkRealPath(config, fsPath, path);
   if (stats.isDirectory()) {
     // Only GET and HEAD are redirected to the slash form; other methods get their 405 from the directory.
     if (path.segments.length > 0 && !path.trailingSlash && (method === 'GET' || method === 'HEAD')) {
@@ -167,15 +168,15 @@ async function resolveStatic(config: Config, path: RequestPath, method: string):
     const indexPath = fsPath + sep + INDEX_FILE;
     const indexStats = await statOrNull(indexPath);
     if (indexStats?.isFile()) {
-      await checkRealPath(config, indexPath, path);
-      return { kind: 'file', fsPath: indexPath, stats: indexStats };
+      const indexReal = await checkRealPath(config, indexPath, path);
+      return { kind: 'file', fsPath: indexPath, realPath: indexReal, stats: indexStats };
     }
     if (!config.listing) throw new HttpError(403, { publicMessage: 'Directory listing is turned off.' });
-    return { kind: 'directory', fsPath, urlPath: encodePath(path.segments, true), isRoot: path.segments.length === 0 };
+    return { kind: 'directory', fsPath, realPath, urlPath: encodePath(path.segments, true), isRoot: path.segments.length === 0 };
   }
   // A file asked for as a directory (`/hello.txt/`) is not that file (CPython bpo-17324).
   if (!stats.isFile() || path.trailingSlash) throw NOT_FOUND();
-  return { kind: 'file', fsPath, stats };
+  return { kind: 'file', fsPath, realPath, stats };
 }
 
 /**
@@ -184,7 +185,7 @@ async function resolveStatic(config: Config, path: RequestPath, method: string):
  * not be a script reached by another spelling of its directory
  * (`/CGI-BIN/x.py` on a case-insensitive disk, a symlink into cgi-bin).
  */
-async function checkRealPath(config: Config, fsPath: string, path: RequestPath): Promise<void> {
+async function checkRealPath(config: Config, fsPath: string, path: RequestPath): Promise<string> {
   const real = await realpath(fsPath);
   if (!config.followSymlinks && !isInside(real, config.root)) {
     throw new HttpError(404, { logMessage: `symlink out of the root refused: ${fsPath}` });
@@ -197,4 +198,10 @@ async function checkRealPath(config: Config, fsPath: string, path: RequestPath):
       }
     }
   }
+  return real;
+}
+
+/** Does this path lead into a script directory (whose answers are never cached)? */
+export function isScriptPath(config: Config, path: RequestPath): boolean {
+  return config.cgiEnabled && config.cgiDirs.some((d) => startsWith(path.segments, d, true));
 }

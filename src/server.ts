@@ -7,8 +7,7 @@ import { ERROR_PAGE_HEADERS, HttpError, reasonPhrase, renderErrorPage, sendError
 import { formatAccess, type AccessRecord, type ScriptOutcome } from './log.js';
 import { parseRequestTarget, type RequestPath } from './request-path.js';
 import { resolveTarget, type Target } from './resolve.js';
-import { serveListing } from './static/listing.js';
-import { serveFile } from './static/serve-file.js';
+import { StaticFiles, type MissTicket } from './static/handler.js';
 
 /** A node:http request listener; `next` (connect/express) is called when the handler declines. */
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
@@ -19,6 +18,7 @@ export interface RequestContext {
   readonly res: ServerResponse;
   readonly config: Config;
   readonly scripts: ScriptPool;
+  readonly statics: StaticFiles;
   readonly record: AccessRecord;
   /** Body bytes written so far by a streaming step (scripts); null means "use Content-Length". */
   bytes: number | null;
@@ -46,7 +46,7 @@ function isConfig(o: ServeOptions | Config): o is Config {
  */
 export function createHandler(options: ServeOptions | Config = {}): RequestHandler {
   const config = isConfig(options) ? options : resolveConfig(options);
-  return handlerFor(config, new ScriptPool(config));
+  return handlerFor(config, new ScriptPool(config), new StaticFiles(config));
 }
 
 /** More header fields than this is 431: no real client sends them, and each one costs work. */
@@ -54,7 +54,7 @@ const MAX_HEADER_FIELDS = 100;
 /** A longer request target is 414 (RFC 9112 3 recommends supporting at least 8000 octets). */
 const MAX_URL_BYTES = 8192;
 
-function handlerFor(config: Config, scripts: ScriptPool): RequestHandler {
+function handlerFor(config: Config, scripts: ScriptPool, statics: StaticFiles): RequestHandler {
   const authenticate = config.access.users ? createAuthenticator(config.access.users) : null;
   return (req, res, next) => {
     const record: AccessRecord = {
@@ -72,6 +72,7 @@ function handlerFor(config: Config, scripts: ScriptPool): RequestHandler {
       res,
       config,
       scripts,
+      statics,
       record,
       bytes: null,
       redirectLocally: (location) => redirectLocally(ctx, location),
@@ -119,16 +120,27 @@ async function handleRequest(
   if (authenticate) (req as IncomingMessage & { remoteUser?: string }).remoteUser = await authenticate(req);
   checkCrossOrigin(config.access, req);
   if (config.access.cors) res.setHeader('Access-Control-Allow-Origin', '*');
-  if (method === 'OPTIONS' && req.url === '*') return answerOptions(res, STATIC_ALLOW);
-  const path = parseRequestTarget(req.url ?? '/');
-  let target: Target;
+  const url = req.url ?? '/';
+  if (method === 'OPTIONS' && url === '*') return answerOptions(res, STATIC_ALLOW);
   try {
-    target = await resolveTarget(config, path, method);
+    if ((method === 'GET' || method === 'HEAD') && ctx.statics.cache) {
+      const hit = ctx.statics.serveHit(req, res, url);
+      if (hit !== false) return hit === true ? undefined : await hit;
+    }
+    const path = parseRequestTarget(url);
+    const ticket = ctx.statics.prepareMiss(url, path, method);
+    let target: Target;
+    try {
+      target = await resolveTarget(config, path, method);
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 404) ctx.statics.rememberMissing(ticket, path);
+      throw err;
+    }
+    return await dispatch(ctx, target, path, method, next, ticket);
   } catch (err) {
     if (next && err instanceof HttpError && err.status === 404) return next();
     throw err;
   }
-  return dispatch(ctx, target, path, method, next);
 }
 
 async function dispatch(
@@ -137,8 +149,9 @@ async function dispatch(
   path: RequestPath,
   method: string,
   next?: (err?: unknown) => void,
+  ticket: MissTicket | null = null,
 ): Promise<void> {
-  const { req, res, config } = ctx;
+  const { req, res } = ctx;
   switch (target.kind) {
     case 'script':
       return handleScript(ctx, target.script, path, method);
@@ -152,8 +165,8 @@ async function dispatch(
         if (REFUSED_ON_STATIC.has(method)) throw new HttpError(405, { headers: { Allow: STATIC_ALLOW } });
         throw new HttpError(501);
       }
-      if (target.kind === 'file') return serveFile(req, res, config, target.fsPath, target.stats);
-      return serveListing(req, res, config, target.fsPath, target.urlPath, target.isRoot);
+      if (target.kind === 'file') return ctx.statics.serveFileTarget(req, res, target, ticket);
+      return ctx.statics.serveDirectoryTarget(req, res, target, ticket);
   }
 }
 
@@ -259,6 +272,7 @@ export function rawErrorResponse(status: number): string {
 export function createServer(options: ServeOptions | Config = {}): Server {
   const config = isConfig(options) ? options : resolveConfig(options);
   const scripts = new ScriptPool(config);
+  const statics = new StaticFiles(config);
   const server = createHttpServer(
     {
       requireHostHeader: false,
@@ -269,8 +283,9 @@ export function createServer(options: ServeOptions | Config = {}): Server {
       // slowloris client hold a connection half a minute past its deadline.
       connectionsCheckingInterval: 1000,
     },
-    handlerFor(config, scripts),
+    handlerFor(config, scripts, statics),
   );
+  server.on('close', () => statics.close());
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const status = clientErrorStatus(err);
     const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;

@@ -29,7 +29,13 @@ function isInsideRoot(real: string, root: string): boolean {
  * then by code point so the order is total.
  */
 export async function readListing(config: Config, fsPath: string): Promise<ListingEntry[]> {
+  return (await readListingDetailed(config, fsPath)).entries;
+}
+
+/** The listing, and whether any entry is a symlink (whose target a cache could not watch). */
+export async function readListingDetailed(config: Config, fsPath: string): Promise<{ entries: ListingEntry[]; hasSymlinks: boolean }> {
   const dirents = await readdir(fsPath, { withFileTypes: true });
+  const hasSymlinks = dirents.some((d) => d.isSymbolicLink());
   const entries = await Promise.all(
     dirents
       .filter((d) => config.dotfiles === 'allow' || d.name.charCodeAt(0) !== 46)
@@ -49,7 +55,7 @@ export async function readListing(config: Config, fsPath: string): Promise<Listi
         }
       }),
   );
-  return entries
+  const sorted = entries
     .filter((e): e is ListingEntry => e !== null)
     .sort((a, b) => {
       if (a.type !== b.type) return a.type === 'directory' ? -1 : 1;
@@ -58,6 +64,7 @@ export async function readListing(config: Config, fsPath: string): Promise<Listi
       if (la !== lb) return la < lb ? -1 : 1;
       return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
     });
+  return { entries: sorted, hasSymlinks };
 }
 
 function formatSize(size: number | null): string {
@@ -109,24 +116,26 @@ export function renderListingHtml(urlPath: string, entries: readonly ListingEntr
   );
 }
 
-/**
- * Answer a directory listing, as HTML or, when the client prefers it, JSON.
- * The body is built whole (listings are small) so HEAD and GET carry the same
- * Content-Length. A strict CSP means a hostile file name can never run script.
- */
-export async function serveListing(
-  req: IncomingMessage,
-  res: ServerResponse,
-  config: Config,
-  fsPath: string,
-  urlPath: string,
-  isRoot: boolean,
-): Promise<void> {
-  const entries = await readListing(config, fsPath);
-  const json = new Negotiator(req).mediaType(LISTING_TYPES) === 'application/json';
-  const body = json
+/** Does the client prefer the JSON listing? */
+export function wantsJson(req: IncomingMessage): boolean {
+  const accept = req.headers.accept;
+  if (accept === undefined || !accept.includes('json')) return false;
+  return new Negotiator(req).mediaType(LISTING_TYPES) === 'application/json';
+}
+
+/** The body of a listing, HTML or JSON. */
+export function listingBody(urlPath: string, entries: readonly ListingEntry[], isRoot: boolean, json: boolean): Buffer {
+  return json
     ? Buffer.from(JSON.stringify({ path: decodeURIComponent(urlPath), entries }) + '\n')
     : Buffer.from(renderListingHtml(urlPath, entries, isRoot));
+}
+
+/**
+ * Send a listing body. It is built whole (listings are small) so HEAD and GET
+ * carry the same Content-Length. A strict CSP means a hostile file name can
+ * never run script.
+ */
+export function sendListing(req: IncomingMessage, res: ServerResponse, body: Buffer, json: boolean): void {
   res.statusCode = 200;
   res.setHeader('Content-Type', json ? 'application/json; charset=utf-8' : 'text/html; charset=utf-8');
   res.setHeader('Content-Length', body.length);

@@ -50,9 +50,30 @@ function etagMatches(header: string, etag: string, weak: boolean): boolean {
   return false;
 }
 
-/** IMF-fixdate has whole seconds: compare modification times at that precision. */
-function mtimeSeconds(stats: Stats): number {
-  return Math.floor(stats.mtimeMs / 1000);
+/** What serving a file needs, computed once per version of the file (and cached by StaticCache). */
+export interface FileInfo {
+  readonly fsPath: string;
+  readonly size: number;
+  /** Modification time in whole seconds, as Last-Modified can express it. */
+  readonly mtimeS: number;
+  readonly etag: string;
+  readonly lastModified: string;
+  readonly type: string;
+  /** The whole content when the file is small enough to be held in memory; null to stream from disk. */
+  readonly body: Buffer | null;
+}
+
+/** FileInfo from a stat result; `body` when the content is already in hand. */
+export function fileInfo(fsPath: string, stats: Stats, body: Buffer | null = null): FileInfo {
+  return {
+    fsPath,
+    size: stats.size,
+    mtimeS: Math.floor(stats.mtimeMs / 1000),
+    etag: etagFor(stats),
+    lastModified: stats.mtime.toUTCString(),
+    type: typeFor(fsPath),
+    body,
+  };
 }
 
 function parseHttpDate(value: string | undefined): number {
@@ -65,11 +86,11 @@ function parseHttpDate(value: string | undefined): number {
  * RFC 9110 13.2.2, steps 1 and 2: If-Match, else If-Unmodified-Since, fail
  * with 412. Steps 3 and 4 (If-None-Match over If-Modified-Since) are `fresh`.
  */
-function failsPrecondition(req: IncomingMessage, etag: string, stats: Stats): boolean {
+function failsPrecondition(req: IncomingMessage, file: FileInfo): boolean {
   const ifMatch = req.headers['if-match'];
-  if (ifMatch !== undefined) return !etagMatches(ifMatch, etag, false);
+  if (ifMatch !== undefined) return !etagMatches(ifMatch, file.etag, false);
   const ius = parseHttpDate(req.headers['if-unmodified-since']);
-  return !Number.isNaN(ius) && mtimeSeconds(stats) > ius;
+  return !Number.isNaN(ius) && file.mtimeS > ius;
 }
 
 /**
@@ -77,71 +98,72 @@ function failsPrecondition(req: IncomingMessage, etag: string, stats: Stats): bo
  * matches: an entity-tag by strong comparison, a date by exact equality with
  * Last-Modified.
  */
-function ifRangeAllows(req: IncomingMessage, etag: string, lastModified: string): boolean {
+function ifRangeAllows(req: IncomingMessage, file: FileInfo): boolean {
   const ifRange = req.headers['if-range'] as string | undefined;
   if (ifRange === undefined) return true;
   const value = ifRange.trim();
-  if (value.startsWith('"') || value.startsWith('W/')) return !value.startsWith('W/') && value === etag;
-  return value === lastModified;
-}
-
-/** Headers shared by 200, 206 and 304 answers for a file. */
-function setValidators(res: ServerResponse, config: Config, etag: string, lastModified: string): void {
-  res.setHeader('ETag', etag);
-  res.setHeader('Last-Modified', lastModified);
-  res.setHeader('Cache-Control', config.cacheControl);
+  if (value.startsWith('"') || value.startsWith('W/')) return !value.startsWith('W/') && value === file.etag;
+  return value === file.lastModified;
 }
 
 /**
  * Serve one regular file for GET or HEAD: preconditions, then ranges, then the
- * bytes, streamed. HEAD gets exactly GET's headers. Throws HttpError (412,
- * 416) before anything is written.
+ * bytes, from memory or streamed from disk. HEAD gets exactly GET's headers.
+ * Throws HttpError (412, 416) before anything is written.
  */
-export function serveFile(req: IncomingMessage, res: ServerResponse, config: Config, fsPath: string, stats: Stats): void {
-  const etag = etagFor(stats);
-  const lastModified = stats.mtime.toUTCString();
-  if (failsPrecondition(req, etag, stats)) throw new HttpError(412);
-  setValidators(res, config, etag, lastModified);
+export function serveFile(req: IncomingMessage, res: ServerResponse, config: Config, file: FileInfo): void {
+  if ((req.headers['if-match'] !== undefined || req.headers['if-unmodified-since'] !== undefined) && failsPrecondition(req, file)) {
+    throw new HttpError(412);
+  }
+  res.setHeader('ETag', file.etag);
+  res.setHeader('Last-Modified', file.lastModified);
+  res.setHeader('Cache-Control', config.cacheControl);
   res.setHeader('X-Content-Type-Options', 'nosniff');
-  if (fresh(req.headers, { etag, 'last-modified': lastModified })) {
+  if (
+    (req.headers['if-none-match'] !== undefined || req.headers['if-modified-since'] !== undefined) &&
+    fresh(req.headers, { etag: file.etag, 'last-modified': file.lastModified })
+  ) {
     res.statusCode = 304;
     res.end();
     return;
   }
   res.setHeader('Accept-Ranges', 'bytes');
-  const type = typeFor(fsPath);
-  const size = stats.size;
   const rangeHeader = req.headers.range;
-  if (rangeHeader !== undefined && ifRangeAllows(req, etag, lastModified)) {
-    const ranges = parseRange(size, clampSuffixes(rangeHeader, size), { combine: true });
-    if (ranges === -1) {
-      throw new HttpError(416, { headers: { 'Content-Range': `bytes */${size}` } });
-    }
-    if (ranges !== -2 && ranges.type === 'bytes' && ranges.length > 0 && ranges.length <= MAX_RANGES) {
-      if (ranges.length === 1) {
-        const { start, end } = ranges[0]!;
-        res.statusCode = 206;
-        res.setHeader('Content-Range', `bytes ${start}-${end}/${size}`);
-        sendBody(req, res, fsPath, type, start, end);
-      } else {
-        sendMultipart(req, res, fsPath, type, size, ranges);
-      }
-      return;
-    }
-  }
+  if (rangeHeader !== undefined && ifRangeAllows(req, file) && serveRanges(req, res, file, rangeHeader)) return;
   res.statusCode = 200;
-  sendBody(req, res, fsPath, type, 0, size - 1);
+  sendBody(req, res, file, 0, file.size - 1);
 }
 
-function sendBody(req: IncomingMessage, res: ServerResponse, fsPath: string, type: string, start: number, end: number): void {
+/** Answer a Range request; false when the header is to be ignored (malformed, other unit, too many ranges). */
+function serveRanges(req: IncomingMessage, res: ServerResponse, file: FileInfo, header: string): boolean {
+  const size = file.size;
+  const ranges = parseRange(size, clampSuffixes(header, size), { combine: true });
+  if (ranges === -1) throw new HttpError(416, { headers: { 'Content-Range': `bytes */${size}` } });
+  if (ranges === -2 || ranges.type !== 'bytes' || ranges.length === 0 || ranges.length > MAX_RANGES) return false;
+  if (ranges.length > 1) {
+    sendMultipart(req, res, file, ranges);
+    return true;
+  }
+  const { start, end } = ranges[0]!;
+  res.statusCode = 206;
+  res.setHeader('Content-Range', `bytes ${start}-${end}/${size}`);
+  sendBody(req, res, file, start, end);
+  return true;
+}
+
+function sendBody(req: IncomingMessage, res: ServerResponse, file: FileInfo, start: number, end: number): void {
   const length = end - start + 1;
-  res.setHeader('Content-Type', type);
+  res.setHeader('Content-Type', file.type);
   res.setHeader('Content-Length', length);
   if (req.method === 'HEAD' || length <= 0) {
     res.end();
     return;
   }
-  streamFile(res, fsPath, start, end, true);
+  if (file.body) {
+    res.end(start === 0 && end === file.body.length - 1 ? file.body : file.body.subarray(start, end + 1));
+    return;
+  }
+  streamFile(res, file.fsPath, start, end, true);
 }
 
 /**
@@ -176,19 +198,12 @@ function clampSuffixes(header: string, size: number): string {
 }
 
 /** multipart/byteranges (RFC 9110 14.6) with an exact Content-Length. */
-function sendMultipart(
-  req: IncomingMessage,
-  res: ServerResponse,
-  fsPath: string,
-  type: string,
-  size: number,
-  ranges: parseRange.Ranges,
-): void {
+function sendMultipart(req: IncomingMessage, res: ServerResponse, file: FileInfo, ranges: parseRange.Ranges): void {
   // Fixed length, so HEAD and GET of the same ranges announce the same Content-Length.
   const boundary = 'scriptserve-' + randomBytes(12).toString('hex');
   const heads = ranges.map(
     (r, i) =>
-      `${i === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`,
+      `${i === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${file.type}\r\nContent-Range: bytes ${r.start}-${r.end}/${file.size}\r\n\r\n`,
   );
   const tail = `\r\n--${boundary}--\r\n`;
   let length = Buffer.byteLength(tail);
@@ -206,8 +221,14 @@ function sendMultipart(
       res.end(tail);
       return;
     }
+    const { start, end } = ranges[i]!;
     res.write(heads[i]!);
-    streamFile(res, fsPath, ranges[i]!.start, ranges[i]!.end, false, () => next(i + 1));
+    if (file.body) {
+      res.write(file.body.subarray(start, end + 1));
+      next(i + 1);
+      return;
+    }
+    streamFile(res, file.fsPath, start, end, false, () => next(i + 1));
   };
   next(0);
 }

@@ -1,0 +1,189 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { dirname, sep } from 'node:path';
+import { fileInfo, type FileInfo } from './serve-file.js';
+
+/** Files up to this size are held in memory; larger ones keep only their metadata and stream from disk. */
+export const MAX_CACHED_BODY_BYTES = 256 * 1024;
+/** Memory budget for cached file and listing bodies. */
+export const MAX_CACHED_BYTES = 64 * 1024 * 1024;
+/** Most request paths remembered. */
+export const MAX_CACHE_ENTRIES = 8192;
+/** Most directories watched; past this, nothing new is cached. */
+export const MAX_WATCHED_DIRS = 4096;
+
+/** What a request path resolved to, while nothing on disk has changed. */
+export type CacheEntry =
+  | { readonly kind: 'file'; readonly fsPath: string; readonly file: FileInfo }
+  | {
+      readonly kind: 'listing';
+      readonly fsPath: string;
+      readonly urlPath: string;
+      readonly isRoot: boolean;
+      html: Buffer | null;
+      json: Buffer | null;
+    }
+  | { readonly kind: 'missing'; readonly fsPath: string };
+
+/**
+ * Remembers how static request paths resolved (a file with its headers and,
+ * when small, its bytes; a directory listing; a 404) so that a hot GET does no
+ * filesystem call at all.
+ *
+ * Validity comes from file-system events, never from time: every directory
+ * from the root down to an entry is watched (inotify through fs.watch), and
+ * any event on a name drops every entry at or below it; an event in a
+ * directory also drops the listing of that directory and of its parent (whose
+ * listing shows the directory's date). Watches are set up *before* a path is
+ * resolved, and a generation counter bumped by every event lets a miss that
+ * raced a change decline to cache what it read, so an entry is never older
+ * than the last completed change. Paths that involve a symlink are not cached
+ * (a change to the target would not be seen in the link's directory).
+ */
+export class StaticCache {
+  private readonly entries = new Map<string, CacheEntry>();
+  private readonly watchers = new Map<string, FSWatcher | null>();
+  private bytes = 0;
+  /** Bumped by every file-system event. */
+  generation = 0;
+
+  constructor(private readonly root: string) {}
+
+  get(key: string): CacheEntry | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Is this entry still the one cached for key (not invalidated since)? */
+  holds(key: string, entry: CacheEntry): boolean {
+    return this.entries.get(key) === entry;
+  }
+
+  /**
+   * Watch the root and each directory named by the first `depth` segments.
+   * Returns how many levels below the root are watched (a missing directory
+   * stops the walk).
+   */
+  watchPath(segments: readonly string[], depth: number): number {
+    let dir = this.root;
+    if (!this.watchDir(dir)) return -1;
+    for (let i = 0; i < depth; i++) {
+      dir += sep + segments[i]!;
+      if (!this.watchDir(dir)) return i;
+    }
+    return depth;
+  }
+
+  /** Cache an entry if nothing changed since `generation` was read; returns whether it was kept. */
+  put(key: string, entry: CacheEntry, generation: number): boolean {
+    if (generation !== this.generation) return false;
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    this.account(entry, +1);
+    this.evict();
+    return true;
+  }
+
+  /** Record a listing body rendered for a cached entry (if the entry is still current). */
+  storeListingBody(key: string, entry: CacheEntry & { kind: 'listing' }, json: boolean, body: Buffer, generation: number): void {
+    if (generation !== this.generation || !this.holds(key, entry)) return;
+    if (json) entry.json = body;
+    else entry.html = body;
+    this.bytes += body.length;
+    this.evict();
+  }
+
+  /** Stop watching and forget everything (server close). */
+  close(): void {
+    for (const w of this.watchers.values()) w?.close();
+    this.watchers.clear();
+    this.entries.clear();
+    this.bytes = 0;
+  }
+
+  private watchDir(dir: string): boolean {
+    const known = this.watchers.get(dir);
+    if (known !== undefined) return known !== null;
+    if (this.watchers.size >= MAX_WATCHED_DIRS) return false;
+    let watcher: FSWatcher;
+    try {
+      watcher = watch(dir, { persistent: false }, (_event, name) => this.changed(dir, name === null ? null : String(name)));
+    } catch {
+      // Not a directory (yet), or no more inotify watches: just don't cache below it.
+      return false;
+    }
+    watcher.on('error', () => {
+      watcher.close();
+      this.watchers.delete(dir);
+      this.changed(dir, null);
+    });
+    this.watchers.set(dir, watcher);
+    return true;
+  }
+
+  /** A change in `dir` to `name` (null: unknown, e.g. queue overflow). */
+  private changed(dir: string, name: string | null): void {
+    this.generation++;
+    const prefix = name === null ? dir : dir + sep + name;
+    const parent = dirname(dir);
+    for (const [key, entry] of this.entries) {
+      const p = entry.fsPath;
+      const below = p === prefix || p.startsWith(prefix + sep);
+      const listingOfDir = entry.kind === 'listing' && (p === dir || p === parent);
+      if (below || listingOfDir) {
+        this.entries.delete(key);
+        this.account(entry, -1);
+      }
+    }
+    if (name === null) return;
+    // A watched directory renamed or removed: its watches (and those below it)
+    // now follow another inode or none, so drop them; they are set up again on demand.
+    for (const [path, watcher] of this.watchers) {
+      if (path === prefix || path.startsWith(prefix + sep)) {
+        watcher?.close();
+        this.watchers.delete(path);
+      }
+    }
+  }
+
+  private account(entry: CacheEntry, sign: 1 | -1): void {
+    if (entry.kind === 'file' && entry.file.body) this.bytes += sign * entry.file.body.length;
+    if (entry.kind === 'listing') this.bytes += sign * ((entry.html?.length ?? 0) + (entry.json?.length ?? 0));
+  }
+
+  private evict(): void {
+    for (const [key, entry] of this.entries) {
+      if (this.bytes <= MAX_CACHED_BYTES && this.entries.size <= MAX_CACHE_ENTRIES) return;
+      this.entries.delete(key);
+      this.account(entry, -1);
+    }
+  }
+}
+
+/**
+ * Read a small file whole through one descriptor (open, fstat, read, close),
+ * so its bytes and its validators describe the same version. Files over
+ * MAX_CACHED_BODY_BYTES get their metadata only.
+ */
+export async function loadFile(fsPath: string): Promise<FileInfo | null> {
+  let handle;
+  try {
+    handle = await open(fsPath, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) return null;
+    if (stats.size > MAX_CACHED_BODY_BYTES) return fileInfo(fsPath, stats);
+    const body = Buffer.allocUnsafe(stats.size);
+    let read = 0;
+    while (read < stats.size) {
+      const { bytesRead } = await handle.read(body, read, stats.size - read, read);
+      if (bytesRead === 0) return null; // shrank while reading: let the uncached path answer
+      read += bytesRead;
+    }
+    return fileInfo(fsPath, stats, body);
+  } finally {
+    await handle.close();
+  }
+}
