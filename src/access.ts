@@ -2,8 +2,6 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
-import bcrypt from 'bcryptjs';
-import { verify as verifyShaCrypt } from 'unixcrypt';
 import { HttpError } from './errors.js';
 
 /** Checks a password for one user; resolves true when it matches. */
@@ -42,12 +40,13 @@ export function plainPasswordCheck(expected: string): PasswordCheck {
  * crypt, plain text) are refused at start-up rather than accepted quietly.
  */
 export function hashedPasswordCheck(hash: string, where: string): PasswordCheck {
+  // The hash libraries are loaded on first use: most servers have no auth, and start-up time counts.
   if (/^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/.test(hash)) {
     // bcryptjs knows $2a$/$2b$; $2y$ (PHP, htpasswd) is the same algorithm.
     const normalized = hash.replace(/^\$2y\$/, '$2b$');
-    return (password) => bcrypt.compare(password, normalized);
+    return async (password) => (await import('bcryptjs')).default.compare(password, normalized);
   }
-  if (/^\$[56]\$/.test(hash)) return async (password) => verifyShaCrypt(password, hash);
+  if (/^\$[56]\$[^$]*\$/.test(hash)) return async (password) => (await import('unixcrypt')).verify(password, hash);
   throw new AccessConfigError(`${where}: unsupported password hash (use bcrypt, htpasswd -B, or SHA-256/512 crypt)`);
 }
 

@@ -93,7 +93,7 @@ export class StaticFiles {
       };
       if (this.cache!.put(ticket.key, entry, ticket.generation)) return this.serveCachedListing(req, res, ticket.key, entry);
     }
-    const json = wantsJson(req);
+    const json = await wantsJson(req);
     const { entries } = await readListingDetailed(this.config, target.fsPath);
     sendListing(req, res, listingBody(target.urlPath, entries, target.isRoot, json), json);
   }
@@ -115,7 +115,7 @@ export class StaticFiles {
    * watch covers) is served but not kept.
    */
   private async serveCachedListing(req: IncomingMessage, res: ServerResponse, key: string, entry: CacheEntry & { kind: 'listing' }): Promise<void> {
-    const json = wantsJson(req);
+    const json = await wantsJson(req);
     const ready = json ? entry.json : entry.html;
     if (ready) return sendListing(req, res, ready, json);
     const cache = this.cache!;

@@ -1,7 +1,6 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sep } from 'node:path';
-import Negotiator from 'negotiator';
 import type { Config } from '../config.js';
 import { escapeHtml } from '../errors.js';
 import { encodeSegment } from '../request-path.js';
@@ -117,9 +116,11 @@ export function renderListingHtml(urlPath: string, entries: readonly ListingEntr
 }
 
 /** Does the client prefer the JSON listing? */
-export function wantsJson(req: IncomingMessage): boolean {
+export async function wantsJson(req: IncomingMessage): Promise<boolean> {
   const accept = req.headers.accept;
   if (accept === undefined || !accept.includes('json')) return false;
+  // Loaded on first use: only clients that mention JSON need full negotiation.
+  const { default: Negotiator } = await import('negotiator');
   return new Negotiator(req).mediaType(LISTING_TYPES) === 'application/json';
 }
 
