@@ -76,18 +76,18 @@ function buildProgram(): Command {
     .option('--cgi', 'run scripts in the script directories (the default; accepted for python compatibility)')
     .option('--no-cgi', 'never run scripts; script directories are served as plain folders')
     .option('--cgi-dir <path>', 'URL path of a script directory, repeatable; replaces the defaults (default: /cgi-bin/ and /htbin/)', collect)
-    .option('--interpreter <.ext=command>', 'run files with this extension through COMMAND, executable or not, repeatable (e.g. .py=python3)', collect)
+    .option('--interpreter <.ext=command>', 'run files with this extension through COMMAND, executable or not, repeatable, e.g. .py=python3 (default: none; on Windows .py .js .mjs .cjs .pl .rb .php)', collect)
     .option('--pass-env <name>', "pass this variable of the server's environment to scripts, repeatable (default: only PATH, LANG, LC_*, TZ)", collect)
     .option('--pass-authorization', 'pass the Authorization header to scripts as HTTP_AUTHORIZATION', false)
     .option('--script-timeout <seconds>', `kill a script's process group after this long (default: ${DEFAULT_SCRIPT_TIMEOUT_S})`, parseSeconds)
     .option('--max-scripts <n>', 'scripts running at once; more wait briefly, then get 503 (default: 4 × cores)', parseCount)
     .option('--max-body <bytes>', 'largest request body a script accepts, e.g. 100M (default: 100M)', parseBytes)
-    .option('--route <spec>', "command route 'METHOD /path=COMMAND' (METHOD may be ANY; /path/* matches a prefix), repeatable", collect)
+    .option('--route <spec>', "command route 'METHOD /path=COMMAND' (METHOD may be ANY; /path/* matches a prefix), repeatable (default: none)", collect)
     .option('--route-type <type>', 'Content-Type of the --route given just before it (default: text/plain; charset=utf-8)', collect)
-    .option('--auth <user:password>', 'require HTTP Basic authentication with this user, repeatable', collect)
-    .option('--auth-file <file>', 'require HTTP Basic authentication against an htpasswd file (bcrypt: htpasswd -B, or SHA-256/512 crypt)')
+    .option('--auth <user:password>', 'require HTTP Basic authentication with this user, repeatable (default: none, no authentication)', collect)
+    .option('--auth-file <file>', 'require HTTP Basic authentication against an htpasswd file (bcrypt: htpasswd -B, or SHA-256/512 crypt) (default: none)')
     .option('--allowed-hosts <names>', 'comma-separated Host names accepted, or "any" (default: localhost names and the bound address, on loopback)')
-    .option('--allow-origin <origin>', 'let this origin (https://app.example) make cross-origin POSTs and other unsafe requests, repeatable', collect)
+    .option('--allow-origin <origin>', 'let this origin (https://app.example) make cross-origin POSTs and other unsafe requests, repeatable (default: none)', collect)
     .option('--cors', 'allow cross-origin requests from any origin and send Access-Control-Allow-Origin: *', false)
     .option('--config <file>', 'JSON config file with routes and options (default: scriptserve.json in the root, if present)')
     .version(VERSION, '-V, --version', 'print the version')
@@ -171,7 +171,7 @@ function toServeOptions(positional: string | undefined, opts: CliOptions, argv: 
     scriptTimeout: opts.scriptTimeout,
     maxScripts: opts.maxScripts,
     maxBody: opts.maxBody,
-    routes: opts.route ? routesFromArgv(argv) : undefined,
+    routes: opts.route || opts.routeType ? routesFromArgv(argv) : undefined,
     configFile: opts.config,
     headerTimeout: opts.headerTimeout,
     requestTimeout: opts.requestTimeout,

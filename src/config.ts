@@ -170,6 +170,9 @@ export function resolveConfig(options: ServeOptions = {}): Config {
   if (fileOptions.__file) hidden.add(fileOptions.__file);
   for (const route of routes) for (const arg of route.argv) addIfInside(hidden, arg, root);
 
+  if (options.logFormat !== undefined && options.logFormat !== 'text' && options.logFormat !== 'json') {
+    throw new ConfigError(`logFormat must be "text" or "json", not ${JSON.stringify(options.logFormat)}`);
+  }
   if (merged.dotfiles !== undefined && merged.dotfiles !== 'ignore' && merged.dotfiles !== 'allow') {
     throw new ConfigError(`dotfiles must be "ignore" or "allow", not ${JSON.stringify(merged.dotfiles)}`);
   }

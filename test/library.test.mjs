@@ -1,0 +1,225 @@
+// Black-box tests of the library API (issue 3 "Library"): createServer,
+// createHandler in a plain node:http server and as connect/express-style
+// middleware, and start-up validation of options (ConfigError, never at
+// request time).
+import { Server, createServer as createHttpServer } from 'node:http';
+import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, createHandler, resolveConfig, ConfigError } from '../dist/index.js';
+import { deadline, request, rmSync, tempDir, writeTree } from './helpers.mjs';
+
+let root;
+before(() => {
+  root = realpathSync(tempDir('scriptserve-lib-'));
+  writeTree(root, {
+    'hello.txt': 'hello world\n',
+    'sub/a.txt': 'a',
+    '.env': 'SECRET=1\n',
+  });
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+/** Listen on 127.0.0.1:0, run fn(port), always close. */
+async function listening(server, fn) {
+  await deadline(new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  }), 5000, 'listen');
+  try {
+    return await fn(server.address().port);
+  } finally {
+    await deadline(new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }), 5000, 'close');
+  }
+}
+
+describe('createServer', () => {
+  test('returns an http.Server, not yet listening, that serves on port 0', async () => {
+    const server = createServer({ root });
+    assert.ok(server instanceof Server);
+    assert.equal(server.listening, false, 'createServer does not listen by itself');
+    await listening(server, async (port) => {
+      assert.ok(port > 0);
+      const res = await request(port, '/hello.txt');
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), 'hello world\n');
+      assert.match(res.headers['content-type'], /^text\/plain; charset=utf-8$/i);
+      const missing = await request(port, '/nope.txt');
+      assert.equal(missing.status, 404);
+    });
+  });
+
+  test('accepts the Config returned by resolveConfig, and options reach the responses', async () => {
+    const config = resolveConfig({ root, cache: 60, dotfiles: 'allow' });
+    assert.equal(config.root, root);
+    await listening(createServer(config), async (port) => {
+      const res = await request(port, '/.env');
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['cache-control'], 'max-age=60');
+    });
+  });
+
+  test('the log option receives one line per request', async () => {
+    const lines = [];
+    await listening(createServer({ root, log: (l) => lines.push(l), logFormat: 'json' }), async (port) => {
+      await request(port, '/hello.txt');
+      await request(port, '/nope');
+      const deadlineAt = Date.now() + 3000;
+      while (lines.length < 2 && Date.now() < deadlineAt) await new Promise((r) => setTimeout(r, 20));
+    });
+    assert.equal(lines.length, 2, JSON.stringify(lines));
+    const recs = lines.map((l) => JSON.parse(l));
+    assert.deepEqual(recs.map((r) => [r.method, r.path, r.status]).sort(), [['GET', '/hello.txt', 200], ['GET', '/nope', 404]]);
+  });
+});
+
+describe('createHandler', () => {
+  test('works as the request listener of a plain node:http server', async () => {
+    const handler = createHandler({ root });
+    assert.equal(typeof handler, 'function');
+    await listening(createHttpServer(handler), async (port) => {
+      const res = await request(port, '/sub/a.txt');
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), 'a');
+      const listing = await request(port, '/sub/');
+      assert.equal(listing.status, 200);
+      assert.match(listing.body.toString(), /a\.txt/);
+      const missing = await request(port, '/nope.txt');
+      assert.equal(missing.status, 404, 'without next, a missing file is answered 404 by the handler');
+      const post = await request(port, '/hello.txt', { method: 'POST', body: 'x' });
+      assert.equal(post.status, 405);
+      assert.match(post.headers.allow, /GET/);
+    });
+  });
+
+  test('works inside a plain server that handles some paths itself', async () => {
+    const handler = createHandler({ root });
+    const server = createHttpServer((req, res) => {
+      if (req.url === '/api') {
+        res.setHeader('Content-Type', 'application/json');
+        res.end('{"ok":true}');
+        return;
+      }
+      handler(req, res);
+    });
+    await listening(server, async (port) => {
+      assert.equal((await request(port, '/api')).body.toString(), '{"ok":true}');
+      assert.equal((await request(port, '/hello.txt')).body.toString(), 'hello world\n');
+    });
+  });
+
+  describe('as connect/express-style middleware (req, res, next)', () => {
+    /** An app that tries the handler first and answers 299 itself when the handler calls next(). */
+    function app(handler, calls) {
+      return createHttpServer((req, res) => {
+        handler(req, res, (err) => {
+          calls.push({ method: req.method, url: req.url, err });
+          res.statusCode = 299;
+          res.setHeader('Content-Type', 'text/plain');
+          res.end(`fallthrough ${req.method} ${req.url}`);
+        });
+      });
+    }
+
+    test('a missing file calls next() and the outer app answers', async () => {
+      const calls = [];
+      await listening(app(createHandler({ root }), calls), async (port) => {
+        const res = await request(port, '/nope.txt');
+        assert.equal(res.status, 299);
+        assert.equal(res.body.toString(), 'fallthrough GET /nope.txt');
+        const deep = await request(port, '/no/such/dir/file');
+        assert.equal(deep.status, 299);
+      });
+      assert.equal(calls.length, 2);
+      assert.equal(calls[0].err, undefined, 'next() is called without an error');
+    });
+
+    test('POST to a static file calls next() (the app may handle it) and the file is untouched', async () => {
+      const calls = [];
+      await listening(app(createHandler({ root }), calls), async (port) => {
+        const res = await request(port, '/hello.txt', { method: 'POST', body: 'overwrite' });
+        assert.equal(res.status, 299);
+        assert.equal(res.body.toString(), 'fallthrough POST /hello.txt');
+        const after = await request(port, '/hello.txt');
+        assert.equal(after.body.toString(), 'hello world\n');
+      });
+      assert.deepEqual(calls.map((c) => [c.method, c.url]), [['POST', '/hello.txt']]);
+    });
+
+    test('files and directories it can serve never reach next()', async () => {
+      const calls = [];
+      await listening(app(createHandler({ root }), calls), async (port) => {
+        const file = await request(port, '/hello.txt');
+        assert.equal(file.status, 200);
+        assert.equal(file.body.toString(), 'hello world\n');
+        const head = await request(port, '/hello.txt', { method: 'HEAD' });
+        assert.equal(head.status, 200);
+        assert.equal(head.headers['content-length'], '12');
+        const dir = await request(port, '/sub/');
+        assert.equal(dir.status, 200);
+      });
+      assert.deepEqual(calls, [], 'next() was not called for requests the handler answered');
+    });
+  });
+});
+
+describe('invalid options throw ConfigError at creation, with a clear message', () => {
+  const cases = [
+    ['root missing', () => ({ root: join(root, 'does-not-exist') }), /does-not-exist/],
+    ['root is a file', () => ({ root: join(root, 'hello.txt') }), /not a directory/],
+    ["dotfiles: 'maybe'", () => ({ root, dotfiles: 'maybe' }), /dotfiles.*maybe/],
+    ['scriptTimeout: -1', () => ({ root, scriptTimeout: -1 }), /timeout.*-1/i],
+    ['scriptTimeout: NaN-ish string', () => ({ root, scriptTimeout: 'soon' }), /timeout/i],
+    ['maxScripts: 0', () => ({ root, maxScripts: 0 }), /max scripts|maxScripts/i],
+    ['maxScripts: 1.5', () => ({ root, maxScripts: 1.5 }), /max scripts|maxScripts/i],
+    ['maxBody: -1', () => ({ root, maxBody: -1 }), /max body|maxBody/i],
+    ['cache: -5', () => ({ root, cache: -5 }), /cache/],
+    ['route path without a leading slash', () => ({ root, routes: [{ method: 'POST', path: 'hello', command: 'true' }] }), /route.*path/i],
+    ['route with a bad method', () => ({ root, routes: [{ method: 'PO ST', path: '/x', command: 'true' }] }), /method/i],
+    ['route with an empty command', () => ({ root, routes: [{ method: 'POST', path: '/x', command: '' }] }), /route/i],
+    ['route with a command that does not exist', () => ({ root, routes: [{ method: 'POST', path: '/x', command: 'no-such-command-xyz' }] }), /no-such-command-xyz/],
+    ['route with an unknown mode', () => ({ root, routes: [{ method: 'POST', path: '/x', command: 'true', mode: 'shell' }] }), /mode/],
+    ['interpreter that does not exist', () => ({ root, interpreters: { '.zz': 'no-such-interpreter-xyz' } }), /no-such-interpreter-xyz/],
+    ['cgiDirs entry that is not a URL path', () => ({ root, cgiDirs: ['cgi-bin'] }), /cgi-bin/],
+    ['configFile missing', () => ({ root, configFile: join(root, 'missing.json') }), /missing\.json/],
+    ["logFormat: 'xml'", () => ({ root, logFormat: 'xml' }), /logFormat|log format/i],
+    ['log that is not a function', () => ({ root, log: 'stdout' }), /log/i],
+  ];
+
+  for (const [name, make, pattern] of cases) {
+    test(name, () => {
+      for (const [fn, label] of [[createServer, 'createServer'], [createHandler, 'createHandler'], [resolveConfig, 'resolveConfig']]) {
+        let thrown;
+        try {
+          fn(make());
+        } catch (err) {
+          thrown = err;
+        }
+        assert.ok(thrown, `${label} throws at creation`);
+        assert.ok(thrown instanceof ConfigError, `${label} throws a ConfigError, got ${thrown?.constructor?.name}: ${thrown?.message}`);
+        assert.ok(thrown instanceof Error);
+        assert.match(thrown.message, pattern, `${label}: message names the problem`);
+        assert.ok(!thrown.message.includes('\n'), 'a one-line message');
+      }
+    });
+  }
+
+  test('a valid route is accepted, and a handler with valid options answers its requests', async () => {
+    const handler = createHandler({ root, routes: [{ method: 'GET', path: '/echo', command: 'echo hi' }] });
+    await listening(createHttpServer(handler), async (port) => {
+      const res = await request(port, '/echo');
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), 'hi\n');
+    });
+  });
+
+  test('ConfigError is exported as a class usable with instanceof', () => {
+    assert.equal(typeof ConfigError, 'function');
+    const e = new ConfigError('x');
+    assert.ok(e instanceof Error);
+  });
+});
