@@ -173,14 +173,17 @@ export function startCli(args, { env = process.env, cwd = ROOT_DIR, timeout = 10
 
 /** Run the CLI to completion (for --help, bad input). Resolves { code, stdout, stderr }. */
 export function runCli(args, { env = process.env, timeout = 10000 } = {}) {
+  let child;
   return deadline(new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  }), timeout, `scriptserve ${args.join(' ')}`);
+  }), timeout, `scriptserve ${args.join(' ')}`).finally(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
 }
 
 /** Poll `fn` until it returns truthy or `ms` passes; returns the last value. */
