@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { isWorker, runPrimary } from './cluster.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   ConfigError,
@@ -50,6 +52,12 @@ function parseBytes(value: string): number {
   return Number(m[1]) * scale;
 }
 
+function parseWorkers(value: string): number {
+  if (value === 'auto') return availableParallelism();
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 256) throw new InvalidArgumentError('must be a number of processes from 1 to 256, or auto.');
+  return Number(value);
+}
+
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
@@ -89,6 +97,7 @@ function buildProgram(): Command {
     .option('--allowed-hosts <names>', 'comma-separated Host names accepted, or "any" (default: localhost names and the bound address, on loopback)')
     .option('--allow-origin <origin>', 'let this origin (https://app.example) make cross-origin POSTs and other unsafe requests, repeatable (default: none)', collect)
     .option('--cors', 'allow cross-origin requests from any origin and send Access-Control-Allow-Origin: *', false)
+    .option('--workers <n>', 'serve from N processes sharing the port (node:cluster); "auto" is one per core; limits such as --max-scripts apply per worker (default: 1)', parseWorkers)
     .option('--config <file>', 'JSON config file with routes and options (default: scriptserve.json in the root, if present)')
     .version(VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show this help')
@@ -128,6 +137,7 @@ interface CliOptions {
   allowedHosts?: string;
   allowOrigin?: string[];
   cors: boolean;
+  workers?: number;
 }
 
 /** Pair each --route-type with the --route given just before it, by position on the command line. */
@@ -223,17 +233,24 @@ function main(argv: readonly string[]): void {
     throw err;
   }
   const { host, port } = settings;
-  const server = createServer(config);
-  server.once('error', (err: NodeJS.ErrnoException) => fail(listenError(err, host, port)));
-  server.listen(port, host, () => {
-    const address = server.address();
-    const realPort = typeof address === 'object' && address ? address.port : port;
+  const announce = (realPort: number): void => {
     process.stdout.write(`Serving ${config.root} at http://${urlHost(host)}:${realPort}/\n`);
     if (!isLoopback(host) && (config.cgiEnabled || config.routes.length > 0) && !config.access.users) {
       process.stderr.write(
         `scriptserve: warning: scripts are enabled without --auth and the server is reachable from the network on ${host}; anyone who can reach it can run them.\n`,
       );
     }
+  };
+  if ((opts.workers ?? 1) > 1 && !isWorker()) {
+    runPrimary({ workers: opts.workers!, onListening: announce });
+    return;
+  }
+  const server = createServer(config);
+  server.once('error', (err: NodeJS.ErrnoException) => fail(listenError(err, host, port)));
+  server.listen(port, host, () => {
+    const address = server.address();
+    // With --workers, the primary prints the banner once for all.
+    if (!isWorker()) announce(typeof address === 'object' && address ? address.port : port);
   });
   handleSignals(server, (opts.shutdownGrace ?? DEFAULT_SHUTDOWN_GRACE_S) * 1000);
 }

@@ -1,0 +1,108 @@
+// --workers N: N processes share the port (node:cluster). Every kind of
+// answer is right from each worker, the banner is printed once, and one
+// signal stops them all.
+import assert from 'node:assert/strict';
+import { createServer as createNetServer } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { deadline, request, rmSync, runCli, startCli, tempDir, waitFor, writeTree } from './helpers.mjs';
+
+function childPids(pid) {
+  return import('node:fs').then(({ readdirSync, readFileSync }) =>
+    readdirSync('/proc')
+      .filter((e) => /^\d+$/.test(e))
+      .filter((e) => {
+        try {
+          const stat = readFileSync(`/proc/${e}/stat`, 'latin1');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+        } catch {
+          return false;
+        }
+      })
+      .map(Number),
+  );
+}
+
+describe('--workers 2', () => {
+  let root;
+  let cli;
+  before(async () => {
+    root = tempDir();
+    writeTree(root, {
+      'hello.txt': 'hello\n',
+      'dir/a.txt': 'a\n',
+      'cgi-bin/ppid.sh': { content: '#!/bin/sh\nread -r body\nprintf "Content-Type: text/plain\\n\\n%s %s\\n" "$PPID" "$body"\n', mode: 0o755 },
+    });
+    cli = await startCli(['--workers', '2', '--port', '0', root]);
+  });
+  after(async () => {
+    await cli?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test('the banner is printed once, with the shared port', async () => {
+    assert.match(cli.banner, /^Serving .* at http:\/\/127\.0\.0\.1:\d+\/$/);
+    await request(cli.port, '/hello.txt');
+    assert.equal(cli.stdout().split('\n').filter((l) => l.startsWith('Serving ')).length, 1);
+  });
+
+  test('static files, listings, 404s, 304s and scripts answer right, from both workers', async () => {
+    const parents = new Set();
+    for (let i = 0; i < 24; i++) {
+      const file = await request(cli.port, '/hello.txt');
+      assert.equal(file.body.toString(), 'hello\n');
+      const again = await request(cli.port, '/hello.txt', { headers: { 'If-None-Match': file.headers.etag } });
+      assert.equal(again.status, 304);
+      assert.match((await request(cli.port, '/dir/')).body.toString(), /a\.txt/);
+      assert.equal((await request(cli.port, '/missing')).status, 404);
+      const script = await request(cli.port, '/cgi-bin/ppid.sh', { method: 'POST', body: `n${i}\n` });
+      assert.equal(script.status, 200);
+      const [ppid, echoed] = script.body.toString().trim().split(' ');
+      assert.equal(echoed, `n${i}`);
+      parents.add(Number(ppid));
+    }
+    // Scripts are children of the worker that answered: two workers, two parents.
+    const workers = await childPids(cli.child.pid);
+    assert.equal(workers.length, 2);
+    assert.deepEqual([...parents].sort(), workers.sort());
+  });
+
+  test('SIGTERM stops the primary and every worker, exit code 0', async () => {
+    const workers = await childPids(cli.child.pid);
+    assert.equal(workers.length, 2);
+    cli.child.kill('SIGTERM');
+    const { code } = await deadline(cli.exited, 15000, 'primary exit');
+    assert.equal(code, 0);
+    const gone = await waitFor(() => workers.every((pid) => !isAlive(pid)), 5000);
+    assert.ok(gone, 'workers still running');
+  });
+});
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('--workers with a port in use: one line, exit 1, no worker left', async () => {
+  const blocker = createNetServer();
+  await new Promise((r) => blocker.listen(0, '127.0.0.1', r));
+  try {
+    const { code, stderr } = await runCli(['--workers', '2', '--port', String(blocker.address().port), '-d', '.']);
+    assert.equal(code, 1);
+    assert.match(stderr, /already in use/);
+    assert.doesNotMatch(stderr, /\n\s+at /);
+  } finally {
+    blocker.close();
+  }
+});
+
+test('--workers rejects nonsense', async () => {
+  for (const value of ['0', 'many', '-1']) {
+    const { code, stderr } = await runCli(['--workers', value, '-p', '0']);
+    assert.equal(code, 1, value);
+    assert.equal(stderr.trim().split('\n').length, 1, value);
+  }
+});
