@@ -296,6 +296,12 @@ export function createServer(options: ServeOptions | Config = {}): Server {
     // A bad request pipelined behind a good one: answers go out in request order
     // (RFC 9112 9.3.2), so the error waits for the response in flight.
     if (inFlight && !inFlight.writableFinished) {
+      // The error belongs to the request in flight (its body was cut short:
+      // the client left): close, which stops whatever serves it.
+      if (!inFlight.req?.complete) {
+        socket.destroy();
+        return;
+      }
       inFlight.once('finish', () => socket.end(rawErrorResponse(status)));
       inFlight.once('close', () => socket.destroy());
       return;

@@ -203,7 +203,13 @@ async function relayCgi(ctx: RequestContext, script: RunningScript): Promise<voi
  * extra bytes are cut, and a short body closes the connection, since the
  * framing can no longer be honoured.
  */
-function relayBody(ctx: RequestContext, script: RunningScript, first: Buffer, declared: number | null): Promise<void> {
+function relayBody(
+  ctx: RequestContext,
+  script: RunningScript,
+  first: Buffer,
+  declared: number | null,
+  endOnlyOnSuccess = false,
+): Promise<void> {
   const { req, res } = ctx;
   const stdout = script.stdout;
   if (req.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304) {
@@ -220,7 +226,16 @@ function relayBody(ctx: RequestContext, script: RunningScript, first: Buffer, de
       stdout.off('data', write);
       const short = declared !== null && (ctx.bytes ?? 0) < declared;
       if (short || script.stopReason === 'timeout' || script.stopReason === 'error') res.destroy();
-      else res.end();
+      else if (!endOnlyOnSuccess) res.end();
+      else {
+        // The status (200) promised success: a failure now must not look like a complete answer.
+        void script.exited.then((o) => {
+          if (o.exit === 0 && script.stopReason === null) res.end();
+          else res.destroy();
+          resolve();
+        });
+        return;
+      }
       resolve();
     };
     const write = (chunk: Buffer): void => {
@@ -302,9 +317,7 @@ async function relayStdoutRoute(ctx: RequestContext, script: RunningScript, cont
   }
   res.statusCode = 200;
   res.setHeader('Content-Type', contentType);
-  await relayBody(ctx, script, Buffer.concat(held.chunks), null);
-  const outcome = await script.exited;
-  if (outcome.exit !== 0) res.destroy();
+  await relayBody(ctx, script, Buffer.concat(held.chunks), null, true);
 }
 
 /** Collect stdout until the process ends (exited: true) or the commit threshold passes (exited: false). */
