@@ -215,7 +215,7 @@ function resolveAccess(options: ServeOptions, merged: ServeOptions): AccessPolic
     if (hosts !== undefined && hosts !== 'any' && !Array.isArray(hosts)) throw new AccessConfigError('allowedHosts must be a list of host names or "any"');
     return {
       users,
-      allowedHosts: hosts === undefined ? 'any' /* FLIP-TO-LOOPBACK */ : hosts === 'any' || hosts.includes('any') ? 'any' : new Set(hosts.map((h) => h.toLowerCase())),
+      allowedHosts: hosts === undefined ? 'loopback' : hosts === 'any' || hosts.includes('any') ? 'any' : new Set(hosts.map((h) => h.toLowerCase())),
       allowedOrigins: new Set((merged.allowOrigins ?? []).map(normalizeOrigin)),
       cors: merged.cors ?? false,
     };

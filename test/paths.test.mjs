@@ -426,8 +426,8 @@ describe('special files', () => {
 
   test('requests never create files or directories', async () => {
     for (const method of ['PUT', 'POST']) {
-      await rawRequest(srv.port, `${method} /../created-outside HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx`);
-      await rawRequest(srv.port, `${method} /newdir/created HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx`);
+      await rawRequest(srv.port, `${method} /../created-outside HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx`);
+      await rawRequest(srv.port, `${method} /newdir/created HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx`);
     }
     assert.equal(existsSync(join(base, 'created-outside')), false);
     assert.equal(existsSync(join(root, 'newdir')), false);

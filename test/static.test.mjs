@@ -193,13 +193,13 @@ describe('GET and HEAD', () => {
 
   test('no body bytes follow a HEAD answer on the wire', async () => {
     for (const path of ['/hello.txt', '/big.bin', '/nope.txt', '/sub', '/sub/']) {
-      const text = await rawRequest(srv.port, `HEAD ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      const text = await rawRequest(srv.port, `HEAD ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
       const res = parseRawResponse(text);
       assert.ok([200, 301, 404].includes(res.status), `${path}: ${res.statusLine}`);
       assert.ok(Number(res.headers['content-length']?.[0]) > 0, `${path} has a Content-Length`);
       assert.equal(res.body, '', `${path}: HEAD answer carried body bytes`);
     }
-    const big = parseRawResponse(await rawRequest(srv.port, 'HEAD /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    const big = parseRawResponse(await rawRequest(srv.port, 'HEAD /big.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'));
     assert.equal(big.headers['content-length'][0], String(BIG.length));
   });
 
@@ -208,7 +208,7 @@ describe('GET and HEAD', () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers['content-length'], '0');
     assert.equal(res.body.length, 0);
-    const wire = parseRawResponse(await rawRequest(srv.port, 'GET /empty.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    const wire = parseRawResponse(await rawRequest(srv.port, 'GET /empty.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'));
     assert.equal(wire.status, 200);
     assert.equal(wire.body, '');
     assert.equal(wire.headers['transfer-encoding'], undefined);
@@ -261,7 +261,7 @@ describe('Content-Type and common headers', () => {
   });
 
   test('Date also on answers made outside the handler (raw 400 and 501)', async () => {
-    for (const text of ['GET / HTTP/1.1\r\n\r\n', 'FOO / HTTP/1.1\r\nHost: x\r\n\r\n']) {
+    for (const text of ['GET / HTTP/1.1\r\n\r\n', 'FOO / HTTP/1.1\r\nHost: localhost\r\n\r\n']) {
       const res = await raw(text);
       assert.ok([400, 501].includes(res.status), res.statusLine);
       assert.match(res.headers.date?.[0] ?? '', IMF_FIXDATE);
@@ -598,14 +598,14 @@ describe('methods', () => {
       const allow = headerList(res.headers.allow);
       assert.ok(allow.includes('GET') && allow.includes('HEAD') && allow.includes('OPTIONS'), `Allow: ${res.headers.allow}`);
     }
-    const star = await raw('OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const star = await raw('OPTIONS * HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
     assert.ok(star.status === 200 || star.status === 204, star.statusLine);
     assert.ok(headerList(star.headers.allow?.[0]).includes('GET'));
   });
 
   test('unknown methods (FOO, lowercase get, BREW) → 501', async () => {
     for (const method of ['FOO', 'get', 'BREW']) {
-      const res = await raw(`${method} /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n`);
+      const res = await raw(`${method} /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n`);
       assert.equal(res.status, 501, `${method}: ${res.statusLine}`);
       assert.match(res.statusLine, /^HTTP\/1\.1 501 /);
       assert.ok(!res.body.includes(HELLO), `${method} must not serve the file`);
@@ -652,7 +652,7 @@ describe('connections', () => {
   }
 
   test('keep-alive: 20 pipelined GET/HEAD/404/301 requests answered in order', async () => {
-    const reqs = twenty.map(([m, p], i) => `${m} ${p} HTTP/1.1\r\nHost: x\r\n${i === twenty.length - 1 ? 'Connection: close\r\n' : ''}\r\n`);
+    const reqs = twenty.map(([m, p], i) => `${m} ${p} HTTP/1.1\r\nHost: localhost\r\n${i === twenty.length - 1 ? 'Connection: close\r\n' : ''}\r\n`);
     const { text } = await exchangeUntilClose(srv.port, reqs.join(''), 10000);
     const { responses, rest } = parseResponses(text, twenty.map(([m]) => m));
     checkAnswers(responses);
@@ -677,7 +677,7 @@ describe('connections', () => {
       await deadline(new Promise((r) => socket.once('connect', r)), 5000, 'connect');
       const responses = [];
       for (const [method, path] of twenty) {
-        socket.write(`${method} ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+        socket.write(`${method} ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
         const res = await deadline(
           (async () => {
             for (;;) {
@@ -708,7 +708,7 @@ describe('connections', () => {
   });
 
   test('a bad request pipelined after a good one: the good one is answered first (RFC 9112 9.3.2)', async () => {
-    const text = await rawRequest(srv.port, 'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\nFOO /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n');
+    const text = await rawRequest(srv.port, 'GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\nFOO /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n');
     const first = parseRawResponse(text);
     assert.equal(first.status, 200, `first answer on the wire is ${first.statusLine}`);
     assert.ok(first.body.startsWith(HELLO));
@@ -763,8 +763,8 @@ describe('error pages', () => {
   for (const [what, text, status] of [
     ['HTTP/1.1 without Host', 'GET / HTTP/1.1\r\n\r\n', 400],
     ['two Host headers', 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n', 400],
-    ['unknown method FOO', 'FOO / HTTP/1.1\r\nHost: x\r\n\r\n', 501],
-    ['lowercase get', 'get / HTTP/1.1\r\nHost: x\r\n\r\n', 501],
+    ['unknown method FOO', 'FOO / HTTP/1.1\r\nHost: localhost\r\n\r\n', 501],
+    ['lowercase get', 'get / HTTP/1.1\r\nHost: localhost\r\n\r\n', 501],
   ]) {
     test(`error page for a request the parser refuses: ${what} → ${status}`, async () => {
       const res = await raw(text);
