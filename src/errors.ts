@@ -81,3 +81,18 @@ export function sendError(
   res.setHeader('Content-Length', body.length);
   res.end(options.head ? undefined : body);
 }
+
+const NOT_FOUND_BODY = Buffer.from(renderErrorPage(404));
+/** The 404 page's headers, built once: a flat [name, value, …] list for writeHead. */
+const NOT_FOUND_HEADERS: string[] = [
+  ...Object.entries(ERROR_PAGE_HEADERS).flat(),
+  'Content-Length',
+  String(NOT_FOUND_BODY.length),
+];
+
+/** The common 404, from prebuilt bytes and headers (the same page {@link sendError} would send). */
+export function sendNotFound(res: ServerResponse, head: boolean): number {
+  res.writeHead(404, NOT_FOUND_HEADERS);
+  res.end(head ? undefined : NOT_FOUND_BODY);
+  return head ? 0 : NOT_FOUND_BODY.length;
+}

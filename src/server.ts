@@ -8,6 +8,7 @@ import { formatAccess, type AccessRecord, type ScriptOutcome } from './log.js';
 import { parseRequestTarget, type RequestPath } from './request-path.js';
 import { resolveTarget, type Target } from './resolve.js';
 import { StaticFiles, type MissTicket } from './static/handler.js';
+import { sentBodyBytes } from './static/serve-file.js';
 
 /** A node:http request listener; `next` (connect/express) is called when the handler declines. */
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
@@ -56,7 +57,13 @@ const MAX_URL_BYTES = 8192;
 
 function handlerFor(config: Config, scripts: ScriptPool, statics: StaticFiles): RequestHandler {
   const authenticate = config.access.users ? createAuthenticator(config.access.users) : null;
+  // The hot path (a cached file or 404, no auth) is answered synchronously, without the per-request context.
+  const fast = statics.cache !== null && authenticate === null;
   return (req, res, next) => {
+    if (fast && statics.serveFast(req, res, !next && passesChecks(config, req))) {
+      if (config.log) logFast(config, req, res);
+      return;
+    }
     const record: AccessRecord = {
       time: new Date(),
       client: req.socket.remoteAddress ?? '-',
@@ -82,13 +89,49 @@ function handlerFor(config: Config, scripts: ScriptPool, statics: StaticFiles): 
   };
 }
 
+/**
+ * The checks every request passes before its target is looked at, as a
+ * boolean: a request that fails one takes the normal path, which answers it.
+ */
+function passesChecks(config: Config, req: IncomingMessage): boolean {
+  if ((req.url ?? '').length > MAX_URL_BYTES || req.rawHeaders.length > 2 * MAX_HEADER_FIELDS) return false;
+  const hosts = countHostHeaders(req);
+  if (hosts > 1 || (hosts === 0 && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1)) return false;
+  if (config.access.cors) return false;
+  try {
+    checkHost(config.access, req);
+  } catch {
+    return false;
+  }
+  return true;
+}
+
+function logFast(config: Config, req: IncomingMessage, res: ServerResponse): void {
+  const started = performance.now();
+  const time = new Date();
+  res.once('close', () => {
+    const head = req.method === 'HEAD' || res.statusCode === 304;
+    const record: AccessRecord = {
+      time,
+      client: req.socket.remoteAddress ?? '-',
+      method: req.method ?? '-',
+      path: req.url ?? '-',
+      status: res.statusCode,
+      bytes: head ? 0 : (sentBodyBytes.get(res) ?? Number(res.getHeader('content-length') ?? 0)),
+      ms: performance.now() - started,
+      aborted: !res.writableFinished,
+    };
+    config.log!(formatAccess(record, config.logFormat));
+  });
+}
+
 function logAccess(ctx: RequestContext, started: number): void {
   const { req, res, record, config } = ctx;
   record.status = res.statusCode;
   record.ms = performance.now() - started;
   record.aborted = !res.writableFinished;
   if (ctx.bytes !== null) record.bytes = ctx.bytes;
-  else if (req.method !== 'HEAD' && res.statusCode !== 304) record.bytes = Number(res.getHeader('content-length') ?? 0);
+  else if (req.method !== 'HEAD' && res.statusCode !== 304) record.bytes = sentBodyBytes.get(res) ?? Number(res.getHeader('content-length') ?? 0);
   if (!ctx.scriptDone) {
     config.log!(formatAccess(record, config.logFormat));
     return;

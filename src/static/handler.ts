@@ -2,12 +2,12 @@ import { readdir } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sep } from 'node:path';
 import type { Config } from '../config.js';
-import { HttpError } from '../errors.js';
+import { HttpError, sendNotFound } from '../errors.js';
 import type { RequestPath } from '../request-path.js';
 import { isScriptPath, type Target } from '../resolve.js';
 import { loadFile, StaticCache, type CacheEntry } from './cache.js';
 import { listingBody, readListingDetailed, sendListing, wantsJson } from './listing.js';
-import { fileInfo, serveFile } from './serve-file.js';
+import { fileInfo, sentBodyBytes, serveFile } from './serve-file.js';
 
 /** What a cache miss set up before resolving: the key, the generation, how deep the watches reach. */
 export interface MissTicket {
@@ -35,6 +35,28 @@ export class StaticFiles {
 
   constructor(private readonly config: Config) {
     this.cache = config.fileCache ? new StaticCache(config.root) : null;
+  }
+
+  /**
+   * The hot path, synchronous: a GET/HEAD whose path is cached as a file or a
+   * 404, with no precondition or range that could fail, is answered here.
+   * `allowed` is false when the request must take the normal path (a check
+   * failed, or a middleware `next` wants 404s). Returns whether it answered.
+   */
+  serveFast(req: IncomingMessage, res: ServerResponse, allowed: boolean): boolean {
+    const method = req.method;
+    if (!allowed || (method !== 'GET' && method !== 'HEAD')) return false;
+    const entry = this.cache!.get(cacheKey(req.url ?? '/'));
+    if (entry === undefined || entry.kind === 'listing') return false;
+    if (entry.kind === 'missing') {
+      sentBodyBytes.set(res, sendNotFound(res, method === 'HEAD'));
+      return true;
+    }
+    const h = req.headers;
+    // These can fail (412, 416): they take the normal path, whose error edge answers them.
+    if (h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined || h.range !== undefined) return false;
+    serveFile(req, res, this.config, entry.file);
+    return true;
   }
 
   /** Serve a GET/HEAD from the cache; false on a miss. A cached 404 throws. */

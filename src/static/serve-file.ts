@@ -61,6 +61,8 @@ export interface FileInfo {
   readonly type: string;
   /** The whole content when the file is small enough to be held in memory; null to stream from disk. */
   readonly body: Buffer | null;
+  /** The headers of a plain 200, built on first use: a flat [name, value, …] list for writeHead. */
+  headers200?: string[];
 }
 
 /** FileInfo from a stat result; `body` when the content is already in hand. */
@@ -112,6 +114,16 @@ function ifRangeAllows(req: IncomingMessage, file: FileInfo): boolean {
  * Throws HttpError (412, 416) before anything is written.
  */
 export function serveFile(req: IncomingMessage, res: ServerResponse, config: Config, file: FileInfo): void {
+  const h = req.headers;
+  if (
+    h['if-none-match'] === undefined &&
+    h['if-modified-since'] === undefined &&
+    h.range === undefined &&
+    h['if-match'] === undefined &&
+    h['if-unmodified-since'] === undefined
+  ) {
+    return servePlain(req, res, config, file);
+  }
   if ((req.headers['if-match'] !== undefined || req.headers['if-unmodified-since'] !== undefined) && failsPrecondition(req, file)) {
     throw new HttpError(412);
   }
@@ -132,6 +144,31 @@ export function serveFile(req: IncomingMessage, res: ServerResponse, config: Con
   if (rangeHeader !== undefined && ifRangeAllows(req, file) && serveRanges(req, res, file, rangeHeader)) return;
   res.statusCode = 200;
   sendBody(req, res, file, 0, file.size - 1);
+}
+
+/** Body bytes of responses whose headers went out through writeHead (which getHeader cannot see), for the access log. */
+export const sentBodyBytes = new WeakMap<ServerResponse, number>();
+
+/** The common case, a plain 200: every header prebuilt once per version of the file. */
+function servePlain(req: IncomingMessage, res: ServerResponse, config: Config, file: FileInfo): void {
+  file.headers200 ??= [
+    'ETag', file.etag,
+    'Last-Modified', file.lastModified,
+    'Cache-Control', config.cacheControl,
+    'X-Content-Type-Options', 'nosniff',
+    'Accept-Ranges', 'bytes',
+    'Content-Type', file.type,
+    'Content-Length', String(file.size),
+  ];
+  res.writeHead(200, file.headers200);
+  sentBodyBytes.set(res, req.method === 'HEAD' ? 0 : file.size);
+  if (req.method === 'HEAD' || file.size === 0) {
+    res.end();
+  } else if (file.body) {
+    res.end(file.body);
+  } else {
+    streamFile(res, file.fsPath, 0, file.size - 1, true);
+  }
 }
 
 /** Answer a Range request; false when the header is to be ignored (malformed, other unit, too many ranges). */
