@@ -1,0 +1,209 @@
+// bench/results/latest.md from the recorded runs. Every figure in it comes
+// from this run; nothing is carried over from earlier ones.
+
+const fmt = (n, digits = 0) =>
+  n === undefined || n === null || Number.isNaN(n) ? '–' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const ms = (n) => (n === undefined || Number.isNaN(n) ? '–' : n < 10 ? fmt(n, 2) : fmt(n, 1));
+// Two decimals, or two significant digits for small ratios (a listing 700× slower is not 0.00×).
+const ratioText = (r) => (r >= 0.1 ? fmt(r, 2) : String(Number(r.toPrecision(2))));
+const ratio = (a, b) => (a > 0 && b > 0 ? `${ratioText(a / b)}×` : '–');
+
+function byKey(runs, key) {
+  const map = new Map();
+  for (const r of runs) {
+    const k = key(r);
+    if (!map.has(k)) map.set(k, []);
+    map.get(k).push(r);
+  }
+  return map;
+}
+
+/** Best, range and the figures of the best pass for one server, scenario and connection count. */
+function summarize(runs, metric) {
+  const ok = runs.filter((r) => !r.refused && !r.error);
+  if (!ok.length) return null;
+  const best = ok.reduce((a, b) => (b[metric] > a[metric] ? b : a));
+  const values = ok.map((r) => r.rps);
+  return {
+    best,
+    min: Math.min(...values),
+    max: Math.max(...values),
+    passes: ok.length,
+    errors: runs.reduce((s, r) => s + (r.errors ?? 0), 0),
+    requests: runs.reduce((s, r) => s + (r.requests ?? 0), 0),
+    peakRss: Math.max(...ok.map((r) => r.peakRss ?? NaN).filter((x) => !Number.isNaN(x))),
+  };
+}
+
+/** The best figure a server reached in a scenario over every connection count and pass. */
+export function bestOf(results, scenario, server, metric = 'rps') {
+  const pool = server === 'floor' ? results.floors.filter((f) => f.scenario === scenario) : results.runs.filter((r) => r.scenario === scenario && r.server === server);
+  const ok = pool.filter((r) => !r.refused && !r.error && r[metric] > 0);
+  return ok.length ? Math.max(...ok.map((r) => r[metric])) : NaN;
+}
+
+function scenarioTable(results, sc) {
+  const out = [`### ${sc.title}`, '', `\`${sc.request.method} ${sc.request.path}\`${sc.request.body ? ` with a ${fmt(sc.request.body.length)}-byte body` : ''}; expected status ${sc.expect.status}.`, ''];
+  const metric = sc.metric ?? 'rps';
+  out.push('| server | conns | req/s (best) | range over passes | MB/s | p50 ms | p99 ms | errors | idle RSS MiB | peak RSS MiB | ratio to scriptserve |');
+  out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const runs = results.runs.filter((r) => r.scenario === sc.id);
+  const floors = results.floors.filter((f) => f.scenario === sc.id);
+  const notes = [];
+  for (const conns of results.meta.connections) {
+    const ref = summarize(runs.filter((r) => r.server === 'scriptserve' && r.conns === conns), metric);
+    const refValue = ref?.best[metric];
+    const rows = [];
+    for (const server of results.serverOrder) {
+      const s = summarize(runs.filter((r) => r.server === server && r.conns === conns), metric);
+      if (!s) continue;
+      const info = results.servers[server];
+      rows.push(row(info.label, conns, s, Math.min(...info.idle), ratio(s.best[metric], refValue)));
+    }
+    if (sc.compareWith) {
+      const s = summarize(results.runs.filter((r) => r.scenario === sc.compareWith && r.server === 'scriptserve' && r.conns === conns), metric);
+      if (s) rows.push(row(`scriptserve, CGI /bin/sh script (from “${sc.compareWith}”)`, conns, s, Math.min(...results.servers.scriptserve.idle), ratio(s.best[metric], refValue)));
+    }
+    const f = summarize(floors.filter((x) => x.conns === conns), 'rps');
+    if (f) rows.push(row(`floor: child_process.spawn ${sc.floor.label}, ${conns} in flight`, conns, f, NaN, ratio(f.best.rps, ref?.best.rps)));
+    out.push(...rows);
+  }
+  for (const r of runs.filter((x) => x.refused || x.error)) notes.push(`- ${results.servers[r.server].label} (pass ${r.pass}, ${r.conns} conns) not reported: ${r.refused ?? r.error}`);
+  const cannot = Object.entries(results.servers).filter(([id, info]) => id !== 'floor-node' && !info.scenarios.includes(sc.id));
+  if (cannot.length) notes.push(`- Not measured, they cannot do this: ${cannot.map(([, info]) => info.label).join(', ')}.`);
+  for (const info of Object.values(results.servers)) if (info.missing && info.scenarios.includes(sc.id)) notes.push(`- ${info.label}: skipped, ${info.missing}.`);
+  const closing = [...new Set(runs.filter((r) => r.closeDelimited).map((r) => results.servers[r.server].label))];
+  if (closing.length) notes.push(`- ${closing.join(', ')}: answers end when the connection closes (no Content-Length); wrk counts a read error for each such complete answer, left out of errors here.`);
+  if (sc.conditional) {
+    const validators = [...new Set(runs.filter((r) => r.validator).map((r) => `${results.servers[r.server].label}: ${r.validator}`))];
+    if (validators.length) notes.push(`- Validator sent: ${validators.join('; ')}.`);
+  }
+  return [...out, '', ...notes, ''].join('\n');
+}
+
+function row(label, conns, s, idle, ratioText) {
+  const b = s.best;
+  const range = s.passes > 1 ? `${fmt(s.min)}–${fmt(s.max)}` : '–';
+  const idleText = Number.isFinite(idle) ? fmt(idle, 1) : '–';
+  const peak = Number.isFinite(s.peakRss) ? fmt(s.peakRss, 1) : '–';
+  const errors = `${fmt(s.errors)}${s.errors > 0.01 * s.requests ? ' ⚠' : ''}`;
+  return `| ${label} | ${conns} | ${fmt(b.rps)} | ${range} | ${b.mbps === undefined ? '–' : fmt(b.mbps, 1)} | ${ms(b.p50)} | ${ms(b.p99)} | ${errors} | ${idleText} | ${peak} | ${ratioText} |`;
+}
+
+function targets(results) {
+  const b = (sc, server, metric) => bestOf(results, sc, server, metric);
+  const ss = (sc, metric) => b(sc, 'scriptserve', metric);
+  const rows = [];
+  const add = (what, value, goal, ok) => rows.push(`| ${what} | ${value} | ${goal} | ${ok === null ? '–' : ok ? 'yes' : '**no**'} |`);
+  const cmp = (what, a, bb, goal) => {
+    const r = a / bb;
+    add(what, Number.isFinite(r) ? `${ratioText(r)}×` : 'not measured', `≥ ${goal}×`, Number.isFinite(r) ? r >= goal : null);
+  };
+  cmp('GET 1 KiB: scriptserve ÷ sirv-cli', ss('get-1k'), b('get-1k', 'sirv'), 1.3);
+  cmp('GET 1 KiB: scriptserve ÷ node:http floor', ss('get-1k'), b('get-1k', 'floor-node'), 1.0);
+  cmp('GET 100 KiB: scriptserve ÷ sirv-cli', ss('get-100k'), b('get-100k', 'sirv'), 1.2);
+  cmp('GET 10 MiB: scriptserve MB/s ÷ sirv-cli MB/s', ss('get-10m', 'mbps'), b('get-10m', 'sirv', 'mbps'), 1.0);
+  const maxConns = Math.max(...results.meta.connections);
+  const rss10m = results.runs.filter((r) => r.scenario === 'get-10m' && r.server === 'scriptserve' && r.conns === maxConns && r.peakRss > 0);
+  const peak = rss10m.length ? Math.max(...rss10m.map((r) => r.peakRss)) : NaN;
+  add(`GET 10 MiB: scriptserve peak RSS at ${maxConns} conns`, Number.isFinite(peak) ? `${fmt(peak, 1)} MiB` : 'not measured', '< 150 MiB', Number.isFinite(peak) ? peak < 150 : null);
+  cmp('404: scriptserve ÷ sirv-cli', ss('404'), b('404', 'sirv'), 1.0);
+  cmp('304: scriptserve 304 rate ÷ its GET 1 KiB rate', ss('304'), ss('get-1k'), 1.0);
+  cmp('Listing: scriptserve ÷ python http.server', ss('listing'), b('listing', 'python'), 5);
+  cmp('Listing: scriptserve ÷ http-server', ss('listing'), b('listing', 'http-server'), 10);
+  cmp('/bin/sh CGI: scriptserve ÷ sh spawn floor', ss('cgi-sh'), b('cgi-sh', 'floor'), 0.7);
+  cmp('/bin/sh CGI: scriptserve ÷ lighttpd', ss('cgi-sh'), b('cgi-sh', 'lighttpd'), 1.0);
+  cmp('Python CGI: scriptserve ÷ python spawn floor', ss('cgi-py'), b('cgi-py', 'floor'), 0.9);
+  cmp('Python CGI: scriptserve ÷ python --cgi', ss('cgi-py'), b('cgi-py', 'python'), 1.5);
+  cmp('64 KiB echo: scriptserve ÷ python echo spawn floor', ss('echo-64k'), b('echo-64k', 'floor'), 0.9);
+  cmp('64 KiB echo: scriptserve ÷ python --cgi', ss('echo-64k'), b('echo-64k', 'python'), 1.5);
+  cmp('Command route ÷ the same /bin/sh work as CGI (within noise)', ss('route'), ss('cgi-sh'), 0.9);
+  const idle = results.servers.scriptserve ? Math.min(...results.servers.scriptserve.idle) : NaN;
+  add('scriptserve idle RSS', Number.isFinite(idle) ? `${fmt(idle, 1)} MiB` : 'not measured', '< 60 MiB', Number.isFinite(idle) ? idle < 60 : null);
+  const st = results.startup;
+  if (st) {
+    const r = st.scriptserveMs / st.nodeMs;
+    add('Start to first answer ÷ `node -e 0` start to exit', `${fmt(r, 2)}× (${ms(st.scriptserveMs)} vs ${ms(st.nodeMs)} ms)`, '< 2×', r < 2);
+  }
+  for (const [key, label] of [['download', 'download'], ['post', 'POST through echo script']]) {
+    const big = results.big?.[key];
+    const ok = big && !big.error;
+    add(`${results.big?.mib ?? '?'} MiB ${label}: RSS growth`, ok ? `${fmt(big.growthMiB, 1)} MiB` : big?.error ?? results.big?.skipped ?? 'not measured', '< 50 MiB', ok ? big.growthMiB < 50 : null);
+  }
+  return [
+    '## Targets of issue 6',
+    '',
+    'Each ratio uses the best figure of each side over every pass and connection count of this run.',
+    '',
+    '| target | measured | goal | met |',
+    '| --- | ---: | ---: | :---: |',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+function floorsSection(results) {
+  const out = ['## Floors', '', '| floor | conns / in flight | best per second | range | p50 ms | p99 ms | errors |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |'];
+  for (const sc of ['get-1k', 'get-100k', 'get-10m']) {
+    for (const conns of results.meta.connections) {
+      const s = summarize(results.runs.filter((r) => r.scenario === sc && r.server === 'floor-node' && r.conns === conns), 'rps');
+      if (s) out.push(`| node:http + createReadStream, ${sc} (requests) | ${conns} | ${fmt(s.best.rps)} | ${fmt(s.min)}–${fmt(s.max)} | ${ms(s.best.p50)} | ${ms(s.best.p99)} | ${fmt(s.errors)} |`);
+    }
+  }
+  for (const [sc, rows] of byKey(results.floors, (f) => f.scenario)) {
+    for (const conns of results.meta.connections) {
+      const s = summarize(rows.filter((f) => f.conns === conns), 'rps');
+      if (s) out.push(`| spawn ${rows[0].label} (${sc}) (spawns) | ${conns} | ${fmt(s.best.rps)} | ${fmt(s.min)}–${fmt(s.max)} | ${ms(s.best.p50)} | ${ms(s.best.p99)} | ${fmt(s.errors)} |`);
+    }
+  }
+  return [...out, '', 'The spawn floor starts the script exactly as a CGI server does (its shebang, a CGI environment, the body on stdin, stdout read to the end), from one Node process pinned to the server core.', ''].join('\n');
+}
+
+function memorySection(results) {
+  const out = ['## Start-up and memory', ''];
+  const st = results.startup;
+  if (st) {
+    out.push(`- Start to first answered request (median of ${st.runs}): scriptserve ${ms(st.scriptserveMs)} ms; \`node -e 0\` start to exit ${ms(st.nodeMs)} ms (${fmt(st.scriptserveMs / st.nodeMs, 2)}×).`);
+    out.push(`- scriptserve RSS 1 s after its first answer: ${fmt(st.idleRssMiB, 1)} MiB.`);
+  }
+  out.push('- Idle RSS of every server (after start-up and one request), MiB: ' + Object.values(results.servers).filter((s) => s.idle.length).map((s) => `${s.label} ${fmt(Math.min(...s.idle), 1)}`).join('; ') + '.');
+  const big = results.big;
+  if (big?.skipped) out.push(`- Big transfers: ${big.skipped}.`);
+  else if (big) {
+    out.push('- Big transfers: one client, each on a freshly started scriptserve; growth is peak RSS during the transfer minus RSS before it.');
+    for (const [key, label] of [['download', `GET of a ${big.mib} MiB file`], ['post', `POST of ${big.mib} MiB through cgi-bin/echo-cat.sh (\`exec cat\`)`]]) {
+      const r = big[key];
+      if (!r) continue;
+      if (r.error) out.push(`- ${label}: failed: ${r.error}`);
+      else out.push(`- ${label}: ${fmt(r.bytes / 1048576)} MiB in ${fmt(r.seconds, 1)} s (${fmt(r.bytes / r.seconds / 1e6)} MB/s); scriptserve RSS ${fmt(r.beforeMiB, 1)} → peak ${fmt(r.peakMiB, 1)} MiB, growth **${fmt(r.growthMiB, 1)} MiB**.`);
+    }
+  }
+  return [...out, ''].join('\n');
+}
+
+/** The whole report as Markdown. */
+export function renderReport(results, scenarioList) {
+  const m = results.meta;
+  const head = [
+    '# scriptserve benchmark',
+    '',
+    `Written by \`${m.command}\` on ${m.date}; do not edit by hand.`,
+    '',
+    `- scriptserve: ${m.scriptserve}.`,
+    `- Machine: ${m.nproc} cores (${m.cpuModel}), ${m.memGiB} GiB; ${m.os}.`,
+    `- Node ${m.node}; Python ${m.pythonVersion} at \`${m.python}\` (python http.server and every Python script); ${m.lighttpd ?? 'lighttpd not installed'}.`,
+    `- Load generator: ${m.loadgen}, pinned to core ${m.loadCpu}; servers (and the scripts they spawn) pinned to core ${m.serverCpu} with taskset.`,
+    `- ${m.passes} alternating passes; ${m.connections.join(' and ')} connections; ${m.seconds} s per run; each run checks one response (status and exact body) first.`,
+    `- Peers: ${m.peers}.`,
+    `- Took ${fmt(m.elapsedS)} s.`,
+    ...m.notes.map((n) => `- Note: ${n}`),
+    '',
+  ].join('\n');
+  const legend = [
+    'req/s counts only answers with the expected status, best pass shown; MB/s, p50 and p99 are from that pass; errors (socket errors, time-outs, wrong statuses) are summed over passes, ⚠ when over 1% of requests.',
+    'Ratio to scriptserve is this row’s req/s ÷ scriptserve’s at the same connection count (below 1 means scriptserve is faster). RSS is the server process’s VmRSS: idle after start-up and one request, peak sampled every 100 ms during the runs (every scenario starts fresh servers).',
+    '',
+  ].join('\n');
+  const tables = ['## Scenarios', '', legend, ...scenarioList.map((sc) => scenarioTable(results, sc))].join('\n');
+  return [head, targets(results), tables, floorsSection(results), memorySection(results)].join('\n');
+}

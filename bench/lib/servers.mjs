@@ -1,0 +1,106 @@
+// The servers measured: scriptserve, its peers and the node:http floor.
+// Each is started pinned to the server core, bound to 127.0.0.1 only.
+import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PYTHON } from './fixtures.mjs';
+import { which } from './proc.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const REPO = join(here, '..', '..');
+const require = createRequire(join(REPO, 'package.json'));
+
+/** The scriptserve build measured: BENCH_SCRIPTSERVE=path/to/cli.js compares another build (before/after a change). */
+export const SCRIPTSERVE_CLI = process.env.BENCH_SCRIPTSERVE ? resolve(process.env.BENCH_SCRIPTSERVE) : join(REPO, 'dist', 'cli.js');
+
+/** Path of an npm package's bin script, run with `node` so the pid we watch is the server. */
+function binOf(pkg, name) {
+  const manifest = require(`${pkg}/package.json`);
+  const bin = typeof manifest.bin === 'string' ? manifest.bin : manifest.bin[name ?? pkg];
+  return join(dirname(require.resolve(`${pkg}/package.json`)), bin);
+}
+
+const STATIC = ['get-1k', 'get-100k', 'get-10m', 'listing', '404', '304'];
+const CGI = ['cgi-sh', 'cgi-py', 'echo-64k'];
+
+function lighttpdConfig(port, fx) {
+  const conf = join(fx.work, `lighttpd-${port}.conf`);
+  writeFileSync(
+    conf,
+    `server.document-root = "${fx.root}"
+server.bind = "127.0.0.1"
+server.port = ${port}
+server.modules += ( "mod_cgi", "mod_dirlisting" )
+server.errorlog = "${fx.work}/lighttpd-${port}-error.log"
+dir-listing.activate = "enable"
+# Without a type lighttpd sends no ETag or Last-Modified (it marks the answer uncacheable).
+mimetype.assign = ( ".bin" => "application/octet-stream", ".txt" => "text/plain", ".html" => "text/html" )
+$HTTP["url"] =~ "^/cgi-bin/" {
+  cgi.assign = ( "" => "" )
+  dir-listing.activate = "disable"
+}
+`,
+  );
+  return conf;
+}
+
+/**
+ * Server definitions. `argv(port, fx)` builds the command; `scenarios` lists
+ * what it can answer at all (a listing from sirv, a script from serve: no).
+ */
+export function serverDefinitions() {
+  const lighttpd = which('lighttpd');
+  return [
+    {
+      id: 'scriptserve',
+      label: 'scriptserve',
+      scenarios: [...STATIC, ...CGI, 'route'],
+      argv: (port, fx) => [
+        process.execPath, SCRIPTSERVE_CLI, '-q', '-b', '127.0.0.1', '-p', String(port), '-d', fx.root,
+        '--route', 'POST /hello=/bin/sh route.sh',
+      ],
+    },
+    {
+      id: 'floor-node',
+      label: 'floor: node:http + createReadStream',
+      floor: true,
+      scenarios: ['get-1k', 'get-100k', 'get-10m'],
+      argv: (port, fx) => [process.execPath, join(here, '..', 'floor-server.mjs'), String(port), fx.root],
+    },
+    {
+      id: 'sirv',
+      label: 'sirv-cli',
+      scenarios: STATIC.filter((s) => s !== 'listing'),
+      argv: (port, fx) => [process.execPath, binOf('sirv-cli', 'sirv'), fx.root, '--quiet', '--etag', '--host', '127.0.0.1', '--port', String(port)],
+    },
+    {
+      id: 'http-server',
+      label: 'http-server',
+      scenarios: STATIC,
+      argv: (port, fx) => [process.execPath, binOf('http-server'), fx.root, '-s', '-a', '127.0.0.1', '-p', String(port)],
+    },
+    {
+      id: 'serve',
+      label: 'serve',
+      scenarios: STATIC,
+      argv: (port, fx) => [
+        process.execPath, binOf('serve'), fx.root, '--no-request-logging', '--no-clipboard', '--no-port-switching',
+        '--listen', `tcp://127.0.0.1:${port}`,
+      ],
+    },
+    {
+      id: 'python',
+      label: `python http.server --cgi (${PYTHON})`,
+      scenarios: [...STATIC, ...CGI],
+      argv: (port, fx) => [PYTHON, '-m', 'http.server', '--cgi', '--bind', '127.0.0.1', '--directory', fx.root, String(port)],
+    },
+    {
+      id: 'lighttpd',
+      label: 'lighttpd + mod_cgi',
+      scenarios: [...STATIC, ...CGI],
+      missing: lighttpd ? null : 'lighttpd is not installed (the bench installs it with apt-get when run as root)',
+      argv: (port, fx) => [lighttpd, '-D', '-f', lighttpdConfig(port, fx)],
+    },
+  ];
+}
