@@ -1,6 +1,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { ScriptOutcome } from '../log.js';
+import { killGroup } from './kill-group.js';
 
 /** Time between SIGTERM and SIGKILL when a script is stopped. */
 export const KILL_GRACE_MS = 2000;
@@ -59,12 +60,7 @@ export function runScript(options: RunOptions): Promise<RunningScript> {
     let exited = false;
 
     const signalGroup = (signal: NodeJS.Signals): void => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        /* ESRCH: the group is already gone */
-      }
+      if (child.pid !== undefined) killGroup(child.pid, signal);
     };
     const stop = (reason: StopReason): void => {
       if (stopReason !== null || exited) return;

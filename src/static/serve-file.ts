@@ -10,6 +10,12 @@ import parseRange from 'range-parser';
 import type { Config } from '../config.js';
 import { HttpError } from '../errors.js';
 
+/**
+ * Read size for files streamed from disk: 256 KiB moved 25–30 % more bytes per
+ * second than the 64 KiB default on a 10 MiB file (bench/NOTES.md), and costs
+ * 256 KiB per connection at most.
+ */
+const STREAM_CHUNK_BYTES = 256 * 1024;
 /** More ranges than this in one request are ignored and the whole file is sent (Apache's MaxRanges idea). */
 export const MAX_RANGES = 50;
 const DEFAULT_TYPE = 'application/octet-stream';
@@ -208,7 +214,7 @@ function sendBody(req: IncomingMessage, res: ServerResponse, file: FileInfo, sta
  * closed on every path (end, error, client gone: pipeline destroys both).
  */
 function streamFile(res: ServerResponse, fsPath: string, start: number, end: number, last: boolean, done?: () => void): void {
-  const stream = createReadStream(fsPath, { start, end, highWaterMark: 64 * 1024 });
+  const stream = createReadStream(fsPath, { start, end, highWaterMark: STREAM_CHUNK_BYTES });
   if (!last) {
     stream.on('error', () => res.destroy());
     stream.on('end', () => done?.());
