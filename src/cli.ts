@@ -10,6 +10,7 @@ import {
   DEFAULT_PORT,
   DEFAULT_REQUEST_TIMEOUT_S,
   DEFAULT_SCRIPT_TIMEOUT_S,
+  DEFAULT_WARM_PRELOAD,
   parseInterpreterSpec,
   parseRouteSpec,
   resolveConfig,
@@ -90,6 +91,9 @@ function buildProgram(): Command {
     .option('--script-timeout <seconds>', `kill a script's process group after this long (default: ${DEFAULT_SCRIPT_TIMEOUT_S})`, parseSeconds)
     .option('--max-scripts <n>', 'scripts running at once; more wait briefly, then get 503 (default: 4 × cores)', parseCount)
     .option('--max-body <bytes>', 'largest request body a script accepts, e.g. 100M (default: 100M)', parseBytes)
+    .option('--warm-python', 'run Python scripts in children forked from a pre-started interpreter (same semantics, much faster start; see README) (default: off)')
+    .option('--warm-preload <modules>', `comma-separated modules the warm interpreter imports once (default: ${DEFAULT_WARM_PRELOAD.join(',')})`)
+    .option('--warm-interpreter <command>', 'interpreter of the warm fork server; only scripts a cold run starts with it run warm (default: the .py --interpreter, else python3 from PATH)')
     .option('--route <spec>', "command route 'METHOD /path=COMMAND' (METHOD may be ANY; /path/* matches a prefix), repeatable (default: none)", collect)
     .option('--route-type <type>', 'Content-Type of the --route given just before it (default: text/plain; charset=utf-8)', collect)
     .option('--auth <user:password>', 'require HTTP Basic authentication with this user, repeatable (default: none, no authentication)', collect)
@@ -138,6 +142,9 @@ interface CliOptions {
   allowOrigin?: string[];
   cors: boolean;
   workers?: number;
+  warmPython?: boolean;
+  warmPreload?: string;
+  warmInterpreter?: string;
 }
 
 /** Pair each --route-type with the --route given just before it, by position on the command line. */
@@ -190,6 +197,9 @@ function toServeOptions(positional: string | undefined, opts: CliOptions, argv: 
     allowedHosts: opts.allowedHosts === undefined ? undefined : opts.allowedHosts === 'any' ? 'any' : opts.allowedHosts.split(',').map((h) => h.trim()).filter(Boolean),
     allowOrigins: opts.allowOrigin,
     cors: opts.cors,
+    warmPython: opts.warmPython,
+    warmPreload: opts.warmPreload === undefined ? undefined : opts.warmPreload.split(',').map((m) => m.trim()).filter(Boolean),
+    warmInterpreter: opts.warmInterpreter,
   };
   return { serve, port: port ?? DEFAULT_PORT, host: opts.bind ?? DEFAULT_HOST };
 }

@@ -85,6 +85,20 @@ export interface ServeOptions {
    * changes raise no events (network mounts changed from other machines).
    */
   fileCache?: boolean;
+  /**
+   * Warm Python (issue 7): run Python scripts in a child forked from a
+   * pre-started interpreter instead of starting one per request. Same
+   * semantics as a cold run, apart from the limits the README lists. Default false.
+   */
+  warmPython?: boolean;
+  /** Standard-library modules the warm fork server imports once at start-up. Default {@link DEFAULT_WARM_PRELOAD}. */
+  warmPreload?: string[];
+  /**
+   * The fork server's interpreter command (a path or a name found in PATH, plus flags).
+   * Only scripts a cold run would start with exactly this command run warm.
+   * Default: the `.py` interpreter mapping if any, else `python3` from PATH.
+   */
+  warmInterpreter?: string;
 }
 
 /** A command route after validation: the command resolved to an absolute path. */
@@ -125,6 +139,10 @@ export interface Config {
   readonly requestTimeoutMs: number;
   readonly access: AccessPolicy;
   readonly fileCache: boolean;
+  readonly warmPython: boolean;
+  readonly warmPreload: readonly string[];
+  /** Absolute argv of the warm fork server's interpreter; null when warm mode is off. */
+  readonly warmInterpreter: readonly string[] | null;
 }
 
 /** A configuration problem, reported at start-up as one line. */
@@ -139,6 +157,15 @@ export const DEFAULT_HEADER_TIMEOUT_S = 20;
 export const DEFAULT_REQUEST_TIMEOUT_S = 60;
 export const DEFAULT_ROUTE_CONTENT_TYPE = 'text/plain; charset=utf-8';
 export const CONFIG_FILE_NAME = 'scriptserve.json';
+/**
+ * Modules the warm fork server imports by default: common in CGI scripts,
+ * present in Python 3.11 to 3.13 (no `cgi`, removed in 3.13), and free of
+ * side effects at import (no threads, no open files).
+ */
+export const DEFAULT_WARM_PRELOAD = [
+  'os', 'sys', 'io', 're', 'json', 'time', 'datetime', 'urllib.parse', 'html', 'base64', 'hashlib',
+  'random', 'collections', 'functools', 'string', 'http.cookies', 'email.utils',
+];
 
 /** Default for `maxScripts`: four per core. */
 export function defaultMaxScripts(): number {
@@ -149,6 +176,7 @@ const KNOWN_CONFIG_KEYS = new Set([
   'routes', 'cgi', 'cgiDirs', 'interpreters', 'passEnv', 'passAuthorization', 'scriptTimeout',
   'maxScripts', 'maxBody', 'cache', 'dotfiles', 'followSymlinks', 'listing',
   'headerTimeout', 'requestTimeout', 'allowedHosts', 'allowOrigins', 'cors', 'fileCache',
+  'warmPython', 'warmPreload', 'warmInterpreter',
 ]);
 
 /**
@@ -166,6 +194,7 @@ export function resolveConfig(options: ServeOptions = {}): Config {
   const scriptTimeoutMs = seconds(merged.scriptTimeout ?? DEFAULT_SCRIPT_TIMEOUT_S, 'script timeout');
   const maxScripts = positiveInt(merged.maxScripts ?? defaultMaxScripts(), 'max scripts');
   const routes = (merged.routes ?? []).map((r) => resolveRoute(r, root, scriptTimeoutMs));
+  const interpreters = resolveInterpreters(merged.interpreters ?? defaultInterpreters());
   const hidden = new Set<string>();
   if (fileOptions.__file) hidden.add(fileOptions.__file);
   for (const route of routes) for (const arg of route.argv) addIfInside(hidden, arg, root);
@@ -186,7 +215,7 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     logFormat: options.logFormat ?? 'text',
     cgiEnabled: merged.cgi ?? true,
     cgiDirs: (merged.cgiDirs ?? DEFAULT_CGI_DIRS).map(parseCgiDir),
-    interpreters: resolveInterpreters(merged.interpreters ?? defaultInterpreters()),
+    interpreters,
     passEnv: merged.passEnv ?? [],
     passAuthorization: merged.passAuthorization ?? false,
     scriptTimeoutMs,
@@ -199,7 +228,61 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     requestTimeoutMs: seconds(merged.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_S, 'request timeout'),
     access: resolveAccess(options, merged),
     fileCache: merged.fileCache ?? true,
+    warmPython: merged.warmPython ?? false,
+    warmPreload: resolveWarmPreload(merged.warmPreload ?? DEFAULT_WARM_PRELOAD),
+    warmInterpreter: merged.warmPython ? resolveWarmInterpreter(merged.warmInterpreter, interpreters) : null,
   };
+}
+
+/** Does an interpreter's flag list contain `-c`, `-m` or `-` (which would replace the fork server)? */
+function runsOtherCode(flags: readonly string[]): boolean {
+  for (let i = 0; i < flags.length; i++) {
+    const arg = flags[i]!;
+    if (arg === '-' || !arg.startsWith('-') || arg.startsWith('--')) continue;
+    for (let j = 1; j < arg.length; j++) {
+      if (arg[j] === 'c' || arg[j] === 'm') return true;
+      if (arg[j] === 'W' || arg[j] === 'X') {
+        if (j === arg.length - 1) i++; // the value is the next argument
+        break;
+      }
+    }
+  }
+  return flags.includes('-');
+}
+
+/** Module names only (`urllib.parse`): the list is passed to the fork server, which imports each. */
+function resolveWarmPreload(names: string[]): string[] {
+  for (const name of names) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(name)) {
+      throw new ConfigError(`warm preload entries must be module names such as urllib.parse, not ${JSON.stringify(name)}`);
+    }
+  }
+  return names;
+}
+
+/**
+ * The warm fork server's interpreter, as a cold run would start it: the
+ * given command, else the `.py` mapping, else python3 from PATH. `-c` and `-m`
+ * would run something other than the fork server, so they are refused.
+ */
+function resolveWarmInterpreter(command: string | undefined, interpreters: ReadonlyMap<string, readonly string[]>): string[] {
+  let argv: string[];
+  if (command !== undefined) {
+    argv = parseCommand(command, 'warm interpreter');
+    argv[0] = findExecutable(argv[0]!, process.cwd(), 'warm interpreter');
+  } else if (interpreters.has('.py')) {
+    argv = [...interpreters.get('.py')!];
+  } else {
+    try {
+      argv = [findExecutable('python3', process.cwd(), 'warm python')];
+    } catch {
+      throw new ConfigError('warm python: python3 not found in PATH; name the interpreter with --warm-interpreter');
+    }
+  }
+  if (runsOtherCode(argv.slice(1))) {
+    throw new ConfigError(`warm interpreter must be an interpreter with flags, without -c, -m or -: ${JSON.stringify(argv.join(' '))}`);
+  }
+  return argv;
 }
 
 /** Access options. Credentials come only from the caller (flags), never from a file inside the served root. */
@@ -234,6 +317,7 @@ const OPTION_KINDS: Record<string, OptionKind> = {
   passAuthorization: 'boolean', scriptTimeout: 'number', maxScripts: 'number', maxBody: 'number', routes: 'array',
   configFile: 'string', headerTimeout: 'number', requestTimeout: 'number', auth: 'strings', authFile: 'string',
   allowedHosts: 'hosts', allowOrigins: 'strings', cors: 'boolean', fileCache: 'boolean',
+  warmPython: 'boolean', warmPreload: 'strings', warmInterpreter: 'string',
 };
 
 function hasKind(value: unknown, kind: OptionKind): boolean {

@@ -328,7 +328,10 @@ export function createServer(options: ServeOptions | Config = {}): Server {
     },
     handlerFor(config, scripts, statics),
   );
-  server.on('close', () => statics.close());
+  server.on('close', () => {
+    statics.close();
+    scripts.close();
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const status = clientErrorStatus(err);
     const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;

@@ -17,6 +17,11 @@ export const FIXTURES = join(ROOT_DIR, 'test', 'fixtures');
 /** Debian's python3 starts in ~30 ms; a pyenv shim on PATH can cost 0.2–0.8 s per start. */
 export const PYTHON = '/usr/bin/python3';
 
+/** SCRIPTSERVE_TEST_WARM=1 (`npm run test:warm`) runs every server with warm Python on (issue 7). */
+export const WARM = process.env.SCRIPTSERVE_TEST_WARM === '1';
+const WARM_OPTIONS = WARM ? { warmPython: true, warmInterpreter: PYTHON } : {};
+const WARM_FLAGS = WARM ? ['--warm-python', '--warm-interpreter', PYTHON] : [];
+
 /** Reject after `ms` with a message, so no test can hang. */
 export function deadline(promise, ms, what = 'operation') {
   let timer;
@@ -54,7 +59,7 @@ export function writeTree(dir, tree) {
  */
 export async function startServer(options = {}) {
   const logs = [];
-  const server = createServer({ log: (line) => logs.push(line), ...options });
+  const server = createServer({ log: (line) => logs.push(line), ...WARM_OPTIONS, ...options });
   await deadline(new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);
@@ -136,7 +141,7 @@ export function parseRawResponse(text) {
  * { child, banner, port, stdout(): string, stderr(): string, exited: Promise<{code, signal}>, stop() }.
  */
 export function startCli(args, { env = process.env, cwd = ROOT_DIR, timeout = 10000 } = {}) {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args, ...WARM_FLAGS], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8');

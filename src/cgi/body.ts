@@ -66,9 +66,16 @@ function streamingBody(req: IncomingMessage, length: number, sendContinue: () =>
 /** Pipe with backpressure; when the script stops reading (EPIPE), keep draining the request so the connection stays usable. */
 function feed(source: Readable, stdin: Writable, onClientGone: () => void): void {
   source.pipe(stdin);
-  stdin.once('error', () => {
+  const drain = (): void => {
     source.unpipe(stdin);
     source.resume();
+  };
+  stdin.once('error', drain);
+  // stdin destroyed without an error (the script exited; a warm run's socket
+  // closes): pipe() only unpipes, which would leave the source paused and a
+  // spooled body's file open.
+  stdin.once('close', () => {
+    if (!source.readableEnded) drain();
   });
   source.once('aborted', onClientGone);
   source.once('error', onClientGone);

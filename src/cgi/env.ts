@@ -99,7 +99,7 @@ function headerVariables(req: CgiRequest, passAuthorization: boolean): Map<strin
  * secrets) ever reaches a script, unlike CPython's CGI handler, which copied
  * os.environ whole.
  */
-function inheritedVariables(options: CgiEnvOptions): Record<string, string> {
+export function inheritedVariables(options: Pick<CgiEnvOptions, 'serverEnv' | 'passEnv'>): Record<string, string> {
   const env: Record<string, string> = { PATH: options.serverEnv.PATH || FALLBACK_PATH };
   for (const [name, value] of Object.entries(options.serverEnv)) {
     if (value === undefined) continue;

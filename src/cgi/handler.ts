@@ -90,6 +90,7 @@ async function startScript(
       cwd: target.cwd,
       timeoutMs: target.route?.timeoutMs ?? config.scriptTimeoutMs,
       onStderr: (line) => config.log?.(formatMessage(source, line)),
+      warm: target.route ? null : ctx.scripts.warm,
     });
   } catch (err) {
     throw new HttpError(500, { logMessage: `cannot start ${source}: ${(err as Error).message}` });

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import { HttpError } from '../errors.js';
 import type { RunningScript } from './run.js';
+import { WarmPython } from './warm.js';
 
 /** How long a request may wait for a script slot before it gets 503. */
 export const QUEUE_WAIT_MS = 10_000;
@@ -30,8 +31,17 @@ export class ScriptPool {
   private active = 0;
   private readonly queue: Waiter[] = [];
   private readonly running = new Set<RunningScript>();
+  /** The warm-Python fork server when `warmPython` is on (issue 7), else null. */
+  readonly warm: WarmPython | null;
 
-  constructor(private readonly config: Pick<Config, 'maxScripts' | 'maxQueue'>) {}
+  constructor(private readonly config: Pick<Config, 'maxScripts' | 'maxQueue'> & Partial<Config>) {
+    this.warm = config.warmPython ? new WarmPython(config as Config) : null;
+  }
+
+  /** Stop the warm-Python fork server, if any (the server is closing). */
+  close(): void {
+    this.warm?.close();
+  }
 
   /** Scripts running now. */
   get size(): number {

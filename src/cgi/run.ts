@@ -2,6 +2,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { ScriptOutcome } from '../log.js';
 import { killGroup } from './kill-group.js';
+import type { WarmPython } from './warm.js';
 
 /** Time between SIGTERM and SIGKILL when a script is stopped. */
 export const KILL_GRACE_MS = 2000;
@@ -32,6 +33,8 @@ export interface RunOptions {
   readonly timeoutMs: number;
   /** Receives stderr one line at a time, bounded. */
   readonly onStderr: (line: string) => void;
+  /** Warm Python (issue 7): scripts it accepts run in a child of its fork server. Default none. */
+  readonly warm?: WarmPython | null;
 }
 
 /**
@@ -44,7 +47,12 @@ export interface RunOptions {
  * response hanging) or outlive its request. Throws when the program cannot be
  * started (ENOENT, EACCES): the caller answers 500.
  */
-export function runScript(options: RunOptions): Promise<RunningScript> {
+export async function runScript(options: RunOptions): Promise<RunningScript> {
+  const warm = options.warm ? await options.warm.tryRun(options) : null;
+  return warm ?? spawnScript(options);
+}
+
+function spawnScript(options: RunOptions): Promise<RunningScript> {
   const started = performance.now();
   const child = spawn(options.argv[0]!, options.argv.slice(1), {
     cwd: options.cwd,
@@ -109,7 +117,7 @@ export function runScript(options: RunOptions): Promise<RunningScript> {
 }
 
 /** Read stderr to the end (so the script never blocks on a full pipe), logging at most MAX_STDERR_LOG_BYTES in lines. */
-function drainStderr(stderr: Readable, onLine: (line: string) => void): void {
+export function drainStderr(stderr: Readable, onLine: (line: string) => void): void {
   let logged = 0;
   let partial = '';
   let truncated = false;

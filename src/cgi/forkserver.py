@@ -1,0 +1,463 @@
+_MAIN_KEYS = list(globals())  # the keys a fresh interpreter gives __main__, in its order (first line on purpose)
+
+# scriptserve's warm-Python fork server (issue 7). Started once by the server
+# (src/cgi/warm.ts) with the interpreter, flags, environment allow-list and
+# working directory of a cold run; pre-imports modules, then forks one child
+# per request. It never runs request code itself: only the child does, after
+# it has made itself look like a fresh `python3 script.py` process.
+#
+# Protocol, on a Unix socket in a private (0700) directory. Per request the
+# server opens three connections, each starting with `ID ROLE\n` (ROLE is in,
+# out or err); the `in` one is followed by one JSON line {script, cwd, env,
+# cmdline}. The child gets them as fds 0, 1, 2. On `in`, the child reports
+# `pid N\n` once it leads its own session (so the server can signal its
+# group), and this process reports `exit CODE SIGNAL\n` after reaping it, or
+# `error MESSAGE\n` when it could not fork. The server writes the body to
+# `in` only after the pid line, so nothing here ever reads request bodies.
+#
+# Usage: python3 [flags] forkserver.py SOCKET_PATH PRELOAD_CSV PADDING
+# PADDING reserves room in the process's argv memory, where each child writes
+# the command line of the equivalent cold run (what ps and /proc show).
+
+import gc
+import os
+import sys
+import signal
+import socket
+import selectors
+import json
+
+MAX_HEADER_BYTES = 1 << 20
+ROLES = ('in', 'out', 'err')
+
+
+def log(message):
+    # os.write, never sys.stderr: the stdio objects must stay untouched for the children.
+    try:
+        os.write(2, ('scriptserve fork server: %s\n' % message).encode('utf-8', 'replace'))
+    except OSError:
+        pass
+
+
+class Conn:
+    __slots__ = ('sock', 'buf', 'id', 'role', 'request')
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b''
+        self.id = None
+        self.role = None
+        self.request = None
+
+
+class ForkServer:
+    def __init__(self, path):
+        self.path = path
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        self.listener.bind(path)
+        self.listener.listen(256)
+        self.listener.setblocking(False)
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(self.wake_w, False)
+        signal.set_wakeup_fd(self.wake_w)
+        # A Python handler (not SIG_IGN, which would reap children before their status is read).
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        # PollSelector holds no file descriptor of its own, so a child has no object to close by mistake.
+        self.selector = selectors.PollSelector()
+        self.selector.register(self.listener, selectors.EVENT_READ, 'accept')
+        self.selector.register(self.wake_r, selectors.EVENT_READ, 'wake')
+        # stdin is the server's end of a socketpair: EOF means the server is gone, and so should this be.
+        self.selector.register(0, selectors.EVENT_READ, 'parent')
+        self.conns = {}     # socket -> Conn, while reading its preamble
+        self.groups = {}    # request id -> {role: Conn}
+        self.children = {}  # pid -> the `in` socket
+
+    def serve(self):
+        try:
+            os.write(1, b'ready\n')
+        except OSError:  # the server is already gone; the EOF on stdin below ends this process
+            pass
+        while True:
+            for key, _ in self.selector.select(timeout=1.0):
+                what = key.data
+                if what == 'accept':
+                    self.accept()
+                elif what == 'wake':
+                    self.drain_wakeups()
+                elif what == 'parent':
+                    if not os.read(0, 512):
+                        # The server died without closing us (SIGKILL): remove its socket directory for it.
+                        for remove in (os.unlink, os.rmdir):
+                            try:
+                                remove(self.path if remove is os.unlink else os.path.dirname(self.path))
+                            except OSError:
+                                pass
+                        return
+                else:
+                    self.read_preamble(what)
+            self.reap()
+
+    def accept(self):
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as err:
+                log('accept: %s' % err)
+                return
+            sock.setblocking(False)
+            conn = Conn(sock)
+            self.conns[sock] = conn
+            self.selector.register(sock, selectors.EVENT_READ, conn)
+
+    def drop(self, conn):
+        self.conns.pop(conn.sock, None)
+        try:
+            self.selector.unregister(conn.sock)
+        except (KeyError, ValueError):
+            pass
+        conn.sock.close()
+        if conn.id is not None:
+            group = self.groups.get(conn.id)
+            if group is not None and group.get(conn.role) is conn:
+                del group[conn.role]
+                if not group:
+                    del self.groups[conn.id]
+
+    def read_preamble(self, conn):
+        try:
+            data = conn.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b''
+        if not data:
+            return self.drop(conn)
+        conn.buf += data
+        if len(conn.buf) > MAX_HEADER_BYTES:
+            return self.drop(conn)
+        if conn.id is None:
+            nl = conn.buf.find(b'\n')
+            if nl < 0:
+                return
+            parts = conn.buf[:nl].decode('ascii', 'replace').split(' ')
+            conn.buf = conn.buf[nl + 1:]
+            if len(parts) != 2 or parts[1] not in ROLES or not parts[0]:
+                return self.drop(conn)
+            conn.id, conn.role = parts
+        if conn.role == 'in':
+            nl = conn.buf.find(b'\n')
+            if nl < 0:
+                return
+            try:
+                conn.request = json.loads(conn.buf[:nl])
+            except ValueError:
+                return self.drop(conn)
+        self.selector.unregister(conn.sock)
+        del self.conns[conn.sock]
+        group = self.groups.setdefault(conn.id, {})
+        if conn.role in group:
+            return self.drop(conn)
+        group[conn.role] = conn
+        if len(group) == 3:
+            del self.groups[conn.id]
+            self.launch(group)
+
+    def launch(self, group):
+        socks = [group[role].sock for role in ROLES]
+        # Blocking again before the fork: O_NONBLOCK belongs to the open file, which the child shares.
+        for sock in socks:
+            sock.setblocking(True)
+        try:
+            pid = os.fork()
+        except OSError as err:
+            send_line(socks[0], 'error cannot fork: %s' % err)
+            for sock in socks:
+                sock.close()
+            return
+        if pid == 0:
+            run_child(self, group['in'].request, socks)  # never returns
+        socks[1].close()
+        socks[2].close()
+        self.children[pid] = socks[0]
+
+    def drain_wakeups(self):
+        try:
+            while os.read(self.wake_r, 4096):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+
+    def reap(self):
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            except InterruptedError:
+                continue
+            if pid == 0:
+                return
+            sock = self.children.pop(pid, None)
+            if sock is None:
+                continue
+            if os.WIFSIGNALED(status):
+                report = 'exit - %s' % signal_name(os.WTERMSIG(status))
+            else:
+                report = 'exit %d -' % os.WEXITSTATUS(status)
+            send_line(sock, report)
+            sock.close()
+
+    def sockets(self):
+        """Every socket object this process holds (a child detaches them all)."""
+        yield self.listener
+        yield from self.conns
+        for group in self.groups.values():
+            for conn in group.values():
+                yield conn.sock
+        yield from self.children.values()
+
+
+def signal_name(number):
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return 'SIG%d' % number
+
+
+def send_line(sock, line):
+    # MSG_DONTWAIT, not setblocking(False): the socket's file is shared with a child's stdin.
+    try:
+        sock.send((line + '\n').encode('utf-8', 'replace'), socket.MSG_DONTWAIT)
+    except OSError:
+        pass
+
+
+# ---------------------------------------------------------------- the child
+
+
+def run_child(server, request, socks):
+    code = 70
+    try:
+        become_fresh_process(server, request, socks)
+        code = run_script(request['script'])
+    except BaseException as err:  # a failure of ours, before the script ran
+        try:
+            log('child setup failed: %r' % (err,))
+        finally:
+            os._exit(code)
+    os._exit(code)
+
+
+def become_fresh_process(server, request, socks):
+    # A cold script is spawned detached: its own session and process group.
+    os.setsid()
+    socks[0].send(('pid %d\n' % os.getpid()).encode('ascii'))
+    # Signal dispositions of a fresh interpreter: SIGCHLD default, no wakeup fd;
+    # SIGINT raises KeyboardInterrupt; SIGPIPE and SIGXFSZ stay ignored (CPython sets both).
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for target, sock in enumerate(socks):
+        os.dup2(sock.fileno(), target)
+    # Detach every socket object before closing the descriptors, so that none
+    # of them can later close a descriptor number the script has reused.
+    for sock in list(server.sockets()) + socks:
+        try:
+            sock.detach()
+        except OSError:
+            pass
+    server.selector = None
+    os.closerange(3, MAX_FD)
+    show_cmdline(request.get('cmdline') or [], request.get('comm') or '')
+    os.chdir(request['cwd'])
+    os.environ.clear()
+    os.environ.update(request['env'])
+    script = request['script']
+    sys.argv[:] = [script]
+    if request.get('cmdline'):
+        sys.orig_argv[:] = request['cmdline']
+    if not getattr(sys.flags, 'safe_path', False):
+        sys.path[0] = os.path.dirname(os.path.realpath(script))
+
+
+MAX_FD = os.sysconf('SC_OPEN_MAX') if hasattr(os, 'sysconf') else 65536
+_ARG_AREA = None
+
+
+def show_cmdline(cmdline, comm):
+    """Make ps and /proc/PID/cmdline show the cold run's command line (best effort)."""
+    try:
+        if comm:
+            with open('/proc/self/comm', 'w') as f:
+                f.write(comm[:15])
+        if not cmdline or _ARG_AREA is None:
+            return
+        start, end = _ARG_AREA
+        room = end - start
+        # setproctitle's convention: one NUL-terminated title, and a non-NUL last
+        # byte of the area tells the kernel to show the title alone (proc(5)),
+        # so ps, pgrep -f and psutil see the cold command line without padding.
+        title = b' '.join(os.fsencode(a) for a in cmdline)[:room - 2]
+        data = title + b'\0' + b'.' * (room - len(title) - 1)
+        with open('/proc/self/mem', 'r+b', buffering=0) as mem:
+            mem.seek(start)
+            mem.write(data)
+    except OSError:
+        pass
+
+
+def arg_area():
+    try:
+        with open('/proc/self/stat', 'rb') as f:
+            fields = f.read().rsplit(b')', 1)[1].split()
+        # Fields 48 and 49 of proc(5) (arg_start, arg_end); `fields` starts at field 3.
+        return int(fields[45]), int(fields[46])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def fresh_main(script):
+    import builtins
+    from importlib.machinery import SourceFileLoader
+    values = {
+        '__name__': '__main__', '__doc__': None, '__package__': None,
+        '__loader__': SourceFileLoader('__main__', script), '__spec__': None,
+        '__annotations__': {}, '__builtins__': builtins, '__file__': script, '__cached__': None,
+    }
+    module = type(sys)('__main__')
+    namespace = module.__dict__
+    namespace.clear()
+    for key in _MAIN_KEYS:
+        if key in values:
+            namespace[key] = values[key]
+    for key in ('__file__', '__cached__'):
+        namespace.setdefault(key, values[key])
+    sys.modules['__main__'] = module
+    return namespace
+
+
+def run_script(script):
+    """Run the script as `python3 script.py` would; returns the exit status."""
+    namespace = fresh_main(script)
+    interrupted = False
+    try:
+        with open(script, 'rb') as f:
+            source = f.read()
+    except OSError as err:
+        os.write(2, ("%s: can't open file %r: [Errno %d] %s\n" % (sys.orig_argv[0], script, err.errno, err.strerror)).encode())
+        return 2
+    try:
+        code = compile(source, script, 'exec', dont_inherit=True)
+        del source
+        exec(code, namespace)
+        status = 0
+    except SystemExit as exc:
+        status = system_exit_status(exc)
+    except BaseException as exc:
+        print_uncaught(exc)
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        status = 1
+    status = finalize(status)
+    if interrupted:
+        # CPython exits through SIGINT after an unhandled KeyboardInterrupt (bpo-1054041).
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+        status = 130
+    return status
+
+
+def system_exit_status(exc):
+    """_Py_HandleSystemExit: None is 0, an int is the status, anything else is printed and 1."""
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF if -(1 << 63) <= code < (1 << 63) else 0xFF
+    try:
+        if sys.stderr is not None:
+            sys.stderr.write(str(code))
+            sys.stderr.write('\n')
+    except Exception:
+        pass
+    return 1
+
+
+def print_uncaught(exc):
+    # The traceback starts at the script's frame, as in a cold run: drop this module's frame.
+    tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+    exc.__traceback__ = tb
+    sys.last_type, sys.last_value, sys.last_traceback = type(exc), exc, tb
+    if sys.version_info >= (3, 12):
+        sys.last_exc = exc
+    try:
+        sys.excepthook(type(exc), exc, tb)
+    except BaseException:
+        pass
+
+
+def finalize(status):
+    """Py_FinalizeEx's visible steps: join threads, atexit handlers, flush stdio (120 if stdout fails)."""
+    threading = sys.modules.get('threading')
+    if threading is not None:
+        try:
+            threading._shutdown()
+        except BaseException:
+            pass
+    import atexit
+    atexit._run_exitfuncs()
+    ok = True
+    for name in ('stdout', 'stderr'):
+        stream = getattr(sys, name, None)
+        if stream is None or getattr(stream, 'closed', False):
+            continue
+        try:
+            stream.flush()
+        except BaseException as err:
+            ok = False
+            if name == 'stdout':
+                try:
+                    sys.unraisablehook(type('UnraisableHookArgs', (), {
+                        'exc_type': type(err), 'exc_value': err, 'exc_traceback': err.__traceback__,
+                        'err_msg': 'Exception ignored in', 'object': stream})())
+                except BaseException:
+                    pass
+    return status if ok else 120
+
+
+def preload(names):
+    import importlib
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except BaseException as err:  # a bad name must not stop the server
+            log('cannot preload %s: %s' % (name, err))
+
+
+def main():
+    global _ARG_AREA
+    _ARG_AREA = arg_area()
+    show_cmdline(sys.orig_argv[:-1], '')  # ps shows the fork server without its padding
+    path, modules = sys.argv[1], sys.argv[2]
+    preload([m for m in modules.split(',') if m])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    server = ForkServer(path)
+    # Move everything imported so far out of the collector's reach, so that a
+    # child's collections do not touch (and copy-on-write) the shared pages.
+    gc.collect()
+    gc.freeze()
+    try:
+        server.serve()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == '__main__':
+    main()

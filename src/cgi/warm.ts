@@ -1,0 +1,406 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { constants, mkdtempSync, rmSync } from 'node:fs';
+import { access, open, stat } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../config.js';
+import { formatMessage, type ScriptOutcome } from '../log.js';
+import { inheritedVariables } from './env.js';
+import { drainStderr, KILL_GRACE_MS, type RunningScript, type RunOptions, type StopReason } from './run.js';
+
+/** How long a request waits for a fork server that is (re)starting before it runs cold instead. */
+export const WARM_START_WAIT_MS = 3000;
+/** Deadline for the fork server to report the child's pid once a request is sent. */
+export const WARM_FORK_TIMEOUT_MS = 5000;
+/** Restart delay after a fork server dies, doubled on each failure in a row, up to WARM_RESTART_MAX_MS. */
+export const WARM_RESTART_MIN_MS = 100;
+export const WARM_RESTART_MAX_MS = 5000;
+/** The kernel reads this much of a script to find its `#!` line (BINPRM_BUF_SIZE). */
+const SHEBANG_BYTES = 256;
+/** Room reserved in the fork server's argv for a child's cold command line (what ps shows). */
+const ARGV_ROOM_BYTES = 4096;
+const FORK_SERVER = fileURLToPath(new URL('./forkserver.py', import.meta.url));
+
+/** A request the fork server never received: the script did not start, so running it cold is safe. */
+class NotSent extends Error {}
+
+interface ShebangEntry {
+  readonly key: string;
+  /** The command line a cold run shows (what Python sees as sys.orig_argv), or null when it would not run warm. */
+  readonly cmdline: readonly string[] | null;
+}
+
+const live = new Set<WarmPython>();
+let exitHookInstalled = false;
+
+/**
+ * Warm Python (issue 7): a fork server started once with the interpreter a
+ * cold run would use forks one child per request, and the child makes itself
+ * a fresh `python3 script.py` process (see forkserver.py). Scripts whose
+ * interpreter differs from the fork server's, command routes, and every
+ * request that arrives while the fork server cannot answer run cold.
+ */
+export class WarmPython {
+  private child: ChildProcess | null = null;
+  private readonly dir: string;
+  private readonly socketPath: string;
+  private readyWaiters: ((ok: boolean) => void)[] = [];
+  private ready = false;
+  private closed = false;
+  private failures = 0;
+  private readonly shebangs = new Map<string, ShebangEntry>();
+
+  constructor(
+    private readonly config: Pick<Config, 'root' | 'passEnv' | 'log' | 'warmInterpreter' | 'warmPreload'>,
+    private readonly serverEnv: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.dir = mkdtempSync(join(tmpdir(), 'scriptserve-warm-'));
+    this.socketPath = join(this.dir, 's');
+    live.add(this);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.once('exit', () => {
+        for (const warm of live) warm.close();
+      });
+    }
+    this.start();
+  }
+
+  /** The fork server's pid while it runs (for tests and diagnostics). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Stop the fork server and remove its socket directory. Scripts already running finish on their own. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    live.delete(this);
+    this.settleReady(false);
+    if (this.child?.pid !== undefined && this.child.exitCode === null) {
+      try {
+        this.child.kill('SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Run the script warm when a cold run would use the fork server's interpreter;
+   * null means "run it cold" (another interpreter, a route, no fork server).
+   */
+  async tryRun(options: RunOptions): Promise<RunningScript | null> {
+    if (this.closed) return null;
+    const cmdline = await this.coldCmdline(options.argv, options.env.PATH ?? '');
+    if (!cmdline || !(await this.whenReady())) return null;
+    try {
+      return await this.fork(options, cmdline);
+    } catch (err) {
+      if (err instanceof NotSent) return null;
+      throw err;
+    }
+  }
+
+  private log(message: string): void {
+    this.config.log?.(formatMessage('warm python', message));
+  }
+
+  private start(): void {
+    const prefix = this.config.warmInterpreter!;
+    const args = [...prefix.slice(1), FORK_SERVER, this.socketPath, this.config.warmPreload.join(','), 'x'.repeat(ARGV_ROOM_BYTES)];
+    const started = Date.now();
+    let child: ChildProcess;
+    try {
+      // The environment and working directory of a cold run, so the interpreter starts up the same way.
+      child = spawn(prefix[0]!, args, {
+        cwd: this.config.root,
+        env: inheritedVariables({ serverEnv: this.serverEnv, passEnv: this.config.passEnv }),
+        stdio: ['pipe', 'pipe', 'pipe'],
+        detached: true,
+      });
+    } catch (err) {
+      this.log(`cannot start the fork server: ${(err as Error).message}`);
+      this.scheduleRestart(started);
+      return;
+    }
+    this.child = child;
+    child.unref();
+    for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as Socket).unref?.();
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (text: string) => {
+      if (!this.ready && text.includes('ready\n')) {
+        this.ready = true;
+        this.settleReady(true);
+      }
+    });
+    drainStderr(child.stderr!, (line) => this.log(line));
+    child.stdin!.on('error', () => {});
+    child.once('error', (err) => this.log(`fork server: ${err.message}`));
+    child.once('close', (code, signal) => {
+      if (this.child !== child) return;
+      this.child = null;
+      this.ready = false;
+      if (this.closed) return;
+      this.log(`fork server exited (${signal ?? 'exit ' + code}); restarting`);
+      this.scheduleRestart(started);
+    });
+  }
+
+  private scheduleRestart(started: number): void {
+    // A server that lived a while gets restarted at once; one that keeps dying backs off.
+    this.failures = Date.now() - started > 10_000 ? 0 : this.failures + 1;
+    const delay = Math.min(WARM_RESTART_MAX_MS, WARM_RESTART_MIN_MS * 2 ** Math.max(0, this.failures - 1));
+    setTimeout(() => {
+      if (!this.closed) this.start();
+    }, this.failures === 0 ? 0 : delay).unref();
+  }
+
+  private settleReady(ok: boolean): void {
+    const waiters = this.readyWaiters;
+    this.readyWaiters = [];
+    for (const w of waiters) w(ok);
+  }
+
+  private whenReady(): Promise<boolean> {
+    if (this.ready) return Promise.resolve(true);
+    if (this.closed) return Promise.resolve(false);
+    return new Promise((resolveReady) => {
+      const timer = setTimeout(() => done(false), WARM_START_WAIT_MS);
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        this.readyWaiters = this.readyWaiters.filter((w) => w !== done);
+        resolveReady(ok);
+      };
+      this.readyWaiters.push(done);
+    });
+  }
+
+  /**
+   * The command line of a cold run when it is the fork server's interpreter
+   * with the same flags; null otherwise. `[interp, ...flags, script]` comes
+   * from an --interpreter mapping; `[script]` runs by its `#!` line, read like
+   * the kernel does and cached by the file's identity and change time.
+   */
+  private async coldCmdline(argv: readonly string[], path: string): Promise<readonly string[] | null> {
+    const prefix = this.config.warmInterpreter!;
+    if (argv.length > 1) return sameArgs(argv.slice(0, -1), prefix) ? argv : null;
+    const script = argv[0]!;
+    let key: string;
+    try {
+      const st = await stat(script);
+      key = `${st.dev}:${st.ino}:${st.ctimeMs}:${st.size}:${path}`;
+    } catch {
+      return null;
+    }
+    const cached = this.shebangs.get(script);
+    if (cached?.key === key) return cached.cmdline;
+    const cmdline = await shebangCmdline(script, path, prefix);
+    if (this.shebangs.size > 10_000) this.shebangs.clear();
+    this.shebangs.set(script, { key, cmdline });
+    return cmdline;
+  }
+
+  private async fork(options: RunOptions, cmdline: readonly string[]): Promise<RunningScript> {
+    const id = randomBytes(12).toString('hex');
+    const script = options.argv[options.argv.length - 1]!;
+    const request = {
+      script,
+      cwd: options.cwd,
+      env: options.env,
+      cmdline,
+      comm: basename(options.argv.length > 1 ? cmdline[0]! : script),
+    };
+    const sockets = (['in', 'out', 'err'] as const).map((role) => {
+      const socket = connect(this.socketPath);
+      socket.write(`${id} ${role}\n`);
+      return socket;
+    });
+    const [input, output, errors] = sockets as [Socket, Socket, Socket];
+    input.write(JSON.stringify(request) + '\n');
+    const control = new ControlLines(input);
+    const pid = await awaitPid(control, input, sockets);
+    return this.running(pid, options, control, input, output, errors);
+  }
+
+  private running(pid: number, options: RunOptions, control: ControlLines, input: Socket, output: Socket, errors: Socket): RunningScript {
+    const started = performance.now();
+    let stopReason: StopReason | null = null;
+    let killTimer: NodeJS.Timeout | undefined;
+    let exited = false;
+    const signalGroup = (signal: NodeJS.Signals): void => {
+      try {
+        process.kill(-pid, signal);
+      } catch {
+        /* ESRCH: the group is already gone */
+      }
+    };
+    const stop = (reason: StopReason): void => {
+      if (stopReason !== null || exited) return;
+      stopReason = reason;
+      signalGroup('SIGTERM');
+      killTimer = setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS);
+      killTimer.unref();
+    };
+    const timeout = setTimeout(() => stop('timeout'), options.timeoutMs);
+    timeout.unref();
+    const exitedPromise = new Promise<ScriptOutcome>((resolveExit) => {
+      const finish = (exit: number | null, signal: string | null): void => {
+        if (exited) return;
+        exited = true;
+        clearTimeout(timeout);
+        // As in cold mode: whatever the script left in its group goes with it.
+        signalGroup('SIGKILL');
+        if (killTimer) clearTimeout(killTimer);
+        resolveExit({ exit, signal, ms: performance.now() - started });
+      };
+      control.listen((line) => {
+        const m = /^exit (-|\d+) (-|SIG\w+)$/.exec(line);
+        if (m) finish(m[1] === '-' ? null : Number(m[1]), m[2] === '-' ? null : m[2]!);
+      });
+      // The fork server died: no status will come; the child is gone once `in` closes.
+      input.once('close', () => finish(null, null));
+    });
+    input.on('error', () => {
+      /* EPIPE: the script did not read its input; its response still counts */
+    });
+    output.on('error', () => stop('error'));
+    drainStderr(errors, options.onStderr);
+    return {
+      stdin: input,
+      stdout: output,
+      exited: exitedPromise,
+      get stopReason() {
+        return stopReason;
+      },
+      stop,
+      kill: () => signalGroup('SIGKILL'),
+    };
+  }
+}
+
+/**
+ * Wait for `pid N` on the control connection. The child writes that line
+ * before anything else and holds `in` as its stdin, so `in` closing without
+ * it proves no child runs the script: the caller may then run it cold
+ * (NotSent). Only `in` decides; errors on `out`/`err` show up once it runs.
+ */
+function awaitPid(control: ControlLines, input: Socket, sockets: readonly Socket[]): Promise<number> {
+  return new Promise((resolvePid, rejectPid) => {
+    let settled = false;
+    const fail = (err: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      for (const s of sockets) s.destroy();
+      rejectPid(err);
+    };
+    const timer = setTimeout(() => fail(new Error('the fork server did not answer')), WARM_FORK_TIMEOUT_MS);
+    for (const s of sockets) s.on('error', () => {});
+    control.listen((line) => {
+      if (settled) return;
+      if (line.startsWith('pid ')) {
+        settled = true;
+        clearTimeout(timer);
+        control.listen(null);
+        resolvePid(Number(line.slice(4)));
+      } else if (line.startsWith('error ')) {
+        // The fork failed: nothing ran, so the caller may run the script cold.
+        fail(new NotSent(line.slice(6)));
+      }
+    });
+    input.once('close', () => fail(new NotSent('the fork server closed the connection')));
+  });
+}
+
+/**
+ * Control lines on `in`, split and bounded (a script writing to its stdin,
+ * which is that same connection, cannot flood them). Lines that arrive while
+ * nobody listens wait for the next listener, so an `exit` that comes in the
+ * same read as the `pid` is not lost.
+ */
+class ControlLines {
+  private pending = '';
+  private readonly queued: string[] = [];
+  private onLine: ((line: string) => void) | null = null;
+
+  constructor(input: Socket) {
+    input.on('data', (chunk: Buffer) => {
+      this.pending += chunk.toString('latin1');
+      let nl: number;
+      while ((nl = this.pending.indexOf('\n')) >= 0) {
+        const line = this.pending.slice(0, nl);
+        this.pending = this.pending.slice(nl + 1);
+        if (this.onLine) this.onLine(line);
+        else if (this.queued.length < 16) this.queued.push(line);
+      }
+      if (this.pending.length > 4096) this.pending = '';
+    });
+  }
+
+  listen(onLine: ((line: string) => void) | null): void {
+    this.onLine = onLine;
+    while (this.onLine && this.queued.length > 0) this.onLine(this.queued.shift()!);
+  }
+}
+
+function sameArgs(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * What the kernel would run for a script's `#!` line, as the command line
+ * Python would see; null unless it is the fork server's interpreter and flags.
+ * `#!/usr/bin/env NAME` finds NAME in the PATH the script gets.
+ */
+async function shebangCmdline(script: string, path: string, prefix: readonly string[]): Promise<readonly string[] | null> {
+  let head: string;
+  try {
+    await access(script, constants.X_OK);
+    const handle = await open(script, 'r');
+    try {
+      const buf = Buffer.alloc(SHEBANG_BYTES);
+      const { bytesRead } = await handle.read(buf, 0, SHEBANG_BYTES, 0);
+      head = buf.subarray(0, bytesRead).toString('latin1');
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return null;
+  }
+  const nl = head.indexOf('\n');
+  if (!head.startsWith('#!') || nl < 0) return null;
+  const line = head.slice(2, nl).replace(/^[ \t]+/, '').replace(/[ \t\r]+$/, '');
+  const space = line.search(/[ \t]/);
+  const interpreter = space < 0 ? line : line.slice(0, space);
+  const arg = space < 0 ? '' : line.slice(space).replace(/^[ \t]+/, '');
+  if (!isAbsolute(interpreter)) return null;
+  if (basename(interpreter) === 'env') {
+    if (arg === '' || /[ \t]/.test(arg) || arg.startsWith('-')) return null;
+    const found = arg.includes('/') ? null : await findInPath(arg, path, script);
+    return found !== null && sameArgs([found], prefix) ? [arg, script] : null;
+  }
+  const args = arg === '' ? [interpreter] : [interpreter, arg];
+  return sameArgs(args, prefix) ? [...args, script] : null;
+}
+
+/** execvp's search: the first executable regular file named `name` in PATH (relative entries from the script's directory). */
+async function findInPath(name: string, path: string, script: string): Promise<string | null> {
+  const cwd = script.slice(0, script.lastIndexOf('/')) || '/';
+  for (const dir of path.split(delimiter)) {
+    const candidate = resolve(cwd, dir === '' ? '.' : dir, name);
+    try {
+      if ((await stat(candidate)).isFile()) {
+        await access(candidate, constants.X_OK);
+        return candidate;
+      }
+    } catch {
+      /* next */
+    }
+  }
+  return null;
+}
