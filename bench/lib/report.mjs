@@ -130,6 +130,14 @@ function targets(results) {
     const ok = big && !big.error;
     add(`${results.big?.mib ?? '?'} MiB ${label}: RSS growth`, ok ? `${fmt(big.growthMiB, 1)} MiB` : big?.error ?? results.big?.skipped ?? 'not measured', '< 50 MiB', ok ? big.growthMiB < 50 : null);
   }
+  const warm = (sc, metric) => b(sc, 'scriptserve-warm', metric);
+  cmp('Issue 7: warm Python hello ÷ cold (scriptserve)', warm('cgi-py'), ss('cgi-py'), 10);
+  cmp('Issue 7: warm Python hello ÷ lighttpd', warm('cgi-py'), b('cgi-py', 'lighttpd'), 10);
+  cmp('Issue 7: warm Python hello ÷ python spawn floor', warm('cgi-py'), b('cgi-py', 'floor'), 1);
+  cmp('Issue 7: warm 64 KiB echo ÷ cold (scriptserve)', warm('echo-64k'), ss('echo-64k'), 1);
+  const warmP99 = results.runs.filter((r) => r.scenario === 'cgi-py' && r.server === 'scriptserve-warm' && r.conns === 10 && Number.isFinite(r.p99));
+  const p99 = warmP99.length ? Math.min(...warmP99.map((r) => r.p99)) : NaN;
+  add('Issue 7: warm Python hello p99 at 10 conns', Number.isFinite(p99) ? `${fmt(p99, 1)} ms` : 'not measured', '< 5 ms', Number.isFinite(p99) ? p99 < 5 : null);
   return [
     '## Targets of issue 6',
     '',

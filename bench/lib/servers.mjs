@@ -62,6 +62,16 @@ export function serverDefinitions() {
       ],
     },
     {
+      // Issue 7: the same Python scripts through the warm fork server, same interpreter as the cold rows.
+      id: 'scriptserve-warm',
+      label: `scriptserve --warm-python (${PYTHON})`,
+      scenarios: ['cgi-py', 'echo-64k'],
+      argv: (port, fx) => [
+        process.execPath, SCRIPTSERVE_CLI, '-q', '-b', '127.0.0.1', '-p', String(port), '-d', fx.root,
+        '--warm-python', '--warm-interpreter', PYTHON,
+      ],
+    },
+    {
       id: 'floor-node',
       label: 'floor: node:http + createReadStream',
       floor: true,
