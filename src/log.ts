@@ -65,9 +65,11 @@ export function formatAccess(rec: AccessRecord, format: 'text' | 'json'): string
   return line;
 }
 
-/** Format a free-form server message (script stderr, warnings) with the same escaping. */
-export function formatMessage(source: string, message: string): string {
-  return `${new Date().toISOString()} ${escapeLogText(source)}: ${escapeLogText(message)}`;
+/** Format a free-form server message (script stderr, warnings) with the same escaping, in the log's format. */
+export function formatMessage(source: string, message: string, format: 'text' | 'json' = 'text'): string {
+  const time = new Date().toISOString();
+  if (format === 'json') return jsonLine({ time, source, message });
+  return `${time} ${escapeLogText(source)}: ${escapeLogText(message)}`;
 }
 
 /** JSON.stringify escapes C0 but not DEL or C1 (0x9b is a one-byte CSI terminal escape): escape those too. */

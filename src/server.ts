@@ -335,22 +335,26 @@ export function createServer(options: ServeOptions | Config = {}): Server {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const status = clientErrorStatus(err);
     const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-    if (err.code === 'ECONNRESET' || !socket.writable) {
+    if (err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
+      // The client left (mid-body, for the latter): closing stops whatever serves its request.
       socket.destroy();
       return;
     }
-    // A bad request pipelined behind a good one: answers go out in request order
-    // (RFC 9112 9.3.2), so the error waits for the response in flight.
     if (inFlight && !inFlight.writableFinished) {
-      // The error belongs to the request in flight (its body was cut short:
-      // the client left): close, which stops whatever serves it.
-      if (!inFlight.req?.complete) {
+      if (inFlight.req?.complete) {
+        // A bad request pipelined behind a good one: answers go out in request
+        // order (RFC 9112 9.3.2), so the error waits for the response in flight.
+        inFlight.once('finish', () => socket.end(rawErrorResponse(status)));
+        inFlight.once('close', () => socket.destroy());
+        return;
+      }
+      // The in-flight request's own body is malformed or too slow (400, 408):
+      // answer that, if its response has not started, and close, which stops
+      // whatever was serving it (a script is killed when its response closes).
+      if (inFlight.headersSent) {
         socket.destroy();
         return;
       }
-      inFlight.once('finish', () => socket.end(rawErrorResponse(status)));
-      inFlight.once('close', () => socket.destroy());
-      return;
     }
     config.log?.(
       formatAccess(

@@ -36,10 +36,15 @@ export async function handleScript(
   const { req, res, config } = ctx;
   // A local redirect runs its target as a GET without a body (RFC 3875 6.2.2).
   const body = redirected ? NO_BODY : await prepareBody(req, config.maxBodyBytes, () => sendContinue(req, res));
+  // The client may leave while the body spools, while queued or while the
+  // script starts: check after each wait, so no script outlives its client.
+  const gone = (): boolean => req.socket.destroyed || res.destroyed;
   try {
+    if (gone()) return;
     const release = await ctx.scripts.acquire(res);
     let script: RunningScript;
     try {
+      if (gone()) throw new HttpError(499, { logMessage: 'client went away before the script started' });
       script = await startScript(ctx, target, path, body, method, redirected);
     } catch (err) {
       release();
@@ -47,6 +52,10 @@ export async function handleScript(
     }
     ctx.scripts.track(script, release);
     ctx.scriptDone = script.exited;
+    if (gone()) {
+      script.stop('client-gone');
+      return;
+    }
     res.once('close', () => {
       if (!res.writableFinished) script.stop('client-gone');
     });
@@ -89,7 +98,7 @@ async function startScript(
       env,
       cwd: target.cwd,
       timeoutMs: target.route?.timeoutMs ?? config.scriptTimeoutMs,
-      onStderr: (line) => config.log?.(formatMessage(source, line)),
+      onStderr: (line) => config.log?.(formatMessage(source, line, config.logFormat)),
       warm: target.route ? null : ctx.scripts.warm,
     });
   } catch (err) {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.js';
 import { formatMessage, type ScriptOutcome } from '../log.js';
 import { inheritedVariables } from './env.js';
+import { killGroup } from './kill-group.js';
 import { drainStderr, KILL_GRACE_MS, type RunningScript, type RunOptions, type StopReason } from './run.js';
 
 /** How long a request waits for a fork server that is (re)starting before it runs cold instead. */
@@ -54,7 +55,7 @@ export class WarmPython {
   private readonly shebangs = new Map<string, ShebangEntry>();
 
   constructor(
-    private readonly config: Pick<Config, 'root' | 'passEnv' | 'log' | 'warmInterpreter' | 'warmPreload'>,
+    private readonly config: Pick<Config, 'root' | 'passEnv' | 'log' | 'logFormat' | 'warmInterpreter' | 'warmPreload'>,
     private readonly serverEnv: NodeJS.ProcessEnv = process.env,
   ) {
     this.dir = mkdtempSync(join(tmpdir(), 'scriptserve-warm-'));
@@ -107,7 +108,7 @@ export class WarmPython {
   }
 
   private log(message: string): void {
-    this.config.log?.(formatMessage('warm python', message));
+    this.config.log?.(formatMessage('warm python', message, this.config.logFormat));
   }
 
   private start(): void {
@@ -233,11 +234,7 @@ export class WarmPython {
     let killTimer: NodeJS.Timeout | undefined;
     let exited = false;
     const signalGroup = (signal: NodeJS.Signals): void => {
-      try {
-        process.kill(-pid, signal);
-      } catch {
-        /* ESRCH: the group is already gone */
-      }
+      killGroup(pid, signal);
     };
     const stop = (reason: StopReason): void => {
       if (stopReason !== null || exited) return;
