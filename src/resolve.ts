@@ -21,6 +21,8 @@ export interface ScriptTarget {
   readonly nph: boolean;
   /** Set for command routes. */
   readonly route?: Route;
+  /** No symlink on the way to the script: its resolution may be cached (watches see every change). */
+  readonly realPathIsPath?: boolean;
 }
 
 /** Where a request goes. Each kind has one handler. */
@@ -67,7 +69,8 @@ function startsWith(segments: readonly string[], prefix: readonly string[], fold
   return true;
 }
 
-function matchRoute(routes: readonly Route[], path: RequestPath, method: string): Route | undefined {
+/** The command route for a request, if one matches its method and path. */
+export function matchRoute(routes: readonly Route[], path: RequestPath, method: string): Route | undefined {
   if (routes.length === 0) return undefined;
   const p = path.decoded;
   return routes.find(
@@ -122,11 +125,13 @@ async function resolveScript(config: Config, dir: readonly string[], path: Reque
     if (!stats) throw NOT_FOUND();
     if (stats.isDirectory()) continue;
     if (!stats.isFile()) throw NOT_FOUND();
-    if (!config.followSymlinks && !isInside(await realpath(fsPath), await realpath(dirPath))) {
+    const [realScript, realDir] = await Promise.all([realpath(fsPath), realpath(dirPath)]);
+    if (!config.followSymlinks && !isInside(realScript, realDir)) {
       throw new HttpError(404, { logMessage: `script is a symlink out of its directory: ${fsPath}` });
     }
     const rest = path.segments.slice(i + 1);
     return {
+      realPathIsPath: realScript === fsPath && realDir === dirPath,
       argv: scriptArgv(config, fsPath, stats),
       scriptFilename: fsPath,
       scriptName: '/' + path.segments.slice(0, i + 1).join('/'),

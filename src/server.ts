@@ -171,7 +171,10 @@ async function handleRequest(
       if (hit !== false) return hit === true ? undefined : await hit;
     }
     const path = parseRequestTarget(url);
+    const cachedScript = ctx.statics.cachedScript(url, path, method);
+    if (cachedScript) return await handleScript(ctx, cachedScript, path, method);
     const ticket = ctx.statics.prepareMiss(url, path, method);
+    const scriptTicket = ticket ? null : ctx.statics.prepareScriptMiss(url, path);
     let target: Target;
     try {
       target = await resolveTarget(config, path, method);
@@ -179,6 +182,7 @@ async function handleRequest(
       if (err instanceof HttpError && err.status === 404) ctx.statics.rememberMissing(ticket, path);
       throw err;
     }
+    if (target.kind === 'script') ctx.statics.rememberScript(scriptTicket, target.script);
     return await dispatch(ctx, target, path, method, next, ticket);
   } catch (err) {
     if (next && err instanceof HttpError && err.status === 404) return next();

@@ -158,3 +158,46 @@ describe('fileCache: false', () => {
     }
   });
 });
+
+describe('script resolution cache', () => {
+  let root;
+  let s;
+  const script = (body) => ({ content: `#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n${body}\\n'\n`, mode: 0o755 });
+  before(async () => {
+    root = tempDir();
+    writeTree(root, { 'cgi-bin/a.sh': script('a1'), 'cgi-bin/sub/b.sh': script('b1') });
+    s = await startServer({ root, routes: [{ method: 'PUT', path: '/cgi-bin/a.sh', command: ['/bin/echo', 'route'] }] });
+  });
+  after(async () => {
+    await s.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+  const post = (path) => request(s.port, path, { method: 'POST', body: 'x' });
+
+  test('a chmod -x, a delete, a re-create and a new script are seen at once', async () => {
+    for (let i = 0; i < 5; i++) {
+      writeTree(root, { 'cgi-bin/a.sh': script(`a${i}`) });
+      assert.equal((await post('/cgi-bin/a.sh')).body.toString(), `a${i}\n`);
+      assert.equal((await post('/cgi-bin/a.sh/extra')).body.toString(), `a${i}\n`);
+      writeTree(root, { 'cgi-bin/a.sh': { content: `#!/bin/sh\necho x\n`, mode: 0o644 } });
+      assert.equal((await post('/cgi-bin/a.sh')).status, 403, `round ${i}: not executable any more`);
+      unlinkSync(join(root, 'cgi-bin', 'a.sh'));
+      assert.equal((await post('/cgi-bin/a.sh')).status, 404, `round ${i}: deleted`);
+    }
+    writeTree(root, { 'cgi-bin/a.sh': script('back') });
+    assert.equal((await post('/cgi-bin/a.sh')).body.toString(), 'back\n');
+  });
+
+  test('renaming the directory of a cached script is seen at once', async () => {
+    assert.equal((await post('/cgi-bin/sub/b.sh')).body.toString(), 'b1\n');
+    renameSync(join(root, 'cgi-bin', 'sub'), join(root, 'cgi-bin', 'moved'));
+    assert.equal((await post('/cgi-bin/sub/b.sh')).status, 404);
+    assert.equal((await post('/cgi-bin/moved/b.sh')).body.toString(), 'b1\n');
+  });
+
+  test('a command route for another method still wins for that method', async () => {
+    assert.equal((await post('/cgi-bin/a.sh')).status, 200); // cached as a script
+    const r = await request(s.port, '/cgi-bin/a.sh', { method: 'PUT', body: 'x' });
+    assert.equal(r.body.toString(), 'route\n');
+  });
+});

@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, sep } from 'node:path';
+import type { ScriptTarget } from '../resolve.js';
 import { fileInfo, type FileInfo } from './serve-file.js';
 
 /** Files up to this size are held in memory; larger ones keep only their metadata and stream from disk. */
@@ -23,7 +24,9 @@ export type CacheEntry =
       html: Buffer | null;
       json: Buffer | null;
     }
-  | { readonly kind: 'missing'; readonly fsPath: string };
+  | { readonly kind: 'missing'; readonly fsPath: string }
+  /** A script's resolution (argv, SCRIPT_NAME, PATH_INFO…), valid for any method no command route takes. */
+  | { readonly kind: 'script'; readonly fsPath: string; readonly script: ScriptTarget };
 
 /**
  * Remembers how static request paths resolved (a file with its headers and,

@@ -4,7 +4,7 @@ import { sep } from 'node:path';
 import type { Config } from '../config.js';
 import { HttpError, sendNotFound } from '../errors.js';
 import type { RequestPath } from '../request-path.js';
-import { isScriptPath, type Target } from '../resolve.js';
+import { isScriptPath, matchRoute, type ScriptTarget, type Target } from '../resolve.js';
 import { loadFile, StaticCache, type CacheEntry } from './cache.js';
 import { listingBody, readListingDetailed, sendListing, wantsJson } from './listing.js';
 import { fileInfo, sentBodyBytes, serveFile } from './serve-file.js';
@@ -47,7 +47,7 @@ export class StaticFiles {
     const method = req.method;
     if (!allowed || (method !== 'GET' && method !== 'HEAD')) return false;
     const entry = this.cache!.get(cacheKey(req.url ?? '/'));
-    if (entry === undefined || entry.kind === 'listing') return false;
+    if (entry === undefined || entry.kind === 'listing' || entry.kind === 'script') return false;
     if (entry.kind === 'missing') {
       sentBodyBytes.set(res, sendNotFound(res, method === 'HEAD'));
       return true;
@@ -63,7 +63,7 @@ export class StaticFiles {
   serveHit(req: IncomingMessage, res: ServerResponse, url: string): boolean | Promise<void> {
     const key = cacheKey(url);
     const entry = this.cache!.get(key);
-    if (entry === undefined) return false;
+    if (entry === undefined || entry.kind === 'script') return false;
     switch (entry.kind) {
       case 'file':
         serveFile(req, res, this.config, entry.file);
@@ -82,6 +82,28 @@ export class StaticFiles {
     const depth = path.trailingSlash ? path.segments.length : path.segments.length - 1;
     const generation = cache.generation;
     return { key: cacheKey(url), generation, watchedDepth: cache.watchPath(path.segments, Math.max(0, depth)) };
+  }
+
+  /** A script resolved before, for any method that no command route takes. */
+  cachedScript(url: string, path: RequestPath, method: string): ScriptTarget | undefined {
+    const entry = this.cache?.get(cacheKey(url));
+    if (entry?.kind !== 'script' || matchRoute(this.config.routes, path, method)) return undefined;
+    return entry.script;
+  }
+
+  /** Before resolving a script path: watch the directories down to where the script may be. */
+  prepareScriptMiss(url: string, path: RequestPath): MissTicket | null {
+    const cache = this.cache;
+    if (!cache || !path.canonical || !isScriptPath(this.config, path)) return null;
+    const generation = cache.generation;
+    return { key: cacheKey(url), generation, watchedDepth: cache.watchPath(path.segments, Math.max(0, path.segments.length - 1)) };
+  }
+
+  /** Remember how a script path resolved, when no symlink is involved and its directory is watched. */
+  rememberScript(ticket: MissTicket | null, script: ScriptTarget): void {
+    if (!ticket || script.route || !script.realPathIsPath) return;
+    if (ticket.watchedDepth < this.depthOf(script.scriptFilename) - 1) return;
+    this.cache!.put(ticket.key, { kind: 'script', fsPath: script.scriptFilename, script }, ticket.generation);
   }
 
   /** Remember a 404, when the directory that would hold the name is watched. */
