@@ -63,30 +63,11 @@ function spawnScript(options: RunOptions): Promise<RunningScript> {
   }) as ChildProcessByStdio<Writable, Readable, Readable>;
 
   return new Promise((resolveStart, rejectStart) => {
-    let stopReason: StopReason | null = null;
-    let killTimer: NodeJS.Timeout | undefined;
-    let exited = false;
-
-    const signalGroup = (signal: NodeJS.Signals): void => {
-      if (child.pid !== undefined) killGroup(child.pid, signal);
-    };
-    const stop = (reason: StopReason): void => {
-      if (stopReason !== null || exited) return;
-      stopReason = reason;
-      signalGroup('SIGTERM');
-      killTimer = setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS);
-      killTimer.unref();
-    };
-    const timeout = setTimeout(() => stop('timeout'), options.timeoutMs);
-    timeout.unref();
-
+    // pid is set when the fork succeeded; otherwise 'error' follows and nothing runs.
+    const group = new GroupSupervisor(child.pid ?? 0, options.timeoutMs);
     const exitedPromise = new Promise<ScriptOutcome>((resolveExit) => {
       child.once('exit', (code, signal) => {
-        exited = true;
-        clearTimeout(timeout);
-        // Reap what the script left behind in its group (see above).
-        signalGroup('SIGKILL');
-        if (killTimer) clearTimeout(killTimer);
+        group.exited();
         resolveExit({ exit: code, signal, ms: performance.now() - started });
       });
     });
@@ -94,26 +75,72 @@ function spawnScript(options: RunOptions): Promise<RunningScript> {
     child.stdin.on('error', () => {
       /* EPIPE: the script did not read its input; its response still counts */
     });
-    child.stdout.on('error', () => stop('error'));
+    child.stdout.on('error', () => group.stop('error'));
     drainStderr(child.stderr, options.onStderr);
 
     child.once('error', (err) => {
-      clearTimeout(timeout);
+      group.exited();
       rejectStart(err);
     });
-    child.once('spawn', () =>
-      resolveStart({
-        stdin: child.stdin,
-        stdout: child.stdout,
-        exited: exitedPromise,
-        get stopReason() {
-          return stopReason;
-        },
-        stop,
-        kill: () => signalGroup('SIGKILL'),
-      }),
-    );
+    child.once('spawn', () => resolveStart(group.running(child.stdin, child.stdout, exitedPromise)));
   });
+}
+
+/**
+ * The life of a script's process group, the same for cold and warm runs: the
+ * timeout, stop (SIGTERM to the group, SIGKILL after KILL_GRACE_MS), and, when
+ * the main process exits, SIGKILL to whatever it left in its group.
+ */
+export class GroupSupervisor {
+  private reason: StopReason | null = null;
+  private done = false;
+  private killTimer: NodeJS.Timeout | undefined;
+  private readonly timeout: NodeJS.Timeout;
+
+  constructor(private readonly pgid: number, timeoutMs: number) {
+    this.timeout = setTimeout(() => this.stop('timeout'), timeoutMs);
+    this.timeout.unref();
+  }
+
+  get stopReason(): StopReason | null {
+    return this.reason;
+  }
+
+  stop(reason: StopReason): void {
+    if (this.reason !== null || this.done) return;
+    this.reason = reason;
+    this.signal('SIGTERM');
+    this.killTimer = setTimeout(() => this.signal('SIGKILL'), KILL_GRACE_MS);
+    this.killTimer.unref();
+  }
+
+  /** The main process is gone: stop the clocks and reap what it left behind. */
+  exited(): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timeout);
+    clearTimeout(this.killTimer);
+    this.signal('SIGKILL');
+  }
+
+  /** The RunningScript a caller gets for this group. */
+  running(stdin: Writable, stdout: Readable, exited: Promise<ScriptOutcome>): RunningScript {
+    const group = this;
+    return {
+      stdin,
+      stdout,
+      exited,
+      get stopReason() {
+        return group.reason;
+      },
+      stop: (reason) => group.stop(reason),
+      kill: () => group.signal('SIGKILL'),
+    };
+  }
+
+  private signal(signal: NodeJS.Signals): void {
+    if (this.pgid > 0) killGroup(this.pgid, signal);
+  }
 }
 
 /** Read stderr to the end (so the script never blocks on a full pipe), logging at most MAX_STDERR_LOG_BYTES in lines. */

@@ -9,8 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.js';
 import { formatMessage, type ScriptOutcome } from '../log.js';
 import { inheritedVariables } from './env.js';
-import { killGroup } from './kill-group.js';
-import { drainStderr, KILL_GRACE_MS, type RunningScript, type RunOptions, type StopReason } from './run.js';
+import { drainStderr, GroupSupervisor, type RunningScript, type RunOptions } from './run.js';
 
 /** How long a request waits for a fork server that is (re)starting before it runs cold instead. */
 export const WARM_START_WAIT_MS = 3000;
@@ -230,29 +229,13 @@ export class WarmPython {
 
   private running(pid: number, options: RunOptions, control: ControlLines, input: Socket, output: Socket, errors: Socket): RunningScript {
     const started = performance.now();
-    let stopReason: StopReason | null = null;
-    let killTimer: NodeJS.Timeout | undefined;
-    let exited = false;
-    const signalGroup = (signal: NodeJS.Signals): void => {
-      killGroup(pid, signal);
-    };
-    const stop = (reason: StopReason): void => {
-      if (stopReason !== null || exited) return;
-      stopReason = reason;
-      signalGroup('SIGTERM');
-      killTimer = setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS);
-      killTimer.unref();
-    };
-    const timeout = setTimeout(() => stop('timeout'), options.timeoutMs);
-    timeout.unref();
+    const group = new GroupSupervisor(pid, options.timeoutMs);
     const exitedPromise = new Promise<ScriptOutcome>((resolveExit) => {
+      let settled = false;
       const finish = (exit: number | null, signal: string | null): void => {
-        if (exited) return;
-        exited = true;
-        clearTimeout(timeout);
-        // As in cold mode: whatever the script left in its group goes with it.
-        signalGroup('SIGKILL');
-        if (killTimer) clearTimeout(killTimer);
+        if (settled) return;
+        settled = true;
+        group.exited();
         resolveExit({ exit, signal, ms: performance.now() - started });
       };
       control.listen((line) => {
@@ -265,18 +248,9 @@ export class WarmPython {
     input.on('error', () => {
       /* EPIPE: the script did not read its input; its response still counts */
     });
-    output.on('error', () => stop('error'));
+    output.on('error', () => group.stop('error'));
     drainStderr(errors, options.onStderr);
-    return {
-      stdin: input,
-      stdout: output,
-      exited: exitedPromise,
-      get stopReason() {
-        return stopReason;
-      },
-      stop,
-      kill: () => signalGroup('SIGKILL'),
-    };
+    return group.running(input, output, exitedPromise);
   }
 }
 
