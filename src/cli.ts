@@ -90,6 +90,7 @@ function buildProgram(): Command {
     .option('--pass-authorization', 'pass the Authorization header to scripts as HTTP_AUTHORIZATION', false)
     .option('--script-timeout <seconds>', `kill a script's process group after this long (default: ${DEFAULT_SCRIPT_TIMEOUT_S})`, parseSeconds)
     .option('--max-scripts <n>', 'scripts running at once; more wait briefly, then get 503 (default: 4 × cores)', parseCount)
+    .option('--max-queue <n>', 'requests that may wait for a script slot (up to 10 s); more get 503 at once (default: max(64, 16 × max-scripts))', parseNonNegative)
     .option('--max-body <bytes>', 'largest request body a script accepts, e.g. 100M (default: 100M)', parseBytes)
     .option('--warm-python', 'run Python scripts in children forked from a pre-started interpreter (same semantics, much faster start; see README) (default: off)')
     .option('--warm-preload <modules>', `comma-separated modules the warm interpreter imports once (default: ${DEFAULT_WARM_PRELOAD.join(',')})`)
@@ -132,6 +133,7 @@ interface CliOptions {
   passAuthorization: boolean;
   scriptTimeout?: number;
   maxScripts?: number;
+  maxQueue?: number;
   maxBody?: number;
   route?: string[];
   routeType?: string[];
@@ -187,6 +189,7 @@ function toServeOptions(positional: string | undefined, opts: CliOptions, argv: 
     passAuthorization: opts.passAuthorization,
     scriptTimeout: opts.scriptTimeout,
     maxScripts: opts.maxScripts,
+    maxQueue: opts.maxQueue,
     maxBody: opts.maxBody,
     routes: opts.route || opts.routeType ? routesFromArgv(argv) : undefined,
     configFile: opts.config,

@@ -56,6 +56,8 @@ export interface ServeOptions {
   scriptTimeout?: number;
   /** Scripts running at once; the excess waits in a bounded queue, then gets 503. Default 4 × cores. */
   maxScripts?: number;
+  /** Requests that may wait for a script slot; more get 503 at once. Default max(64, 16 × maxScripts). */
+  maxQueue?: number;
   /** Largest request body accepted for a script, in bytes. Default 100 MiB. */
   maxBody?: number;
   /** Command routes. Default none (plus those of `scriptserve.json` in the root). */
@@ -172,9 +174,14 @@ export function defaultMaxScripts(): number {
   return 4 * availableParallelism();
 }
 
+/** Default for `maxQueue`: enough for bursts of ordinary clients, bounded against floods. */
+export function defaultMaxQueue(maxScripts: number): number {
+  return Math.max(64, 16 * maxScripts);
+}
+
 const KNOWN_CONFIG_KEYS = new Set([
   'routes', 'cgi', 'cgiDirs', 'interpreters', 'passEnv', 'passAuthorization', 'scriptTimeout',
-  'maxScripts', 'maxBody', 'cache', 'dotfiles', 'followSymlinks', 'listing',
+  'maxScripts', 'maxQueue', 'maxBody', 'cache', 'dotfiles', 'followSymlinks', 'listing',
   'headerTimeout', 'requestTimeout', 'allowedHosts', 'allowOrigins', 'cors', 'fileCache',
   'warmPython', 'warmPreload', 'warmInterpreter',
 ]);
@@ -220,7 +227,7 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     passAuthorization: merged.passAuthorization ?? false,
     scriptTimeoutMs,
     maxScripts,
-    maxQueue: Math.max(16, maxScripts * 8),
+    maxQueue: merged.maxQueue === undefined ? defaultMaxQueue(maxScripts) : nonNegativeInt(merged.maxQueue, 'max queue'),
     maxBodyBytes: nonNegativeInt(merged.maxBody ?? DEFAULT_MAX_BODY_BYTES, 'max body'),
     routes,
     hiddenFiles: hidden,
@@ -314,7 +321,7 @@ type OptionKind = 'boolean' | 'number' | 'string' | 'strings' | 'record' | 'arra
 const OPTION_KINDS: Record<string, OptionKind> = {
   root: 'string', cache: 'number', dotfiles: 'string', followSymlinks: 'boolean', listing: 'boolean', log: 'function',
   logFormat: 'string', cgi: 'boolean', cgiDirs: 'strings', interpreters: 'record', passEnv: 'strings',
-  passAuthorization: 'boolean', scriptTimeout: 'number', maxScripts: 'number', maxBody: 'number', routes: 'array',
+  passAuthorization: 'boolean', scriptTimeout: 'number', maxScripts: 'number', maxQueue: 'number', maxBody: 'number', routes: 'array',
   configFile: 'string', headerTimeout: 'number', requestTimeout: 'number', auth: 'strings', authFile: 'string',
   allowedHosts: 'hosts', allowOrigins: 'strings', cors: 'boolean', fileCache: 'boolean',
   warmPython: 'boolean', warmPreload: 'strings', warmInterpreter: 'string',

@@ -1011,9 +1011,9 @@ describe('CGI scripts', () => {
     });
 
     test('maxScripts: the excess beyond the queue gets 503 with Retry-After, and nothing hangs', async () => {
-      const other = await startServer({ root, maxScripts: 1 });
+      const other = await startServer({ root, maxScripts: 1, maxQueue: 16 });
       const marker = join(root, 'cgi-bin', 'sleep-pool.sh');
-      // maxScripts 1 → one running, a queue of max(16, 8) = 16, so 3 of 20 are refused at once.
+      // maxScripts 1 → one running, a queue of 16, so 3 of 20 are refused at once.
       const conns = [];
       try {
         const answered = [];
