@@ -277,6 +277,26 @@ function rssKiB(pid) {
   return m ? Number(m[1]) : 0;
 }
 
+
+/** GET a path and record when each chunk of the body arrives (for the streaming checks). */
+function timedGet(port, path) {
+  const started = performance.now();
+  const arrivals = [];
+  const chunks = [];
+  return deadline(new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      res.on('data', (c) => {
+        arrivals.push(performance.now() - started);
+        chunks.push(c.toString());
+      });
+      res.on('end', () => resolve({ status: res.statusCode, chunks, arrivals, total: performance.now() - started }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  }), 15000, path);
+}
+
 describe('CGI scripts', () => {
   let root;
   let srv;
@@ -862,22 +882,7 @@ describe('CGI scripts', () => {
     });
 
     test('output is streamed: the first line arrives before the script ends', async () => {
-      const started = performance.now();
-      const arrivals = [];
-      const chunks = [];
-      const status = await deadline(new Promise((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port: srv.port, path: '/cgi-bin/stream.py', agent: false }, (res) => {
-          res.on('data', (c) => {
-            arrivals.push(performance.now() - started);
-            chunks.push(c.toString());
-          });
-          res.on('end', () => resolve(res.statusCode));
-          res.on('error', reject);
-        });
-        req.on('error', reject);
-        req.end();
-      }), 15000, 'stream.py');
-      const total = performance.now() - started;
+      const { status, chunks, arrivals, total } = await timedGet(srv.port, '/cgi-bin/stream.py');
       assert.equal(status, 200);
       assert.equal(chunks.join(''), 'line 1\nline 2\nline 3\nline 4\nline 5\n');
       assert.ok(chunks[0].startsWith('line 1\n') && !chunks[0].includes('line 5'), 'first chunk held everything');
@@ -1310,22 +1315,7 @@ describe('command routes', () => {
   });
 
   test('stdout mode streams: the first line arrives before the command ends', async () => {
-    const started = performance.now();
-    const arrivals = [];
-    const chunks = [];
-    const status = await deadline(new Promise((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port: srv.port, path: '/ticks', agent: false }, (res) => {
-        res.on('data', (c) => {
-          arrivals.push(performance.now() - started);
-          chunks.push(c.toString());
-        });
-        res.on('end', () => resolve(res.statusCode));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end();
-    }), 15000, '/ticks');
-    const total = performance.now() - started;
+    const { status, chunks, arrivals, total } = await timedGet(srv.port, '/ticks');
     assert.equal(status, 200);
     assert.equal(chunks.join(''), 'tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n');
     assert.ok(arrivals[0] < total - 600, `first chunk at ${arrivals[0].toFixed(0)} ms of ${total.toFixed(0)} ms`);
