@@ -89,21 +89,30 @@ function handlerFor(config: Config, scripts: ScriptPool, statics: StaticFiles): 
   };
 }
 
-/**
- * The checks every request passes before its target is looked at, as a
- * boolean: a request that fails one takes the normal path, which answers it.
- */
-function passesChecks(config: Config, req: IncomingMessage): boolean {
-  if ((req.url ?? '').length > MAX_URL_BYTES || req.rawHeaders.length > 2 * MAX_HEADER_FIELDS) return false;
+/** The checks every request passes before its target is looked at; throws the HttpError that answers a failure. */
+function checkRequest(config: Config, req: IncomingMessage): void {
+  if ((req.url ?? '').length > MAX_URL_BYTES) throw new HttpError(414);
+  if (req.rawHeaders.length > 2 * MAX_HEADER_FIELDS) throw new HttpError(431, { publicMessage: 'Too many header fields.' });
+  // RFC 9112 3.2: an HTTP/1.1 request without Host, or with two, is 400. Node's own
+  // requireHostHeader answers without our page, so the check lives here.
   const hosts = countHostHeaders(req);
-  if (hosts > 1 || (hosts === 0 && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1)) return false;
+  if (hosts > 1) throw new HttpError(400, { publicMessage: 'More than one Host header.' });
+  if (hosts === 0 && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
+    throw new HttpError(400, { publicMessage: 'HTTP/1.1 requests need a Host header.' });
+  }
+  if (NEVER_SERVED.has(req.method ?? 'GET')) throw new HttpError(501);
+  checkHost(config.access, req);
+}
+
+/** {@link checkRequest} for the hot path: false sends the request down the normal path, which answers it. */
+function passesChecks(config: Config, req: IncomingMessage): boolean {
   if (config.access.cors) return false;
   try {
-    checkHost(config.access, req);
+    checkRequest(config, req);
+    return true;
   } catch {
     return false;
   }
-  return true;
 }
 
 function logFast(config: Config, req: IncomingMessage, res: ServerResponse): void {
@@ -149,17 +158,7 @@ async function handleRequest(
 ): Promise<void> {
   const { req, res, config } = ctx;
   const method = req.method ?? 'GET';
-  if ((req.url ?? '').length > MAX_URL_BYTES) throw new HttpError(414);
-  if (req.rawHeaders.length > 2 * MAX_HEADER_FIELDS) throw new HttpError(431, { publicMessage: 'Too many header fields.' });
-  // RFC 9112 3.2: an HTTP/1.1 request without Host, or with two, is 400. Node's own
-  // requireHostHeader answers without our page, so the check lives here.
-  const hosts = countHostHeaders(req);
-  if (hosts > 1) throw new HttpError(400, { publicMessage: 'More than one Host header.' });
-  if (hosts === 0 && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
-    throw new HttpError(400, { publicMessage: 'HTTP/1.1 requests need a Host header.' });
-  }
-  if (NEVER_SERVED.has(method)) throw new HttpError(501);
-  checkHost(config.access, req);
+  checkRequest(config, req);
   if (authenticate) (req as IncomingMessage & { remoteUser?: string }).remoteUser = await authenticate(req);
   checkCrossOrigin(config.access, req);
   if (config.access.cors) res.setHeader('Access-Control-Allow-Origin', '*');
