@@ -64,7 +64,7 @@ export const ERROR_PAGE_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /**
- * Send an error page. Any headers already set for the success path (ETag,
+ * Send a short status page (errors, and the bodies of redirects). Any headers already set for the success path (ETag,
  * Content-Range…) are dropped first so that they cannot describe the page.
  * HEAD gets the same headers and no body.
  */

@@ -27,6 +27,10 @@ export interface RequestContext {
   scriptDone?: Promise<ScriptOutcome>;
   /** Answer as if `target` (a local path, RFC 3875 6.2.2) had been requested with GET. */
   readonly redirectLocally: (location: string) => Promise<void>;
+  /** The user HTTP Basic authentication let in (REMOTE_USER), if any. */
+  remoteUser?: string;
+  /** Local redirects followed so far for this request. */
+  localRedirects: number;
 }
 
 /** Methods a file or directory answers; everything else is 405 (known write methods) or 501. */
@@ -57,22 +61,22 @@ const MAX_URL_BYTES = 8192;
 
 function handlerFor(config: Config, scripts: ScriptPool, statics: StaticFiles): RequestHandler {
   const authenticate = config.access.users ? createAuthenticator(config.access.users) : null;
-  // The hot path (a cached file or 404, no auth) is answered synchronously, without the per-request context.
+  // The hot path (a cached file or 404, no auth, not middleware) is answered
+  // synchronously, without the per-request context; its checks run only on a hit.
   const fast = statics.cache !== null && authenticate === null;
+  const checks = (req: IncomingMessage): boolean => passesChecks(config, req);
   return (req, res, next) => {
-    if (fast && statics.serveFast(req, res, !next && passesChecks(config, req))) {
-      if (config.log) logFast(config, req, res);
-      return;
+    if (fast && !next) {
+      const started = performance.now();
+      if (statics.serveFast(req, res, checks)) {
+        if (config.log) {
+          const record = newRecord(req);
+          res.once('close', () => config.log!(formatAccess(finishRecord(record, req, res, started, null), config.logFormat)));
+        }
+        return;
+      }
     }
-    const record: AccessRecord = {
-      time: new Date(),
-      client: req.socket.remoteAddress ?? '-',
-      method: req.method ?? '-',
-      path: req.url ?? '-',
-      status: 0,
-      bytes: 0,
-      ms: 0,
-    };
+    const record = newRecord(req);
     const started = performance.now();
     const ctx: RequestContext = {
       req,
@@ -83,6 +87,7 @@ function handlerFor(config: Config, scripts: ScriptPool, statics: StaticFiles): 
       record,
       bytes: null,
       redirectLocally: (location) => redirectLocally(ctx, location),
+      localRedirects: 0,
     };
     if (config.log) res.once('close', () => logAccess(ctx, started));
     handleRequest(ctx, authenticate, next).catch((err: unknown) => answerError(ctx, err));
@@ -115,32 +120,35 @@ function passesChecks(config: Config, req: IncomingMessage): boolean {
   }
 }
 
-function logFast(config: Config, req: IncomingMessage, res: ServerResponse): void {
-  const started = performance.now();
-  const time = new Date();
-  res.once('close', () => {
-    const head = req.method === 'HEAD' || res.statusCode === 304;
-    const record: AccessRecord = {
-      time,
-      client: req.socket.remoteAddress ?? '-',
-      method: req.method ?? '-',
-      path: req.url ?? '-',
-      status: res.statusCode,
-      bytes: head ? 0 : (sentBodyBytes.get(res) ?? Number(res.getHeader('content-length') ?? 0)),
-      ms: performance.now() - started,
-      aborted: !res.writableFinished,
-    };
-    config.log!(formatAccess(record, config.logFormat));
-  });
+/** The request side of an access record, taken when the request arrives. */
+function newRecord(req: IncomingMessage): AccessRecord {
+  return {
+    time: new Date(),
+    client: req.socket.remoteAddress ?? '-',
+    method: req.method ?? '-',
+    path: req.url ?? '-',
+    status: 0,
+    bytes: 0,
+    ms: 0,
+  };
+}
+
+/**
+ * The response side, when the response closes. Body bytes: what a streaming
+ * step counted, else what writeHead or Content-Length announced.
+ */
+function finishRecord(record: AccessRecord, req: IncomingMessage, res: ServerResponse, started: number, streamed: number | null): AccessRecord {
+  record.status = res.statusCode;
+  record.ms = performance.now() - started;
+  record.aborted = !res.writableFinished;
+  if (streamed !== null) record.bytes = streamed;
+  else if (req.method !== 'HEAD' && res.statusCode !== 304) record.bytes = sentBodyBytes.get(res) ?? Number(res.getHeader('content-length') ?? 0);
+  return record;
 }
 
 function logAccess(ctx: RequestContext, started: number): void {
   const { req, res, record, config } = ctx;
-  record.status = res.statusCode;
-  record.ms = performance.now() - started;
-  record.aborted = !res.writableFinished;
-  if (ctx.bytes !== null) record.bytes = ctx.bytes;
-  else if (req.method !== 'HEAD' && res.statusCode !== 304) record.bytes = sentBodyBytes.get(res) ?? Number(res.getHeader('content-length') ?? 0);
+  finishRecord(record, req, res, started, ctx.bytes);
   if (!ctx.scriptDone) {
     config.log!(formatAccess(record, config.logFormat));
     return;
@@ -159,7 +167,7 @@ async function handleRequest(
   const { req, res, config } = ctx;
   const method = req.method ?? 'GET';
   checkRequest(config, req);
-  if (authenticate) (req as IncomingMessage & { remoteUser?: string }).remoteUser = await authenticate(req);
+  if (authenticate) ctx.remoteUser = await authenticate(req);
   checkCrossOrigin(config.access, req);
   if (config.access.cors) res.setHeader('Access-Control-Allow-Origin', '*');
   const url = req.url ?? '/';
@@ -238,19 +246,11 @@ function answerOptions(res: ServerResponse, allow: string): void {
  * without its slash); 308 otherwise so that the method and body survive.
  */
 function answerRedirect(res: ServerResponse, location: string, method: string): void {
-  const status = method === 'GET' || method === 'HEAD' ? 301 : 308;
-  const body = Buffer.from(renderErrorPage(status));
-  res.statusCode = status;
-  for (const [k, v] of Object.entries(ERROR_PAGE_HEADERS)) res.setHeader(k, v);
-  res.setHeader('Location', location);
-  res.setHeader('Content-Length', body.length);
-  res.end(method === 'HEAD' ? undefined : body);
+  sendError(res, method === 'GET' || method === 'HEAD' ? 301 : 308, { headers: { Location: location }, head: method === 'HEAD' });
 }
 
 async function redirectLocally(ctx: RequestContext, location: string): Promise<void> {
-  const hops = ((ctx.req as { localRedirects?: number }).localRedirects ?? 0) + 1;
-  if (hops > MAX_LOCAL_REDIRECTS) throw new HttpError(502, { logMessage: 'too many local redirects' });
-  (ctx.req as { localRedirects?: number }).localRedirects = hops;
+  if (++ctx.localRedirects > MAX_LOCAL_REDIRECTS) throw new HttpError(502, { logMessage: 'too many local redirects' });
   const path = parseRequestTarget(location);
   const method = ctx.req.method === 'HEAD' ? 'HEAD' : 'GET';
   const target = await resolveTarget(ctx.config, path, method);

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import type { Config } from '../config.js';
 import { HttpError } from '../errors.js';
 import { formatMessage, type ScriptOutcome } from '../log.js';
 import type { RequestPath } from '../request-path.js';
@@ -85,7 +84,7 @@ async function startScript(
 ): Promise<RunningScript> {
   const { req, config } = ctx;
   const requestUri = redirected ? path.decoded + (path.query ? '?' + path.query : '') : (req.url ?? '/');
-  const env = buildCgiEnv(cgiRequest(req, config, target, path, body.length, method, requestUri), {
+  const env = buildCgiEnv(cgiRequest(ctx, target, path, body.length, method, requestUri), {
     serverEnv: process.env,
     passEnv: config.passEnv,
     passAuthorization: config.passAuthorization,
@@ -107,14 +106,14 @@ async function startScript(
 }
 
 function cgiRequest(
-  req: IncomingMessage,
-  config: Config,
+  ctx: RequestContext,
   target: ScriptTarget,
   path: RequestPath,
   length: number | null,
   method: string,
   requestUri: string,
 ): CgiRequest {
+  const { req, config, remoteUser } = ctx;
   const socket = req.socket;
   return {
     method,
@@ -132,8 +131,8 @@ function cgiRequest(
     scriptFilename: target.scriptFilename,
     pathInfo: target.pathInfo,
     documentRoot: config.root,
-    remoteUser: (req as IncomingMessage & { remoteUser?: string }).remoteUser,
-    authType: (req as IncomingMessage & { remoteUser?: string }).remoteUser ? 'Basic' : undefined,
+    remoteUser,
+    authType: remoteUser === undefined ? undefined : 'Basic',
   };
 }
 

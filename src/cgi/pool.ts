@@ -43,11 +43,6 @@ export class ScriptPool {
     this.warm?.close();
   }
 
-  /** Scripts running now. */
-  get size(): number {
-    return this.running.size;
-  }
-
   /** Wait for a slot; resolves with its release function (call it exactly once). */
   acquire(res: ServerResponse): Promise<() => void> {
     if (this.active < this.config.maxScripts) {
@@ -85,11 +80,6 @@ export class ScriptPool {
       this.running.delete(script);
       release();
     });
-  }
-
-  /** Stop every running script (shutdown); each one's group gets SIGTERM, then SIGKILL. */
-  stopAll(): void {
-    for (const script of this.running) script.stop('shutdown');
   }
 
   /** SIGKILL every running script's group at once (the server exits now). */

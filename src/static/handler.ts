@@ -6,7 +6,7 @@ import { HttpError, sendNotFound } from '../errors.js';
 import type { RequestPath } from '../request-path.js';
 import { isScriptPath, matchRoute, type ScriptTarget, type Target } from '../resolve.js';
 import { loadFile, StaticCache, type CacheEntry } from './cache.js';
-import { listingBody, readListingDetailed, sendListing, wantsJson } from './listing.js';
+import { listingBody, readListing, sendListing, wantsJson } from './listing.js';
 import { fileInfo, sentBodyBytes, serveFile } from './serve-file.js';
 
 /** What a cache miss set up before resolving: the key, the generation, how deep the watches reach. */
@@ -40,21 +40,22 @@ export class StaticFiles {
   /**
    * The hot path, synchronous: a GET/HEAD whose path is cached as a file or a
    * 404, with no precondition or range that could fail, is answered here.
-   * `allowed` is false when the request must take the normal path (a check
-   * failed, or a middleware `next` wants 404s). Returns whether it answered.
+   * `checks` runs only on a hit; false sends the request down the normal path,
+   * which answers whatever failed. Returns whether it answered.
    */
-  serveFast(req: IncomingMessage, res: ServerResponse, allowed: boolean): boolean {
+  serveFast(req: IncomingMessage, res: ServerResponse, checks: (req: IncomingMessage) => boolean): boolean {
     const method = req.method;
-    if (!allowed || (method !== 'GET' && method !== 'HEAD')) return false;
+    if (method !== 'GET' && method !== 'HEAD') return false;
     const entry = this.cache!.get(cacheKey(req.url ?? '/'));
     if (entry === undefined || entry.kind === 'listing' || entry.kind === 'script') return false;
+    const h = req.headers;
+    // These can fail (412, 416): they take the normal path, whose error edge answers them.
+    if (h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined || h.range !== undefined) return false;
+    if (!checks(req)) return false;
     if (entry.kind === 'missing') {
       sentBodyBytes.set(res, sendNotFound(res, method === 'HEAD'));
       return true;
     }
-    const h = req.headers;
-    // These can fail (412, 416): they take the normal path, whose error edge answers them.
-    if (h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined || h.range !== undefined) return false;
     serveFile(req, res, this.config, entry.file);
     return true;
   }
@@ -79,9 +80,7 @@ export class StaticFiles {
   prepareMiss(url: string, path: RequestPath, method: string): MissTicket | null {
     const cache = this.cache;
     if (!cache || (method !== 'GET' && method !== 'HEAD') || !path.canonical || isScriptPath(this.config, path)) return null;
-    const depth = path.trailingSlash ? path.segments.length : path.segments.length - 1;
-    const generation = cache.generation;
-    return { key: cacheKey(url), generation, watchedDepth: cache.watchPath(path.segments, Math.max(0, depth)) };
+    return this.ticket(cache, url, path, path.trailingSlash ? path.segments.length : path.segments.length - 1);
   }
 
   /** A script resolved before, for any method that no command route takes. */
@@ -95,8 +94,13 @@ export class StaticFiles {
   prepareScriptMiss(url: string, path: RequestPath): MissTicket | null {
     const cache = this.cache;
     if (!cache || !path.canonical || !isScriptPath(this.config, path)) return null;
+    return this.ticket(cache, url, path, path.segments.length - 1);
+  }
+
+  /** Read the generation, then watch the directories down to `depth`: a change from then on is seen. */
+  private ticket(cache: StaticCache, url: string, path: RequestPath, depth: number): MissTicket {
     const generation = cache.generation;
-    return { key: cacheKey(url), generation, watchedDepth: cache.watchPath(path.segments, Math.max(0, path.segments.length - 1)) };
+    return { key: cacheKey(url), generation, watchedDepth: cache.watchPath(path.segments, Math.max(0, depth)) };
   }
 
   /** Remember how a script path resolved, when no symlink is involved and its directory is watched. */
@@ -138,7 +142,7 @@ export class StaticFiles {
       if (this.cache!.put(ticket.key, entry, ticket.generation)) return this.serveCachedListing(req, res, ticket.key, entry);
     }
     const json = await wantsJson(req);
-    const { entries } = await readListingDetailed(this.config, target.fsPath);
+    const { entries } = await readListing(this.config, target.fsPath);
     sendListing(req, res, listingBody(target.urlPath, entries, target.isRoot, json), json);
   }
 
@@ -169,7 +173,7 @@ export class StaticFiles {
     const subdirsWatched = dirents
       .filter((d) => d.isDirectory() && (this.config.dotfiles === 'allow' || !d.name.startsWith('.')))
       .every((d) => cache.watchPath([...relative, d.name], relative.length + 1) === relative.length + 1);
-    const { entries, hasSymlinks } = await readListingDetailed(this.config, entry.fsPath);
+    const { entries, hasSymlinks } = await readListing(this.config, entry.fsPath);
     const body = listingBody(entry.urlPath, entries, entry.isRoot, json);
     if (subdirsWatched && !hasSymlinks) cache.storeListingBody(key, entry, json, body, generation);
     sendListing(req, res, body, json);

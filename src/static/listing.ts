@@ -25,14 +25,10 @@ function isInsideRoot(real: string, root: string): boolean {
  * Read a directory: dotfiles hidden unless allowed, entries that vanish or
  * cannot be stat'ed (a dangling symlink) left out. Directories first, then
  * files; each group by name, case-insensitively as CPython's listing does,
- * then by code point so the order is total.
+ * then by code point so the order is total. `hasSymlinks` tells a cache that
+ * the listing depends on targets no directory watch covers.
  */
-export async function readListing(config: Config, fsPath: string): Promise<ListingEntry[]> {
-  return (await readListingDetailed(config, fsPath)).entries;
-}
-
-/** The listing, and whether any entry is a symlink (whose target a cache could not watch). */
-export async function readListingDetailed(config: Config, fsPath: string): Promise<{ entries: ListingEntry[]; hasSymlinks: boolean }> {
+export async function readListing(config: Config, fsPath: string): Promise<{ entries: ListingEntry[]; hasSymlinks: boolean }> {
   const dirents = await readdir(fsPath, { withFileTypes: true });
   const hasSymlinks = dirents.some((d) => d.isSymbolicLink());
   const entries = await Promise.all(
