@@ -34,8 +34,8 @@ export class ScriptPool {
   /** The warm-Python fork server when `warmPython` is on (issue 7), else null. */
   readonly warm: WarmPython | null;
 
-  constructor(private readonly config: Pick<Config, 'maxScripts' | 'maxQueue'> & Partial<Config>) {
-    this.warm = config.warmPython ? new WarmPython(config as Config) : null;
+  constructor(private readonly config: Config) {
+    this.warm = config.warmPython ? new WarmPython(config) : null;
   }
 
   /** Stop the warm-Python fork server, if any (the server is closing). */
