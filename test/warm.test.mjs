@@ -5,7 +5,7 @@
 // restart of a dead fork server, timeouts, disconnects, config and CLI.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -451,6 +451,49 @@ describe('warm Python', () => {
       } finally {
         await srv.close();
       }
+    });
+  });
+
+  describe('the fork server compiles each version of a script once', () => {
+    // Each rewrite keeps the size and puts the old times back, so only the bytes tell the versions apart.
+    const rewrite = (name, content) => {
+      const file = join(root, 'cgi-bin', name);
+      const { atime, mtime } = statSync(file);
+      writeFileSync(file, content);
+      utimesSync(file, atime, mtime);
+    };
+    const version = (v) => `#!${PYTHON}\nimport os\nprint('Content-Type: text/plain\\n')\nprint('${v}', os.getppid())\n`;
+
+    test('an edited script runs its new bytes at once, even with the same size and times', async () => {
+      writeFileSync(join(root, 'cgi-bin', 'versioned.py'), version('AAAA'), { mode: 0o755 });
+      for (const v of ['AAAA', 'BBBB', 'CCCC', 'AAAA']) {
+        if (v !== readFileSync(join(root, 'cgi-bin', 'versioned.py'), 'utf8').match(/print\('(\w+)'/)[1]) rewrite('versioned.py', version(v));
+        for (let i = 0; i < 2; i++) {
+          const [got, ppid] = (await call(warm.port, '/cgi-bin/versioned.py')).body.toString().trim().split(' ');
+          assert.equal(got, v);
+          assert.ok(isForkServer(Number(ppid)), `${v} did not run warm`);
+        }
+      }
+    });
+
+    test('a compile-time warning reaches the log on every request, as in a cold run', async () => {
+      writeFileSync(join(root, 'cgi-bin', 'warns.py'), `#!${PYTHON}\nx = 1\nif x is 1:\n    pass\nprint('Content-Type: text/plain\\n\\nok')\n`, { mode: 0o755 });
+      const name = '/cgi-bin/warns.py';
+      for (const srv of [cold, warm]) {
+        for (let i = 0; i < 2; i++) assert.equal((await call(srv.port, name)).body.toString(), 'ok\n');
+      }
+      const coldLines = await waitFor(() => stderrLines(cold.logs, name).filter((l) => l.includes('SyntaxWarning')).length >= 2 && stderrLines(cold.logs, name));
+      const warmLines = await waitFor(() => stderrLines(warm.logs, name).filter((l) => l.includes('SyntaxWarning')).length >= 2 && stderrLines(warm.logs, name));
+      assert.ok(coldLines && warmLines, 'each request logs its SyntaxWarning');
+      assert.deepEqual(warmLines, coldLines);
+    });
+
+    test('a #! line changed to another interpreter runs cold from the next request', async () => {
+      const file = join(root, 'cgi-bin', 'switch.py');
+      writeFileSync(file, `#!${PYTHON}\nimport os\nprint('Content-Type: text/plain\\n')\nprint(os.getppid())\n`, { mode: 0o755 });
+      assert.ok(isForkServer(await ppidOf(warm.port, '/cgi-bin/switch.py')));
+      writeFileSync(file, `#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n%s\\n' "$PPID"\n`);
+      assert.ok(await waitFor(async () => (await ppidOf(warm.port, '/cgi-bin/switch.py')) === process.pid, 3000), 'the /bin/sh version still ran warm');
     });
   });
 

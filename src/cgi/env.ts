@@ -35,6 +35,8 @@ export interface CgiEnvOptions {
   readonly serverEnv: Readonly<Record<string, string | undefined>>;
   /** Extra names to pass from the server's environment. */
   readonly passEnv: readonly string[];
+  /** inheritedVariables() of serverEnv and passEnv, when the caller computed it once already. */
+  readonly inherited?: Readonly<Record<string, string>>;
   readonly passAuthorization: boolean;
   readonly serverSoftware: string;
 }
@@ -120,7 +122,7 @@ export function inheritedVariables(options: Pick<CgiEnvOptions, 'serverEnv' | 'p
  * ever be HTTP_REMOTE_ADDR).
  */
 export function buildCgiEnv(req: CgiRequest, options: CgiEnvOptions): Record<string, string> {
-  const env = inheritedVariables(options);
+  const env = options.inherited ? { ...options.inherited } : inheritedVariables(options);
   const headers = headerVariables(req, options.passAuthorization);
   for (const [key, value] of headers) env[key] = value;
   const contentType = findHeader(req.rawHeaders, 'content-type');

@@ -19,15 +19,20 @@ _MAIN_KEYS = list(globals())  # the keys a fresh interpreter gives __main__, in 
 # PADDING reserves room in the process's argv memory, where each child writes
 # the command line of the equivalent cold run (what ps and /proc show).
 
+import _signal
+import builtins
 import gc
 import os
 import sys
 import signal
 import socket
 import selectors
+import stat
 import json
+import warnings
 
 MAX_HEADER_BYTES = 1 << 20
+SourceFileLoader = sys.modules['_frozen_importlib_external'].SourceFileLoader
 ROLES = ('in', 'out', 'err')
 
 
@@ -73,6 +78,7 @@ class ForkServer:
         self.selector.register(self.wake_r, selectors.EVENT_READ, 'wake')
         # stdin is the server's end of a socketpair: EOF means the server is gone, and so should this be.
         self.selector.register(0, selectors.EVENT_READ, 'parent')
+        self.code_cache = CodeCache()
         self.conns = {}     # socket -> Conn, while reading its preamble
         self.groups = {}    # request id -> {role: Conn}
         self.children = {}  # pid -> the `in` socket
@@ -171,6 +177,8 @@ class ForkServer:
 
     def launch(self, group):
         socks = [group[role].sock for role in ROLES]
+        request = group['in'].request
+        code = self.code_cache.get(request.get('script'))
         # Blocking again before the fork: O_NONBLOCK belongs to the open file, which the child shares.
         for sock in socks:
             sock.setblocking(True)
@@ -182,7 +190,7 @@ class ForkServer:
                 sock.close()
             return
         if pid == 0:
-            run_child(self, group['in'].request, socks)  # never returns
+            run_child(self, request, code, socks)  # never returns
         socks[1].close()
         socks[2].close()
         self.children[pid] = socks[0]
@@ -214,14 +222,68 @@ class ForkServer:
             send_line(sock, report)
             sock.close()
 
-    def sockets(self):
-        """Every socket object this process holds (a child detaches them all)."""
-        yield self.listener
-        yield from self.conns
-        for group in self.groups.values():
-            for conn in group.values():
-                yield conn.sock
-        yield from self.children.values()
+
+
+class CodeCache:
+    """Bytecode of the scripts, compiled here once per version of their bytes.
+
+    Compiling is most of what a child would otherwise do before the script
+    runs (the compiler touches hundreds of shared pages, each a copy-on-write
+    fault). This process reads the script's file on every request and reuses
+    the code only when the bytes are exactly those it compiled, so an edit is
+    seen at once, as in a cold run. It compiles, it never executes. A script
+    that fails to compile, or whose compilation warns, is left to the child,
+    which then compiles it and reports exactly as a cold interpreter would.
+    """
+
+    MAX_SCRIPT_BYTES = 256 * 1024
+    MAX_ENTRIES = 256
+
+    def __init__(self):
+        self.entries = {}  # path -> (source bytes, code)
+
+    def get(self, path):
+        if not isinstance(path, str):
+            return None
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        except (OSError, ValueError):
+            return None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size > self.MAX_SCRIPT_BYTES:
+                return None
+            source = os.read(fd, self.MAX_SCRIPT_BYTES + 1)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        entry = self.entries.get(path)
+        if entry is not None and entry[0] == source:
+            return entry[1]
+        if len(source) > self.MAX_SCRIPT_BYTES:
+            return None
+        code = compile_quietly(source, path)
+        if code is None:
+            self.entries.pop(path, None)
+            return None
+        if len(self.entries) >= self.MAX_ENTRIES:
+            self.entries.clear()
+        self.entries[path] = (source, code)
+        # Out of the collector's reach, like the preloads (a child's collections must not touch it).
+        gc.freeze()
+        return code
+
+
+def compile_quietly(source, path):
+    """compile() as the child would, or None when it fails or emits any warning."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        try:
+            code = compile(source, path, 'exec', dont_inherit=True)
+        except Exception:  # SyntaxError, ValueError (NUL bytes), RecursionError, MemoryError
+            return None
+    return None if caught else code
 
 
 def signal_name(number):
@@ -242,11 +304,11 @@ def send_line(sock, line):
 # ---------------------------------------------------------------- the child
 
 
-def run_child(server, request, socks):
+def run_child(server, request, compiled, socks):
     code = 70
     try:
         become_fresh_process(server, request, socks)
-        code = run_script(request['script'])
+        code = run_script(request['script'], compiled)
     except BaseException as err:  # a failure of ours, before the script ran
         try:
             log('child setup failed: %r' % (err,))
@@ -256,38 +318,52 @@ def run_child(server, request, socks):
 
 
 def become_fresh_process(server, request, socks):
+    # Every step uses C-level calls where it can: each Python object a child
+    # touches costs a copy-on-write page fault (3 µs on these machines), so
+    # the cheapest set-up is the one that touches the fewest objects.
     # A cold script is spawned detached: its own session and process group.
     os.setsid()
-    socks[0].send(('pid %d\n' % os.getpid()).encode('ascii'))
+    os.write(socks[0].fileno(), b'pid %d\n' % os.getpid())
     # Signal dispositions of a fresh interpreter: SIGCHLD default, no wakeup fd;
     # SIGINT raises KeyboardInterrupt; SIGPIPE and SIGXFSZ stay ignored (CPython sets both).
-    signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    _signal.set_wakeup_fd(-1)
+    _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
+    _signal.signal(_signal.SIGINT, _signal.default_int_handler)
     for target, sock in enumerate(socks):
         os.dup2(sock.fileno(), target)
-    # Detach every socket object before closing the descriptors, so that none
-    # of them can later close a descriptor number the script has reused.
-    for sock in list(server.sockets()) + socks:
-        try:
-            sock.detach()
-        except OSError:
-            pass
-    server.selector = None
+    # The socket objects are not detached: each one stays reachable from the
+    # frames of this call stack, which never returns (the child leaves through
+    # os._exit), so none is ever finalized and none can close a descriptor
+    # number that the script reuses after this.
     os.closerange(3, MAX_FD)
     show_cmdline(request.get('cmdline') or [], request.get('comm') or '')
     os.chdir(request['cwd'])
-    os.environ.clear()
-    os.environ.update(request['env'])
+    set_environ(request['env'])
     script = request['script']
     sys.argv[:] = [script]
     if request.get('cmdline'):
         sys.orig_argv[:] = request['cmdline']
     if not getattr(sys.flags, 'safe_path', False):
-        sys.path[0] = os.path.dirname(os.path.realpath(script))
+        # The server sends the script's directory when no symlink leads to it
+        # (then it is what realpath would give); else resolve it as CPython does.
+        sys.path[0] = request.get('realdir') or os.path.dirname(os.path.realpath(script))
+
+
+def set_environ(env):
+    """os.environ and the C environ become exactly `env`, as os.environ.clear() and update() would do."""
+    data = os.environ._data  # shared with os.environb
+    for key in data:
+        os.unsetenv(key)
+    data.clear()
+    for key, value in env.items():
+        key = key.encode(FS_ENCODING, 'surrogateescape')
+        value = value.encode(FS_ENCODING, 'surrogateescape')
+        os.putenv(key, value)
+        data[key] = value
 
 
 MAX_FD = os.sysconf('SC_OPEN_MAX') if hasattr(os, 'sysconf') else 65536
+FS_ENCODING = sys.getfilesystemencoding()
 _ARG_AREA = None
 
 
@@ -295,8 +371,11 @@ def show_cmdline(cmdline, comm):
     """Make ps and /proc/PID/cmdline show the cold run's command line (best effort)."""
     try:
         if comm:
-            with open('/proc/self/comm', 'w') as f:
-                f.write(comm[:15])
+            fd = os.open('/proc/self/comm', os.O_WRONLY)
+            try:
+                os.write(fd, comm.encode(FS_ENCODING, 'surrogateescape')[:15])
+            finally:
+                os.close(fd)
         if not cmdline or _ARG_AREA is None:
             return
         start, end = _ARG_AREA
@@ -304,11 +383,12 @@ def show_cmdline(cmdline, comm):
         # setproctitle's convention: one NUL-terminated title, and a non-NUL last
         # byte of the area tells the kernel to show the title alone (proc(5)),
         # so ps, pgrep -f and psutil see the cold command line without padding.
-        title = b' '.join(os.fsencode(a) for a in cmdline)[:room - 2]
-        data = title + b'\0' + b'.' * (room - len(title) - 1)
-        with open('/proc/self/mem', 'r+b', buffering=0) as mem:
-            mem.seek(start)
-            mem.write(data)
+        title = b' '.join([a.encode(FS_ENCODING, 'surrogateescape') for a in cmdline])[:room - 2]
+        fd = os.open('/proc/self/mem', os.O_RDWR)
+        try:
+            os.pwrite(fd, title + b'\0' + b'.' * (room - len(title) - 1), start)
+        finally:
+            os.close(fd)
     except OSError:
         pass
 
@@ -324,8 +404,6 @@ def arg_area():
 
 
 def fresh_main(script):
-    import builtins
-    from importlib.machinery import SourceFileLoader
     values = {
         '__name__': '__main__', '__doc__': None, '__package__': None,
         '__loader__': SourceFileLoader('__main__', script), '__spec__': None,
@@ -337,25 +415,27 @@ def fresh_main(script):
     for key in _MAIN_KEYS:
         if key in values:
             namespace[key] = values[key]
-    for key in ('__file__', '__cached__'):
-        namespace.setdefault(key, values[key])
+    namespace.setdefault('__file__', script)
+    namespace.setdefault('__cached__', None)
     sys.modules['__main__'] = module
     return namespace
 
 
-def run_script(script):
-    """Run the script as `python3 script.py` would; returns the exit status."""
+def run_script(script, code=None):
+    """Run the script as `python3 script.py` would; returns the exit status.
+    `code` is the fork server's compilation of the script's current bytes, if it has one."""
     namespace = fresh_main(script)
     interrupted = False
+    if code is None:
+        try:
+            source = read_file(script)
+        except OSError as err:
+            os.write(2, ("%s: can't open file %r: [Errno %d] %s\n" % (sys.orig_argv[0], script, err.errno, err.strerror)).encode())
+            return 2
     try:
-        with open(script, 'rb') as f:
-            source = f.read()
-    except OSError as err:
-        os.write(2, ("%s: can't open file %r: [Errno %d] %s\n" % (sys.orig_argv[0], script, err.errno, err.strerror)).encode())
-        return 2
-    try:
-        code = compile(source, script, 'exec', dont_inherit=True)
-        del source
+        if code is None:
+            code = compile(source, script, 'exec', dont_inherit=True)
+            del source
         exec(code, namespace)
         status = 0
     except SystemExit as exc:
@@ -367,10 +447,23 @@ def run_script(script):
     status = finalize(status)
     if interrupted:
         # CPython exits through SIGINT after an unhandled KeyboardInterrupt (bpo-1054041).
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
+        _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
+        os.kill(os.getpid(), _signal.SIGINT)
         status = 130
     return status
+
+
+def read_file(path):
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return b''.join(chunks)
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
 
 
 def system_exit_status(exc):
@@ -410,8 +503,10 @@ def finalize(status):
             threading._shutdown()
         except BaseException:
             pass
-    import atexit
-    atexit._run_exitfuncs()
+    # Only the atexit module registers Python exit handlers: not imported, none registered.
+    atexit = sys.modules.get('atexit')
+    if atexit is not None:
+        atexit._run_exitfuncs()
     ok = True
     for name in ('stdout', 'stderr'):
         stream = getattr(sys, name, None)

@@ -87,6 +87,7 @@ async function startScript(
   const env = buildCgiEnv(cgiRequest(ctx, target, path, body.length, method, requestUri), {
     serverEnv: process.env,
     passEnv: config.passEnv,
+    inherited: ctx.scripts.inherited,
     passAuthorization: config.passAuthorization,
     serverSoftware: SERVER_SOFTWARE,
   });
@@ -99,6 +100,8 @@ async function startScript(
       timeoutMs: target.route?.timeoutMs ?? config.scriptTimeoutMs,
       onStderr: (line) => config.log?.(formatMessage(source, line, config.logFormat)),
       warm: target.route ? null : ctx.scripts.warm,
+      realDir: target.realPathIsPath ? target.cwd : undefined,
+      resolution: target.realPathIsPath ? target : undefined,
     });
   } catch (err) {
     throw new HttpError(500, { logMessage: `cannot start ${source}: ${(err as Error).message}` });

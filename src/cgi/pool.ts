@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import { HttpError } from '../errors.js';
+import { inheritedVariables } from './env.js';
 import type { RunningScript } from './run.js';
 import { WarmPython } from './warm.js';
 
@@ -33,8 +34,15 @@ export class ScriptPool {
   private readonly running = new Set<RunningScript>();
   /** The warm-Python fork server when `warmPython` is on (issue 7), else null. */
   readonly warm: WarmPython | null;
+  /**
+   * The part of every script's environment taken from the server's own
+   * (PATH, LANG, LC_*, TZ, --pass-env names), read once at start-up like the
+   * interpreters: reading process.env goes through getenv for every name.
+   */
+  readonly inherited: Readonly<Record<string, string>>;
 
   constructor(private readonly config: Config) {
+    this.inherited = inheritedVariables({ serverEnv: process.env, passEnv: config.passEnv });
     this.warm = config.warmPython ? new WarmPython(config) : null;
   }
 

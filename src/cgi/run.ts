@@ -35,6 +35,14 @@ export interface RunOptions {
   readonly onStderr: (line: string) => void;
   /** Warm Python (issue 7): scripts it accepts run in a child of its fork server. Default none. */
   readonly warm?: WarmPython | null;
+  /** The script's directory when no symlink leads to the script (what realpath would give). */
+  readonly realDir?: string;
+  /**
+   * The script's resolution, when the static cache may keep it: the same
+   * object comes back until a change in the script's directory drops it, so
+   * facts read from the script file may be remembered against it.
+   */
+  readonly resolution?: object;
 }
 
 /**

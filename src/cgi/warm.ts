@@ -4,7 +4,6 @@ import { access, open, stat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.js';
 import { formatMessage, type ScriptOutcome } from '../log.js';
@@ -52,6 +51,8 @@ export class WarmPython {
   private closed = false;
   private failures = 0;
   private readonly shebangs = new Map<string, ShebangEntry>();
+  private readonly byResolution = new WeakMap<object, readonly string[] | null>();
+  private nextId = 0;
 
   constructor(
     private readonly config: Pick<Config, 'root' | 'passEnv' | 'log' | 'logFormat' | 'warmInterpreter' | 'warmPreload'>,
@@ -96,7 +97,7 @@ export class WarmPython {
    */
   async tryRun(options: RunOptions): Promise<RunningScript | null> {
     if (this.closed) return null;
-    const cmdline = await this.coldCmdline(options.argv, options.env.PATH ?? '');
+    const cmdline = await this.memoCmdline(options);
     if (!cmdline || !(await this.whenReady())) return null;
     try {
       return await this.fork(options, cmdline);
@@ -181,6 +182,20 @@ export class WarmPython {
   }
 
   /**
+   * coldCmdline, remembered per resolved script while the static cache keeps
+   * that resolution (it drops it on any change in the script's directory, so
+   * an edited `#!` line is read again).
+   */
+  private async memoCmdline(options: RunOptions): Promise<readonly string[] | null> {
+    const key = options.resolution;
+    const known = key ? this.byResolution.get(key) : undefined;
+    if (known !== undefined) return known;
+    const cmdline = await this.coldCmdline(options.argv, options.env.PATH ?? '');
+    if (key) this.byResolution.set(key, cmdline);
+    return cmdline;
+  }
+
+  /**
    * The command line of a cold run when it is the fork server's interpreter
    * with the same flags; null otherwise. `[interp, ...flags, script]` comes
    * from an --interpreter mapping; `[script]` runs by its `#!` line, read like
@@ -206,7 +221,8 @@ export class WarmPython {
   }
 
   private async fork(options: RunOptions, cmdline: readonly string[]): Promise<RunningScript> {
-    const id = randomBytes(12).toString('hex');
+    // Unique among this server's requests; only this server can reach the socket (0700 directory).
+    const id = (++this.nextId).toString(36);
     const script = options.argv[options.argv.length - 1]!;
     const request = {
       script,
@@ -214,6 +230,7 @@ export class WarmPython {
       env: options.env,
       cmdline,
       comm: basename(options.argv.length > 1 ? cmdline[0]! : script),
+      realdir: options.realDir,
     };
     const sockets = (['in', 'out', 'err'] as const).map((role) => {
       const socket = connect(this.socketPath);
