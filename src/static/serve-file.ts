@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { pipeline } from 'node:stream';
 import fresh from 'fresh';
-import { contentType } from 'mime-types';
 import parseRange from 'range-parser';
 import type { Config } from '../config.js';
 import { HttpError } from '../errors.js';
@@ -20,13 +20,20 @@ const STREAM_CHUNK_BYTES = 256 * 1024;
 export const MAX_RANGES = 50;
 const DEFAULT_TYPE = 'application/octet-stream';
 const typeCache = new Map<string, string>();
+/**
+ * mime-types, loaded when the first file is served: building its tables from
+ * mime-db takes about 9 ms, which a server that starts with a listing, a
+ * script or a redirect need not wait for (bench/NOTES.md, start-up).
+ */
+let mimeTypes: typeof import('mime-types') | undefined;
 
 /** Content-Type for a file name, from mime-types, with `charset=utf-8` on text types. */
 export function typeFor(fsPath: string): string {
   const ext = extname(fsPath).toLowerCase();
   let type = typeCache.get(ext);
   if (type === undefined) {
-    type = (ext && contentType(ext)) || DEFAULT_TYPE;
+    mimeTypes ??= createRequire(import.meta.url)('mime-types') as typeof import('mime-types');
+    type = (ext && mimeTypes.contentType(ext)) || DEFAULT_TYPE;
     typeCache.set(ext, type);
   }
   return type;
