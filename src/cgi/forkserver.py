@@ -26,14 +26,14 @@ import os
 import sys
 import signal
 import socket
-import selectors
+import select
 import stat
 import json
 import warnings
 
 MAX_HEADER_BYTES = 1 << 20
 SourceFileLoader = sys.modules['_frozen_importlib_external'].SourceFileLoader
-ROLES = ('in', 'out', 'err')
+ROLES = {b'in': 0, b'out': 1, b'err': 2}
 
 
 def log(message):
@@ -44,18 +44,14 @@ def log(message):
         pass
 
 
-class Conn:
-    __slots__ = ('sock', 'buf', 'id', 'role', 'request')
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.buf = b''
-        self.id = None
-        self.role = None
-        self.request = None
-
-
 class ForkServer:
+    """The event loop: plain descriptors and select.poll, no socket objects per request.
+
+    Every fork write-protects this process's memory, so each page the loop
+    touches between two forks costs it a copy-on-write fault; the loop
+    therefore keeps its per-request work to a few C-level calls.
+    """
+
     def __init__(self, path):
         self.path = path
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -66,36 +62,37 @@ class ForkServer:
         self.listener.bind(path)
         self.listener.listen(256)
         self.listener.setblocking(False)
+        self.listen_fd = self.listener.fileno()
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         os.set_blocking(self.wake_w, False)
         signal.set_wakeup_fd(self.wake_w)
         # A Python handler (not SIG_IGN, which would reap children before their status is read).
         signal.signal(signal.SIGCHLD, lambda *_: None)
-        # PollSelector holds no file descriptor of its own, so a child has no object to close by mistake.
-        self.selector = selectors.PollSelector()
-        self.selector.register(self.listener, selectors.EVENT_READ, 'accept')
-        self.selector.register(self.wake_r, selectors.EVENT_READ, 'wake')
+        # A poll object holds no descriptor of its own, so a child has nothing of it to close.
+        self.poller = select.poll()
+        self.poller.register(self.listen_fd, select.POLLIN)
+        self.poller.register(self.wake_r, select.POLLIN)
         # stdin is the server's end of a socketpair: EOF means the server is gone, and so should this be.
-        self.selector.register(0, selectors.EVENT_READ, 'parent')
+        self.poller.register(0, select.POLLIN)
         self.code_cache = CodeCache()
-        self.conns = {}     # socket -> Conn, while reading its preamble
-        self.groups = {}    # request id -> {role: Conn}
-        self.children = {}  # pid -> the `in` socket
+        self.pending = {}   # descriptor -> bytes of its preamble read so far
+        self.groups = {}    # request id -> [in, out, err descriptors, request]
+        self.children = {}  # pid -> the `in` descriptor
 
     def serve(self):
         try:
             os.write(1, b'ready\n')
         except OSError:  # the server is already gone; the EOF on stdin below ends this process
             pass
+        listen_fd, wake_r = self.listen_fd, self.wake_r
         while True:
-            for key, _ in self.selector.select(timeout=1.0):
-                what = key.data
-                if what == 'accept':
+            for fd, _ in self.poller.poll(1000):
+                if fd == listen_fd:
                     self.accept()
-                elif what == 'wake':
+                elif fd == wake_r:
                     self.drain_wakeups()
-                elif what == 'parent':
+                elif fd == 0:
                     if not os.read(0, 512):
                         # The server died without closing us (SIGKILL): remove its socket directory for it.
                         for remove in (os.unlink, os.rmdir):
@@ -105,95 +102,95 @@ class ForkServer:
                                 pass
                         return
                 else:
-                    self.read_preamble(what)
+                    self.read_preamble(fd)
             self.reap()
 
     def accept(self):
         while True:
             try:
-                sock, _ = self.listener.accept()
+                fd, _ = self.listener._accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as err:
                 log('accept: %s' % err)
                 return
-            sock.setblocking(False)
-            conn = Conn(sock)
-            self.conns[sock] = conn
-            self.selector.register(sock, selectors.EVENT_READ, conn)
+            os.set_blocking(fd, False)
+            self.pending[fd] = b''
+            self.poller.register(fd, select.POLLIN)
 
-    def drop(self, conn):
-        self.conns.pop(conn.sock, None)
+    def drop(self, fd):
+        self.pending.pop(fd, None)
         try:
-            self.selector.unregister(conn.sock)
+            self.poller.unregister(fd)
         except (KeyError, ValueError):
             pass
-        conn.sock.close()
-        if conn.id is not None:
-            group = self.groups.get(conn.id)
-            if group is not None and group.get(conn.role) is conn:
-                del group[conn.role]
-                if not group:
-                    del self.groups[conn.id]
+        os.close(fd)
 
-    def read_preamble(self, conn):
+    def read_preamble(self, fd):
         try:
-            data = conn.sock.recv(65536)
+            data = os.read(fd, 65536)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
             data = b''
         if not data:
-            return self.drop(conn)
-        conn.buf += data
-        if len(conn.buf) > MAX_HEADER_BYTES:
-            return self.drop(conn)
-        if conn.id is None:
-            nl = conn.buf.find(b'\n')
-            if nl < 0:
-                return
-            parts = conn.buf[:nl].decode('ascii', 'replace').split(' ')
-            conn.buf = conn.buf[nl + 1:]
-            if len(parts) != 2 or parts[1] not in ROLES or not parts[0]:
-                return self.drop(conn)
-            conn.id, conn.role = parts
-        if conn.role == 'in':
-            nl = conn.buf.find(b'\n')
-            if nl < 0:
+            return self.drop(fd)
+        buf = self.pending[fd] + data
+        if len(buf) > MAX_HEADER_BYTES:
+            return self.drop(fd)
+        nl = buf.find(b'\n')
+        if nl < 0:
+            self.pending[fd] = buf
+            return
+        parts = buf[:nl].split(b' ')
+        role = ROLES.get(parts[1]) if len(parts) == 2 and parts[0] else None
+        if role is None:
+            return self.drop(fd)
+        request = None
+        if role == 0:
+            end = buf.find(b'\n', nl + 1)
+            if end < 0:
+                self.pending[fd] = buf
                 return
             try:
-                conn.request = json.loads(conn.buf[:nl])
+                request = json.loads(buf[nl + 1:end])
             except ValueError:
-                return self.drop(conn)
-        self.selector.unregister(conn.sock)
-        del self.conns[conn.sock]
-        group = self.groups.setdefault(conn.id, {})
-        if conn.role in group:
-            return self.drop(conn)
-        group[conn.role] = conn
-        if len(group) == 3:
-            del self.groups[conn.id]
+                return self.drop(fd)
+            if not isinstance(request, dict) or not isinstance(request.get('script'), str):
+                return self.drop(fd)
+        del self.pending[fd]
+        self.poller.unregister(fd)
+        group = self.groups.get(parts[0])
+        if group is None:
+            group = self.groups[parts[0]] = [None, None, None, None]
+        if group[role] is not None:
+            return os.close(fd)
+        group[role] = fd
+        if request is not None:
+            group[3] = request
+        if group[0] is not None and group[1] is not None and group[2] is not None:
+            del self.groups[parts[0]]
             self.launch(group)
 
     def launch(self, group):
-        socks = [group[role].sock for role in ROLES]
-        request = group['in'].request
-        code = self.code_cache.get(request.get('script'))
+        fds = group[:3]
+        request = group[3]
+        code = self.code_cache.get(request['script'])
         # Blocking again before the fork: O_NONBLOCK belongs to the open file, which the child shares.
-        for sock in socks:
-            sock.setblocking(True)
+        for fd in fds:
+            os.set_blocking(fd, True)
         try:
             pid = os.fork()
         except OSError as err:
-            send_line(socks[0], 'error cannot fork: %s' % err)
-            for sock in socks:
-                sock.close()
+            send_line(fds[0], 'error cannot fork: %s' % err)
+            for fd in fds:
+                os.close(fd)
             return
         if pid == 0:
-            run_child(self, request, code, socks)  # never returns
-        socks[1].close()
-        socks[2].close()
-        self.children[pid] = socks[0]
+            run_child(request, code, fds)  # never returns
+        os.close(fds[1])
+        os.close(fds[2])
+        self.children[pid] = fds[0]
 
     def drain_wakeups(self):
         try:
@@ -212,16 +209,15 @@ class ForkServer:
                 continue
             if pid == 0:
                 return
-            sock = self.children.pop(pid, None)
-            if sock is None:
+            fd = self.children.pop(pid, None)
+            if fd is None:
                 continue
             if os.WIFSIGNALED(status):
                 report = 'exit - %s' % signal_name(os.WTERMSIG(status))
             else:
                 report = 'exit %d -' % os.WEXITSTATUS(status)
-            send_line(sock, report)
-            sock.close()
-
+            send_line(fd, report)
+            os.close(fd)
 
 
 class CodeCache:
@@ -293,21 +289,24 @@ def signal_name(number):
         return 'SIG%d' % number
 
 
-def send_line(sock, line):
-    # MSG_DONTWAIT, not setblocking(False): the socket's file is shared with a child's stdin.
+def send_line(fd, line):
+    # MSG_DONTWAIT, not O_NONBLOCK: the socket's open file is shared with a child's stdin.
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM, 0, fd)
     try:
         sock.send((line + '\n').encode('utf-8', 'replace'), socket.MSG_DONTWAIT)
     except OSError:
         pass
+    finally:
+        sock.detach()
 
 
 # ---------------------------------------------------------------- the child
 
 
-def run_child(server, request, compiled, socks):
+def run_child(request, compiled, fds):
     code = 70
     try:
-        become_fresh_process(server, request, socks)
+        become_fresh_process(request, fds)
         code = run_script(request['script'], compiled)
     except BaseException as err:  # a failure of ours, before the script ran
         try:
@@ -317,24 +316,24 @@ def run_child(server, request, compiled, socks):
     os._exit(code)
 
 
-def become_fresh_process(server, request, socks):
+def become_fresh_process(request, fds):
     # Every step uses C-level calls where it can: each Python object a child
     # touches costs a copy-on-write page fault (3 µs on these machines), so
     # the cheapest set-up is the one that touches the fewest objects.
     # A cold script is spawned detached: its own session and process group.
     os.setsid()
-    os.write(socks[0].fileno(), b'pid %d\n' % os.getpid())
+    os.write(fds[0], b'pid %d\n' % os.getpid())
     # Signal dispositions of a fresh interpreter: SIGCHLD default, no wakeup fd;
     # SIGINT raises KeyboardInterrupt; SIGPIPE and SIGXFSZ stay ignored (CPython sets both).
     _signal.set_wakeup_fd(-1)
     _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
     _signal.signal(_signal.SIGINT, _signal.default_int_handler)
-    for target, sock in enumerate(socks):
-        os.dup2(sock.fileno(), target)
-    # The socket objects are not detached: each one stays reachable from the
-    # frames of this call stack, which never returns (the child leaves through
-    # os._exit), so none is ever finalized and none can close a descriptor
-    # number that the script reuses after this.
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+    # The only socket object, the listener, stays reachable from the frames of
+    # this call stack, which never returns (the child leaves through os._exit):
+    # it is never finalized, so it can never close a descriptor number that the
+    # script reuses after this.
     os.closerange(3, MAX_FD)
     show_cmdline(request.get('cmdline') or [], request.get('comm') or '')
     os.chdir(request['cwd'])
