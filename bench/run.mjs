@@ -6,6 +6,7 @@
 //   BENCH_QUICK=1          smoke run: 1 s runs, 10 connections, 64 MiB big transfers
 //   BENCH_SECONDS=3        seconds per load run
 //   BENCH_PASSES=2         alternating passes
+//   BENCH_WARMUP=1         seconds of unrecorded load each server gets before a scenario's runs
 //   BENCH_CONNECTIONS=10,50
 //   BENCH_BIG=0            skip the big download/POST (default on)
 //   BENCH_BIG_MIB=1024     size of the big download/POST
@@ -41,6 +42,7 @@ const num = (v, d) => (v === undefined || v === '' ? d : Number(v));
 const cfg = {
   seconds: num(env.BENCH_SECONDS, QUICK ? 1 : 3),
   passes: num(env.BENCH_PASSES, 2),
+  warmup: num(env.BENCH_WARMUP, QUICK ? 0 : 1),
   connections: (list(env.BENCH_CONNECTIONS) ?? (QUICK ? ['10'] : ['10', '50'])).map(Number),
   big: env.BENCH_BIG !== '0',
   bigMiB: num(env.BENCH_BIG_MIB, QUICK ? 64 : 1024),
@@ -101,6 +103,7 @@ function machine(loadgen) {
     serverCpu: SERVER_CPU,
     loadCpu: LOAD_CPU,
     passes: cfg.passes,
+    warmup: cfg.warmup,
     connections: cfg.connections,
     seconds: cfg.seconds,
     notes,
@@ -178,6 +181,28 @@ async function measureSpawnFloor(sc, conns, pass, workdir) {
 }
 
 /**
+ * Unrecorded load before a scenario's measured runs, the same for every
+ * server: servers with a JIT (every Node server here) are then measured at
+ * their steady state, not while compiling their request path.
+ */
+async function warmUp(server, sc, tool, fx) {
+  if (!(cfg.warmup > 0)) return;
+  const check = await checkServer(server.port, sc);
+  if (check.refused) return;
+  await runLoad(tool, {
+    url: `http://127.0.0.1:${server.port}${sc.request.path}`,
+    connections: cfg.connections[0],
+    seconds: cfg.warmup,
+    cpu: LOAD_CPU,
+    request: check.request,
+    scriptPath: join(fx.work, `wrk-${sc.id}-${server.def.id}-warmup.lua`),
+    expectStatus: sc.expect.status,
+    closeDelimited: check.closeDelimited,
+  }).catch(() => {});
+  await waitNoChildren(server.child.pid, 5000);
+}
+
+/**
  * One pass: for each scenario, fresh servers (so a peak RSS or a leak stays
  * with the scenario that caused it), then each connection count, each server
  * in turn, then the spawn floor.
@@ -188,6 +213,7 @@ async function runPass(pass, defs, scenarioList, tool, fx, results) {
   for (const sc of scenarioList) {
     const up = await startServers(order.filter((d) => d.scenarios.includes(sc.id)), fx, pass, results);
     try {
+      for (const server of up) await warmUp(server, sc, tool, fx);
       for (const conns of cfg.connections) {
         for (const server of up) {
           const r = await measureServer(server, sc, conns, pass, tool, fx);

@@ -4,7 +4,8 @@ _MAIN_KEYS = list(globals())  # the keys a fresh interpreter gives __main__, in 
 # (src/cgi/warm.ts) with the interpreter, flags, environment allow-list and
 # working directory of a cold run; pre-imports modules, then forks one child
 # per request. It never runs request code itself: only the child does, after
-# it has made itself look like a fresh `python3 script.py` process.
+# it has made itself look like a fresh `python3 script.py` process. It does
+# compile the scripts it is asked to run (CodeCache), never executing them.
 #
 # Protocol, on a Unix socket in a private (0700) directory. Per request the
 # server opens three connections, each starting with `ID ROLE\n` (ROLE is in,
