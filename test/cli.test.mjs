@@ -86,6 +86,7 @@ before(() => {
     'hello.txt': 'hello world\n',
     '.env': 'SECRET=1\n',
     'sub/a.txt': 'a',
+    'cgi-bin/hi.sh': { content: "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nran\\n'\n", mode: 0o755 },
   });
 });
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -365,6 +366,11 @@ describe('bad input: exit 1, one line on stderr, no stack trace', () => {
     ['--max-body not a size', () => ['-p', '0', '--max-body', 'lots', work], /max-body/],
     ['--cgi-dir not a URL path', () => ['-p', '0', '--cgi-dir', 'cgi', work], /cgi/],
     ['two positionals', () => ['-p', '0', work, work], /argument/],
+    ['unknown short flag', () => ['-x', work], /-x/],
+    ['a switch given a value', () => ['--quiet=yes', work], /quiet/],
+    ['a repeatable option missing its value', () => ['-p', '0', work, '--route'], /route/],
+    ['a value that starts with a dash', () => ['-p', '0', '--script-timeout', '-1', work], /script-timeout/],
+    ['positional port out of range', () => ['99999'], /99999/],
   ];
   for (const [name, args, pattern] of cases) {
     test(name, async () => {
@@ -448,6 +454,27 @@ describe('serving options', () => {
       const res = await request(cli.port, '/.env');
       assert.equal(res.status, 200);
       assert.equal(res.body.toString(), 'SECRET=1\n');
+    });
+  });
+
+  test('option forms: --name=value, -pVALUE, and a switch after a positional', async () => {
+    await withCli(['--cache=60', '-p0', root, '-q'], {}, async (cli) => {
+      assert.equal((await request(cli.port, '/hello.txt')).headers['cache-control'], 'max-age=60');
+      await request(cli.port, '/hello.txt');
+      await sleep(200);
+      assert.deepEqual(logLines(cli), [], '-q after the positional still silences the log');
+    });
+  });
+
+  test('--cgi and --no-cgi: the last one given wins', async () => {
+    await withCli(['--cgi', '--no-cgi', '-p', '0', root], {}, async (cli) => {
+      const res = await request(cli.port, '/cgi-bin/hi.sh');
+      assert.doesNotMatch(res.body.toString(), /^ran/, '--no-cgi came last: nothing runs');
+    });
+    await withCli(['--no-cgi', '--cgi', '-p', '0', root], {}, async (cli) => {
+      const res = await request(cli.port, '/cgi-bin/hi.sh', { method: 'POST', headers: { 'Content-Length': '0' } });
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), 'ran\n');
     });
   });
 
