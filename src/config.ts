@@ -162,11 +162,14 @@ export const CONFIG_FILE_NAME = 'scriptserve.json';
 /**
  * Modules the warm fork server imports by default: common in CGI scripts,
  * present in Python 3.11 to 3.13 (no `cgi`, removed in 3.13), and free of
- * side effects at import (no threads, no open files).
+ * side effects at import (no threads, no open files). Not `random` (nor
+ * `email.utils`, which imports it): once loaded, it reseeds itself after
+ * every fork, which cost every request about 36 copy-on-write faults
+ * (0.1 ms) whether the script used random or not (bench/NOTES.md).
  */
 export const DEFAULT_WARM_PRELOAD = [
   'os', 'sys', 'io', 're', 'json', 'time', 'datetime', 'urllib.parse', 'html', 'base64', 'hashlib',
-  'random', 'collections', 'functools', 'string', 'http.cookies', 'email.utils',
+  'collections', 'functools', 'string', 'http.cookies',
 ];
 
 /** Default for `maxScripts`: four per core. */

@@ -543,6 +543,8 @@ def main():
     preload([m for m in modules.split(',') if m])
     sys.stdout.flush()
     sys.stderr.flush()
+    # The children set their whole environment from the request: start them from an empty one.
+    set_environ({})
     server = ForkServer(path)
     # Move everything imported so far out of the collector's reach, so that a
     # child's collections do not touch (and copy-on-write) the shared pages.
