@@ -189,7 +189,10 @@ function parseCommandLine(argv: readonly string[]): { positional: string | undef
     const quoted = /'([^']+)'/.exec(e.message)?.[1] ?? '';
     if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new ConfigError(unknownOption(quoted));
     if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-      const spec = OPTIONS.find((o) => quoted.includes(`--${o.long}`));
+      // parseArgs names the option as `-p, --port <value>` or `--port`: match its long name exactly.
+      const long = /--([\w-]+)/.exec(quoted)?.[1];
+      const short = /^-(\w)\b/.exec(quoted)?.[1];
+      const spec = OPTIONS.find((o) => o.long === long || (long === undefined && short !== undefined && o.short === short));
       if (spec?.value && / argument missing/.test(e.message)) throw new ConfigError(`option '${flagsOf(spec)}' argument missing`);
       if (spec?.value) throw new ConfigError(`option '${flagsOf(spec)}' needs its value attached to start with a dash: --${spec.long}=VALUE`);
       if (spec) throw new ConfigError(`option '${flagsOf(spec)}' does not take a value`);

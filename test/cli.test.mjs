@@ -369,6 +369,8 @@ describe('bad input: exit 1, one line on stderr, no stack trace', () => {
     ['unknown short flag', () => ['-x', work], /-x/],
     ['a switch given a value', () => ['--quiet=yes', work], /quiet/],
     ['a repeatable option missing its value', () => ['-p', '0', work, '--route'], /route/],
+    ['an option whose name extends another, missing its value', () => ['-p', '0', work, '--cgi-dir'], /'--cgi-dir <path>' argument missing/],
+    ['--auth-file given a dash value is named as itself', () => ['-p', '0', work, '--auth-file', '-x'], /'--auth-file <file>'/],
     ['a value that starts with a dash', () => ['-p', '0', '--script-timeout', '-1', work], /script-timeout/],
     ['positional port out of range', () => ['99999'], /99999/],
   ];

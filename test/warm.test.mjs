@@ -564,6 +564,37 @@ describe('warm Python', () => {
       assert.ok(await waitFor(() => !alive(pid) && !alive(child), 5000), 'script outlived its client');
     });
 
+    test('junk on the fork server socket costs it nothing: incomplete requests are freed, bad ones dropped', async () => {
+      const srv = await startServer({ root, warmPython: true, warmInterpreter: PYTHON });
+      try {
+        let pid;
+        assert.ok(await waitFor(async () => isForkServer((pid = await ppidOf(srv.port, '/cgi-bin/ppid.py'))), 5000));
+        const socketPath = cmdline(pid).split(/[\0 ]/).find((a) => a.includes('scriptserve-warm-'));
+        const fdCount = () => readdirSync(`/proc/${pid}/fd`).length;
+        const before = fdCount();
+        const send = (text) => new Promise((resolve) => {
+          const s = connect(socketPath, () => s.end(text));
+          s.on('error', resolve);
+          s.on('close', resolve);
+          s.resume();
+        });
+        const junk = [];
+        for (let i = 0; i < 40; i++) {
+          junk.push(`lone${i} out\n`); // a group that never completes, then hangs up
+          junk.push(`deep${i} in\n${'['.repeat(100000)}\n`); // json.loads: RecursionError
+          junk.push(`x${i} nonsense\n`);
+          junk.push(`half${i} in\n{"script": 1}\n`);
+          junk.push('no newline at all');
+        }
+        await Promise.all(junk.map(send));
+        assert.ok(await waitFor(() => fdCount() <= before, 5000), `fork server holds ${fdCount()} descriptors, had ${before}`);
+        assert.ok(alive(pid), 'the fork server died');
+        assert.equal(await ppidOf(srv.port, '/cgi-bin/ppid.py'), pid, 'requests still run warm in the same fork server');
+      } finally {
+        await srv.close();
+      }
+    });
+
     test('closing the server stops the fork server and removes its socket directory', async () => {
       const srv = await startServer({ root, warmPython: true, warmInterpreter: PYTHON });
       let pid;

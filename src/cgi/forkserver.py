@@ -30,6 +30,7 @@ import socket
 import select
 import stat
 import json
+import time
 import warnings
 
 MAX_HEADER_BYTES = 1 << 20
@@ -78,7 +79,9 @@ class ForkServer:
         self.poller.register(0, select.POLLIN)
         self.code_cache = CodeCache()
         self.pending = {}   # descriptor -> bytes of its preamble read so far
-        self.groups = {}    # request id -> [in, out, err descriptors, request]
+        self.groups = {}    # request id -> [in, out, err descriptors, request], until all three came
+        self.members = {}   # descriptor of an incomplete group -> its request id
+        self.accept_paused_until = 0
         self.children = {}  # pid -> the `in` descriptor
 
     def serve(self):
@@ -89,7 +92,10 @@ class ForkServer:
         listen_fd, wake_r = self.listen_fd, self.wake_r
         while True:
             for fd, _ in self.poller.poll(1000):
-                if fd == listen_fd:
+                if fd in self.members:
+                    # Data or a hang-up before its request is complete: the server gave up on it.
+                    self.abandon(self.members[fd])
+                elif fd == listen_fd:
                     self.accept()
                 elif fd == wake_r:
                     self.drain_wakeups()
@@ -105,6 +111,9 @@ class ForkServer:
                 else:
                     self.read_preamble(fd)
             self.reap()
+            if self.accept_paused_until and time.monotonic() >= self.accept_paused_until:
+                self.accept_paused_until = 0
+                self.poller.register(listen_fd, select.POLLIN)
 
     def accept(self):
         while True:
@@ -113,7 +122,11 @@ class ForkServer:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as err:
+                # Out of descriptors (EMFILE): stop polling the listener for a second
+                # rather than spin on it; connections wait in the backlog meanwhile.
                 log('accept: %s' % err)
+                self.poller.unregister(self.listen_fd)
+                self.accept_paused_until = time.monotonic() + 1
                 return
             os.set_blocking(fd, False)
             self.pending[fd] = b''
@@ -155,23 +168,39 @@ class ForkServer:
                 return
             try:
                 request = json.loads(buf[nl + 1:end])
-            except ValueError:
+            except (ValueError, RecursionError):
                 return self.drop(fd)
             if not isinstance(request, dict) or not isinstance(request.get('script'), str):
                 return self.drop(fd)
         del self.pending[fd]
-        self.poller.unregister(fd)
         group = self.groups.get(parts[0])
         if group is None:
             group = self.groups[parts[0]] = [None, None, None, None]
         if group[role] is not None:
+            self.poller.unregister(fd)
             return os.close(fd)
         group[role] = fd
         if request is not None:
             group[3] = request
         if group[0] is not None and group[1] is not None and group[2] is not None:
             del self.groups[parts[0]]
+            for member in group[:3]:
+                self.members.pop(member, None)
+                if member != fd:
+                    self.poller.unregister(member)
+            self.poller.unregister(fd)
             self.launch(group)
+        else:
+            # Stays polled: a hang-up before the group is complete frees the whole group.
+            self.members[fd] = parts[0]
+
+    def abandon(self, request_id):
+        group = self.groups.pop(request_id, None)
+        for fd in group[:3] if group else ():
+            if fd is not None:
+                self.members.pop(fd, None)
+                self.poller.unregister(fd)
+                os.close(fd)
 
     def launch(self, group):
         fds = group[:3]
@@ -237,7 +266,7 @@ class CodeCache:
     MAX_ENTRIES = 256
 
     def __init__(self):
-        self.entries = {}  # path -> (source bytes, code)
+        self.entries = {}  # path -> (source bytes, code, or None when the child must compile it)
 
     def get(self, path):
         if not isinstance(path, str):
@@ -250,20 +279,26 @@ class CodeCache:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode) or st.st_size > self.MAX_SCRIPT_BYTES:
                 return None
-            source = os.read(fd, self.MAX_SCRIPT_BYTES + 1)
+            chunks = []
+            size = 0
+            while size <= self.MAX_SCRIPT_BYTES:
+                chunk = os.read(fd, self.MAX_SCRIPT_BYTES + 1 - size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
         except OSError:
             return None
         finally:
             os.close(fd)
+        source = b''.join(chunks)
+        if len(source) != st.st_size:
+            return None  # changing under us: the child reads it for itself
         entry = self.entries.get(path)
         if entry is not None and entry[0] == source:
             return entry[1]
-        if len(source) > self.MAX_SCRIPT_BYTES:
-            return None
+        # None (it fails or warns) is remembered too, so such a script is compiled once per version here.
         code = compile_quietly(source, path)
-        if code is None:
-            self.entries.pop(path, None)
-            return None
         if len(self.entries) >= self.MAX_ENTRIES:
             self.entries.clear()
         self.entries[path] = (source, code)

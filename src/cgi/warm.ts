@@ -4,6 +4,7 @@ import { access, open, stat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.js';
 import { formatMessage, type ScriptOutcome } from '../log.js';
@@ -52,6 +53,12 @@ export class WarmPython {
   private failures = 0;
   private readonly shebangs = new Map<string, ShebangEntry>();
   private readonly byResolution = new WeakMap<object, readonly string[] | null>();
+  /**
+   * Request ids: a secret per-server prefix and a counter. Scripts run as the
+   * server's user and can reach the socket, so an id must not be guessable:
+   * it is what ties a request's three connections together.
+   */
+  private readonly idPrefix = randomBytes(12).toString('hex');
   private nextId = 0;
 
   constructor(
@@ -221,8 +228,7 @@ export class WarmPython {
   }
 
   private async fork(options: RunOptions, cmdline: readonly string[]): Promise<RunningScript> {
-    // Unique among this server's requests; only this server can reach the socket (0700 directory).
-    const id = (++this.nextId).toString(36);
+    const id = `${this.idPrefix}${(++this.nextId).toString(36)}`;
     const script = options.argv[options.argv.length - 1]!;
     const request = {
       script,
