@@ -2,7 +2,7 @@
 // no sockets, no processes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildCgiEnv, FALLBACK_PATH } from '../dist/cgi/env.js';
+import { buildCgiEnv, FALLBACK_PATH, inheritedVariables } from '../dist/cgi/env.js';
 
 /** A complete CgiRequest; override fields per case. */
 function request(over = {}) {
@@ -26,13 +26,14 @@ function request(over = {}) {
   };
 }
 
+/** buildCgiEnv's options; `serverEnv` and `passEnv` go through inheritedVariables as the server does once at start-up. */
 function options(over = {}) {
+  const { serverEnv = { PATH: '/usr/bin:/bin' }, passEnv = [], ...rest } = over;
   return {
-    serverEnv: { PATH: '/usr/bin:/bin' },
-    passEnv: [],
+    inherited: inheritedVariables({ serverEnv, passEnv }),
     passAuthorization: false,
     serverSoftware: 'scriptserve/0.1.0',
-    ...over,
+    ...rest,
   };
 }
 

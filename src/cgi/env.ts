@@ -31,14 +31,18 @@ export interface CgiRequest {
 
 /** What the environment builder takes from the server's configuration. */
 export interface CgiEnvOptions {
+  /** The allow-listed part of the server's environment: {@link inheritedVariables}, computed once. */
+  readonly inherited: Readonly<Record<string, string>>;
+  readonly passAuthorization: boolean;
+  readonly serverSoftware: string;
+}
+
+/** Where {@link inheritedVariables} reads from. */
+export interface InheritOptions {
   /** The server's own environment: only allow-listed names are read from it. */
   readonly serverEnv: Readonly<Record<string, string | undefined>>;
   /** Extra names to pass from the server's environment. */
   readonly passEnv: readonly string[];
-  /** inheritedVariables() of serverEnv and passEnv, when the caller computed it once already. */
-  readonly inherited?: Readonly<Record<string, string>>;
-  readonly passAuthorization: boolean;
-  readonly serverSoftware: string;
 }
 
 /** Used when the server itself has no PATH, so that `#!/usr/bin/env python3` still works. */
@@ -101,7 +105,7 @@ function headerVariables(req: CgiRequest, passAuthorization: boolean): Map<strin
  * secrets) ever reaches a script, unlike CPython's CGI handler, which copied
  * os.environ whole.
  */
-export function inheritedVariables(options: Pick<CgiEnvOptions, 'serverEnv' | 'passEnv'>): Record<string, string> {
+export function inheritedVariables(options: InheritOptions): Record<string, string> {
   const env: Record<string, string> = { PATH: options.serverEnv.PATH || FALLBACK_PATH };
   for (const [name, value] of Object.entries(options.serverEnv)) {
     if (value === undefined) continue;
@@ -122,7 +126,7 @@ export function inheritedVariables(options: Pick<CgiEnvOptions, 'serverEnv' | 'p
  * ever be HTTP_REMOTE_ADDR).
  */
 export function buildCgiEnv(req: CgiRequest, options: CgiEnvOptions): Record<string, string> {
-  const env = options.inherited ? { ...options.inherited } : inheritedVariables(options);
+  const env: Record<string, string> = { ...options.inherited };
   const headers = headerVariables(req, options.passAuthorization);
   for (const [key, value] of headers) env[key] = value;
   const contentType = findHeader(req.rawHeaders, 'content-type');

@@ -85,8 +85,6 @@ async function startScript(
   const { req, config } = ctx;
   const requestUri = redirected ? path.decoded + (path.query ? '?' + path.query : '') : (req.url ?? '/');
   const env = buildCgiEnv(cgiRequest(ctx, target, path, body.length, method, requestUri), {
-    serverEnv: process.env,
-    passEnv: config.passEnv,
     inherited: ctx.scripts.inherited,
     passAuthorization: config.passAuthorization,
     serverSoftware: SERVER_SOFTWARE,

@@ -43,7 +43,7 @@ export class ScriptPool {
 
   constructor(private readonly config: Config) {
     this.inherited = inheritedVariables({ serverEnv: process.env, passEnv: config.passEnv });
-    this.warm = config.warmPython ? new WarmPython(config) : null;
+    this.warm = config.warmPython ? new WarmPython(config, this.inherited) : null;
   }
 
   /** Stop the warm-Python fork server, if any (the server is closing). */

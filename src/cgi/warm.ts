@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.js';
 import { formatMessage, type ScriptOutcome } from '../log.js';
-import { inheritedVariables } from './env.js';
 import { drainStderr, GroupSupervisor, type RunningScript, type RunOptions } from './run.js';
 
 /** How long a request waits for a fork server that is (re)starting before it runs cold instead. */
@@ -62,8 +61,9 @@ export class WarmPython {
   private nextId = 0;
 
   constructor(
-    private readonly config: Pick<Config, 'root' | 'passEnv' | 'log' | 'logFormat' | 'warmInterpreter' | 'warmPreload'>,
-    private readonly serverEnv: NodeJS.ProcessEnv = process.env,
+    private readonly config: Pick<Config, 'root' | 'log' | 'logFormat' | 'warmInterpreter' | 'warmPreload'>,
+    /** The allow-listed environment scripts inherit (ScriptPool.inherited): the fork server starts with it, as a cold run would. */
+    private readonly inherited: Readonly<Record<string, string>>,
   ) {
     this.dir = mkdtempSync(join(tmpdir(), 'scriptserve-warm-'));
     this.socketPath = join(this.dir, 's');
@@ -127,7 +127,7 @@ export class WarmPython {
       // The environment and working directory of a cold run, so the interpreter starts up the same way.
       child = spawn(prefix[0]!, args, {
         cwd: this.config.root,
-        env: inheritedVariables({ serverEnv: this.serverEnv, passEnv: this.config.passEnv }),
+        env: { ...this.inherited },
         stdio: ['pipe', 'pipe', 'pipe'],
         detached: true,
       });
