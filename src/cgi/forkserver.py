@@ -10,10 +10,11 @@ _MAIN_KEYS = list(globals())  # the keys a fresh interpreter gives __main__, in 
 # Protocol, on a Unix socket in a private (0700) directory. Per request the
 # server opens three connections, each starting with `ID ROLE\n` (ROLE is in,
 # out or err); the `in` one is followed by one JSON line {script, cwd, env,
-# cmdline}. The child gets them as fds 0, 1, 2. On `in`, the child reports
-# `pid N\n` once it leads its own session (so the server can signal its
-# group), and this process reports `exit CODE SIGNAL\n` after reaping it, or
-# `error MESSAGE\n` when it could not fork. The server writes the body to
+# cmdline, comm, realdir}. The child gets them as fds 0, 1, 2. On `in`, the
+# child reports `pid N\n` once it leads its own session (so the server can
+# signal its group), and this process reports `exit CODE -\n` or
+# `exit - SIGNAME\n` after reaping it, or `error MESSAGE\n` when it could not
+# fork. The server writes the body to
 # `in` only after the pid line, so nothing here ever reads request bodies.
 #
 # Usage: python3 [flags] forkserver.py SOCKET_PATH PRELOAD_CSV PADDING
@@ -100,20 +101,24 @@ class ForkServer:
                 elif fd == wake_r:
                     self.drain_wakeups()
                 elif fd == 0:
-                    if not os.read(0, 512):
-                        # The server died without closing us (SIGKILL): remove its socket directory for it.
-                        for remove in (os.unlink, os.rmdir):
-                            try:
-                                remove(self.path if remove is os.unlink else os.path.dirname(self.path))
-                            except OSError:
-                                pass
+                    if not read_or_eof(0):
+                        self.remove_socket()
                         return
-                else:
+                elif fd in self.pending:
                     self.read_preamble(fd)
+                # Anything else is a stale event of this batch: a descriptor an earlier event closed.
             self.reap()
             if self.accept_paused_until and time.monotonic() >= self.accept_paused_until:
                 self.accept_paused_until = 0
                 self.poller.register(listen_fd, select.POLLIN)
+
+    def remove_socket(self):
+        """The server died without closing us (SIGKILL): remove its socket directory for it."""
+        try:
+            os.unlink(self.path)
+            os.rmdir(os.path.dirname(self.path))
+        except OSError:
+            pass
 
     def accept(self):
         while True:
@@ -177,8 +182,7 @@ class ForkServer:
         if group is None:
             group = self.groups[parts[0]] = [None, None, None, None]
         if group[role] is not None:
-            self.poller.unregister(fd)
-            return os.close(fd)
+            return self.drop(fd)
         group[role] = fd
         if request is not None:
             group[3] = request
@@ -269,31 +273,12 @@ class CodeCache:
         self.entries = {}  # path -> (source bytes, code, or None when the child must compile it)
 
     def get(self, path):
-        if not isinstance(path, str):
-            return None
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+            source = read_file(path, self.MAX_SCRIPT_BYTES)
         except (OSError, ValueError):
             return None
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or st.st_size > self.MAX_SCRIPT_BYTES:
-                return None
-            chunks = []
-            size = 0
-            while size <= self.MAX_SCRIPT_BYTES:
-                chunk = os.read(fd, self.MAX_SCRIPT_BYTES + 1 - size)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
-        source = b''.join(chunks)
-        if len(source) != st.st_size:
-            return None  # changing under us: the child reads it for itself
+        if source is None:
+            return None  # too large to keep, not a regular file, or changing under us: the child reads it itself
         entry = self.entries.get(path)
         if entry is not None and entry[0] == source:
             return entry[1]
@@ -312,7 +297,7 @@ def compile_quietly(source, path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
         try:
-            code = compile(source, path, 'exec', dont_inherit=True)
+            code = compile(source, path, 'exec', dont_inherit=True)  # as run_script's own call
         except Exception:  # SyntaxError, ValueError (NUL bytes), RecursionError, MemoryError
             return None
     return None if caught else code
@@ -323,6 +308,16 @@ def signal_name(number):
         return signal.Signals(number).name
     except ValueError:
         return 'SIG%d' % number
+
+
+def read_or_eof(fd):
+    """Bytes from fd; b'' at EOF or on an error that means the same (ECONNRESET)."""
+    try:
+        return os.read(fd, 512)
+    except (BlockingIOError, InterruptedError):
+        return b'-'
+    except OSError:
+        return b''
 
 
 def send_line(fd, line):
@@ -469,6 +464,7 @@ def run_script(script, code=None):
             return 2
     try:
         if code is None:
+            # Called here, not through a helper: a SyntaxError's traceback must have no frame of ours.
             code = compile(source, script, 'exec', dont_inherit=True)
             del source
         exec(code, namespace)
@@ -488,17 +484,28 @@ def run_script(script, code=None):
     return status
 
 
-def read_file(path):
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+def read_file(path, limit=None):
+    """A file's bytes. With a limit: None unless it is a regular file of at most
+    `limit` bytes that reads whole to the size fstat gave (and O_NONBLOCK, so
+    that a FIFO put in the script's place cannot block this process on open)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | (0 if limit is None else os.O_NONBLOCK))
     try:
+        if limit is not None:
+            size = os.fstat(fd)
+            if not stat.S_ISREG(size.st_mode) or size.st_size > limit:
+                return None
         chunks = []
         while True:
             chunk = os.read(fd, 1 << 20)
             if not chunk:
-                return b''.join(chunks)
+                break
             chunks.append(chunk)
     finally:
         os.close(fd)
+    source = b''.join(chunks)
+    if limit is not None and len(source) != size.st_size:
+        return None
+    return source
 
 
 def system_exit_status(exc):

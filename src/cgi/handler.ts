@@ -98,7 +98,6 @@ async function startScript(
       timeoutMs: target.route?.timeoutMs ?? config.scriptTimeoutMs,
       onStderr: (line) => config.log?.(formatMessage(source, line, config.logFormat)),
       warm: target.route ? null : ctx.scripts.warm,
-      realDir: target.realPathIsPath ? target.cwd : undefined,
       resolution: target.realPathIsPath ? target : undefined,
     });
   } catch (err) {
@@ -171,7 +170,7 @@ function readHead(stdout: Readable): Promise<{ head: CgiHead; rest: Buffer } | n
 /** Status for a script whose output ended before a complete header block. */
 function failureBeforeHead(script: RunningScript, outcome: ScriptOutcome): HttpError {
   if (script.stopReason === 'timeout') return new HttpError(504, { logMessage: 'script timed out before its headers' });
-  if (script.stopReason === 'client-gone') return new HttpError(499 as number, { logMessage: 'client went away' });
+  if (script.stopReason === 'client-gone') return new HttpError(499, { logMessage: 'client went away' });
   if (outcome.exit !== 0) return new HttpError(500, { logMessage: 'script failed before its headers' });
   return new HttpError(502, { logMessage: 'script ended without a complete header block' });
 }

@@ -10,7 +10,7 @@ export const KILL_GRACE_MS = 2000;
 export const MAX_STDERR_LOG_BYTES = 64 * 1024;
 
 /** Why the server stopped a script. */
-export type StopReason = 'timeout' | 'client-gone' | 'shutdown' | 'error';
+export type StopReason = 'timeout' | 'client-gone' | 'error';
 
 /** A started script: its pipes, and a promise of its end. */
 export interface RunningScript {
@@ -35,12 +35,11 @@ export interface RunOptions {
   readonly onStderr: (line: string) => void;
   /** Warm Python (issue 7): scripts it accepts run in a child of its fork server. Default none. */
   readonly warm?: WarmPython | null;
-  /** The script's directory when no symlink leads to the script (what realpath would give). */
-  readonly realDir?: string;
   /**
-   * The script's resolution, when the static cache may keep it: the same
-   * object comes back until a change in the script's directory drops it, so
-   * facts read from the script file may be remembered against it.
+   * The script's resolution, given only when no symlink leads to the script
+   * (so `cwd` is its real directory) and the static cache may keep it: the
+   * same object comes back until a change in the script's directory drops it,
+   * so facts read from the script file may be remembered against it.
    */
   readonly resolution?: object;
 }
@@ -61,7 +60,6 @@ export async function runScript(options: RunOptions): Promise<RunningScript> {
 }
 
 function spawnScript(options: RunOptions): Promise<RunningScript> {
-  const started = performance.now();
   const child = spawn(options.argv[0]!, options.argv.slice(1), {
     cwd: options.cwd,
     env: options.env,
@@ -74,23 +72,13 @@ function spawnScript(options: RunOptions): Promise<RunningScript> {
     // pid is set when the fork succeeded; otherwise 'error' follows and nothing runs.
     const group = new GroupSupervisor(child.pid ?? 0, options.timeoutMs);
     const exitedPromise = new Promise<ScriptOutcome>((resolveExit) => {
-      child.once('exit', (code, signal) => {
-        group.exited();
-        resolveExit({ exit: code, signal, ms: performance.now() - started });
-      });
+      child.once('exit', (code, signal) => resolveExit(group.finished(code, signal)));
     });
-
-    child.stdin.on('error', () => {
-      /* EPIPE: the script did not read its input; its response still counts */
-    });
-    child.stdout.on('error', () => group.stop('error'));
-    drainStderr(child.stderr, options.onStderr);
-
     child.once('error', (err) => {
       group.exited();
       rejectStart(err);
     });
-    child.once('spawn', () => resolveStart(group.running(child.stdin, child.stdout, exitedPromise)));
+    child.once('spawn', () => resolveStart(group.running(child, options.onStderr, exitedPromise)));
   });
 }
 
@@ -100,6 +88,7 @@ function spawnScript(options: RunOptions): Promise<RunningScript> {
  * the main process exits, SIGKILL to whatever it left in its group.
  */
 export class GroupSupervisor {
+  private readonly started = performance.now();
   private reason: StopReason | null = null;
   private done = false;
   private killTimer: NodeJS.Timeout | undefined;
@@ -131,9 +120,28 @@ export class GroupSupervisor {
     this.signal('SIGKILL');
   }
 
-  /** The RunningScript a caller gets for this group. */
-  running(stdin: Writable, stdout: Readable, exited: Promise<ScriptOutcome>): RunningScript {
+  /** {@link exited}, and the outcome to report: exit code or signal, and the time since the group started. */
+  finished(exit: number | null, signal: string | null): ScriptOutcome {
+    this.exited();
+    return { exit, signal, ms: performance.now() - this.started };
+  }
+
+  /**
+   * The RunningScript a caller gets for this group, its streams wired the same
+   * for cold and warm runs: stdin errors ignored (EPIPE: the script did not
+   * read its input; its response still counts), a stdout error stops the
+   * group, stderr drained to the log.
+   */
+  running(
+    stdio: { readonly stdin: Writable; readonly stdout: Readable; readonly stderr: Readable },
+    onStderr: (line: string) => void,
+    exited: Promise<ScriptOutcome>,
+  ): RunningScript {
     const group = this;
+    const { stdin, stdout } = stdio;
+    stdin.on('error', () => {});
+    stdout.on('error', () => group.stop('error'));
+    drainStderr(stdio.stderr, onStderr);
     return {
       stdin,
       stdout,
@@ -151,18 +159,22 @@ export class GroupSupervisor {
   }
 }
 
-/** Read stderr to the end (so the script never blocks on a full pipe), logging at most MAX_STDERR_LOG_BYTES in lines. */
-export function drainStderr(stderr: Readable, onLine: (line: string) => void): void {
+/**
+ * Read stderr to the end (so the script never blocks on a full pipe), logging
+ * at most `maxBytes` of it in lines (a script run's share; the fork server's
+ * own stderr, which lives as long as it does, passes Infinity).
+ */
+export function drainStderr(stderr: Readable, onLine: (line: string) => void, maxBytes = MAX_STDERR_LOG_BYTES): void {
   let logged = 0;
   let partial = '';
   let truncated = false;
   stderr.setEncoding('utf8');
   stderr.on('data', (text: string) => {
-    if (logged >= MAX_STDERR_LOG_BYTES) {
+    if (logged >= maxBytes) {
       truncated = true;
       return;
     }
-    const room = MAX_STDERR_LOG_BYTES - logged;
+    const room = maxBytes - logged;
     const piece = text.length > room ? text.slice(0, room) : text;
     logged += piece.length;
     const lines = (partial + piece).split('\n');
@@ -173,6 +185,6 @@ export function drainStderr(stderr: Readable, onLine: (line: string) => void): v
   stderr.on('error', () => {});
   stderr.on('end', () => {
     if (partial) onLine(partial);
-    if (truncated) onLine(`[stderr truncated after ${MAX_STDERR_LOG_BYTES} bytes]`);
+    if (truncated) onLine(`[stderr truncated after ${maxBytes} bytes]`);
   });
 }

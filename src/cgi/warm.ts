@@ -40,7 +40,8 @@ let exitHookInstalled = false;
  * cold run would use forks one child per request, and the child makes itself
  * a fresh `python3 script.py` process (see forkserver.py). Scripts whose
  * interpreter differs from the fork server's, command routes, and every
- * request that arrives while the fork server cannot answer run cold.
+ * request that the fork server provably did not take (it is down or
+ * restarting, it could not fork, a connection to it failed) run cold.
  */
 export class WarmPython {
   private child: ChildProcess | null = null;
@@ -77,11 +78,6 @@ export class WarmPython {
     this.start();
   }
 
-  /** The fork server's pid while it runs (for tests and diagnostics). */
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
   /** Stop the fork server and remove its socket directory. Scripts already running finish on their own. */
   close(): void {
     if (this.closed) return;
@@ -103,7 +99,6 @@ export class WarmPython {
    * null means "run it cold" (another interpreter, a route, no fork server).
    */
   async tryRun(options: RunOptions): Promise<RunningScript | null> {
-    if (this.closed) return null;
     const cmdline = await this.memoCmdline(options);
     if (!cmdline || !(await this.whenReady())) return null;
     try {
@@ -146,7 +141,7 @@ export class WarmPython {
         this.settleReady(true);
       }
     });
-    drainStderr(child.stderr!, (line) => this.log(line));
+    drainStderr(child.stderr!, (line) => this.log(line), Infinity);
     child.stdin!.on('error', () => {});
     child.once('error', (err) => this.log(`fork server: ${err.message}`));
     child.once('close', (code, signal) => {
@@ -236,7 +231,8 @@ export class WarmPython {
       env: options.env,
       cmdline,
       comm: basename(options.argv.length > 1 ? cmdline[0]! : script),
-      realdir: options.realDir,
+      // A resolution is given only when no symlink leads to the script: its directory is then what realpath gives.
+      realdir: options.resolution ? options.cwd : undefined,
     };
     const sockets = (['in', 'out', 'err'] as const).map((role) => {
       const socket = connect(this.socketPath);
@@ -251,29 +247,16 @@ export class WarmPython {
   }
 
   private running(pid: number, options: RunOptions, control: ControlLines, input: Socket, output: Socket, errors: Socket): RunningScript {
-    const started = performance.now();
     const group = new GroupSupervisor(pid, options.timeoutMs);
     const exitedPromise = new Promise<ScriptOutcome>((resolveExit) => {
-      let settled = false;
-      const finish = (exit: number | null, signal: string | null): void => {
-        if (settled) return;
-        settled = true;
-        group.exited();
-        resolveExit({ exit, signal, ms: performance.now() - started });
-      };
       control.listen((line) => {
         const m = /^exit (-|\d+) (-|SIG\w+)$/.exec(line);
-        if (m) finish(m[1] === '-' ? null : Number(m[1]), m[2] === '-' ? null : m[2]!);
+        if (m) resolveExit(group.finished(m[1] === '-' ? null : Number(m[1]), m[2] === '-' ? null : m[2]!));
       });
       // The fork server died: no status will come; the child is gone once `in` closes.
-      input.once('close', () => finish(null, null));
+      input.once('close', () => resolveExit(group.finished(null, null)));
     });
-    input.on('error', () => {
-      /* EPIPE: the script did not read its input; its response still counts */
-    });
-    output.on('error', () => group.stop('error'));
-    drainStderr(errors, options.onStderr);
-    return group.running(input, output, exitedPromise);
+    return group.running({ stdin: input, stdout: output, stderr: errors }, options.onStderr, exitedPromise);
   }
 }
 
@@ -281,7 +264,10 @@ export class WarmPython {
  * Wait for `pid N` on the control connection. The child writes that line
  * before anything else and holds `in` as its stdin, so `in` closing without
  * it proves no child runs the script: the caller may then run it cold
- * (NotSent). Only `in` decides; errors on `out`/`err` show up once it runs.
+ * (NotSent). So does a connection that failed to connect at all: the fork
+ * server forks only once all three have arrived. A fork server that does not
+ * answer within WARM_FORK_TIMEOUT_MS may still fork later, so that is an
+ * error (500), never a cold retry that could run the script twice.
  */
 function awaitPid(control: ControlLines, input: Socket, sockets: readonly Socket[]): Promise<number> {
   return new Promise((resolvePid, rejectPid) => {
@@ -294,7 +280,13 @@ function awaitPid(control: ControlLines, input: Socket, sockets: readonly Socket
       rejectPid(err);
     };
     const timer = setTimeout(() => fail(new Error('the fork server did not answer')), WARM_FORK_TIMEOUT_MS);
-    for (const s of sockets) s.on('error', () => {});
+    for (const s of sockets) {
+      let connected = false;
+      s.once('connect', () => (connected = true));
+      s.on('error', (err) => {
+        if (!connected) fail(new NotSent(`cannot connect to the fork server: ${err.message}`));
+      });
+    }
     control.listen((line) => {
       if (settled) return;
       if (line.startsWith('pid ')) {
