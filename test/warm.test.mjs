@@ -581,6 +581,7 @@ describe('warm Python', () => {
         const junk = [];
         for (let i = 0; i < 40; i++) {
           junk.push(`lone${i} out\n`); // a group that never completes, then hangs up
+          junk.push(`pair${i} out\n`, `pair${i} err\n`); // two of a group hanging up in the same poll batch
           junk.push(`deep${i} in\n${'['.repeat(100000)}\n`); // json.loads: RecursionError
           junk.push(`x${i} nonsense\n`);
           junk.push(`half${i} in\n{"script": 1}\n`);
