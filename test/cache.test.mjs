@@ -5,6 +5,7 @@ import { mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, wri
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { request, startServer, tempDir, writeTree } from './helpers.mjs';
+import { StaticCache } from '../dist/static/cache.js';
 
 describe('static cache invalidation', () => {
   let root;
@@ -200,4 +201,17 @@ describe('script resolution cache', () => {
     const r = await request(s.port, '/cgi-bin/a.sh', { method: 'PUT', body: 'x' });
     assert.equal(r.body.toString(), 'route\n');
   });
+});
+
+test('entries put again for the same key (racing misses) do not inflate the byte count', () => {
+  const cache = new StaticCache(tempDir('scriptserve-cache-unit-'));
+  const file = (n) => ({ kind: 'file', fsPath: '/x', file: { body: Buffer.alloc(n) } });
+  for (let i = 0; i < 10; i++) assert.equal(cache.put('/x', file(1000), cache.generation), true);
+  // `bytes` is private in TypeScript only: the count that decides eviction.
+  assert.equal(cache.bytes, 1000);
+  const listing = { kind: 'listing', fsPath: '/d', html: null, json: null };
+  cache.put('/d/', listing, cache.generation);
+  for (let i = 0; i < 5; i++) cache.storeListingBody('/d/', listing, false, Buffer.alloc(300), cache.generation);
+  assert.equal(cache.bytes, 1300);
+  cache.close();
 });

@@ -79,6 +79,9 @@ export class StaticCache {
   /** Cache an entry if nothing changed since `generation` was read; returns whether it was kept. */
   put(key: string, entry: CacheEntry, generation: number): boolean {
     if (generation !== this.generation) return false;
+    const old = this.entries.get(key);
+    // Misses that raced for the same key each put an entry: the replaced one's bytes leave the count.
+    if (old) this.account(old, -1);
     this.entries.delete(key);
     this.entries.set(key, entry);
     this.account(entry, +1);
@@ -89,9 +92,10 @@ export class StaticCache {
   /** Record a listing body rendered for a cached entry (if the entry is still current). */
   storeListingBody(key: string, entry: CacheEntry & { kind: 'listing' }, json: boolean, body: Buffer, generation: number): void {
     if (generation !== this.generation || !this.holds(key, entry)) return;
+    const old = json ? entry.json : entry.html;
     if (json) entry.json = body;
     else entry.html = body;
-    this.bytes += body.length;
+    this.bytes += body.length - (old?.length ?? 0);
     this.evict();
   }
 
