@@ -222,15 +222,18 @@ function parseCommandLine(argv: readonly string[]): { positional: string | undef
     const hit = parsed.tokens!.filter((t) => t.kind === 'option' && (t.name === a || t.name === b)).pop();
     return hit === undefined ? undefined : hit.kind === 'option' && hit.name === a;
   };
+  // A switch not given is undefined, not false: a value from scriptserve.json then stands.
+  const given = (name: string): true | undefined => (values[name] === true ? true : undefined);
+  const negated = (name: string): false | undefined => (values[name] === true ? false : undefined);
   const opts: CliOptions = {
     directory: converted.directory as string | undefined,
     port: converted.port as number | undefined,
     bind: converted.bind as string | undefined,
     cache: converted.cache as number | undefined,
-    dotfiles: (converted.dotfiles as CliOptions['dotfiles'] | undefined) ?? 'ignore',
-    followSymlinks: values['follow-symlinks'] === true,
-    listing: values['no-listing'] !== true,
-    fileCache: values['no-file-cache'] !== true,
+    dotfiles: converted.dotfiles as CliOptions['dotfiles'],
+    followSymlinks: given('follow-symlinks'),
+    listing: negated('no-listing'),
+    fileCache: negated('no-file-cache'),
     quiet: values.quiet === true,
     logFormat: (converted['log-format'] as CliOptions['logFormat'] | undefined) ?? 'text',
     headerTimeout: converted['header-timeout'] as number | undefined,
@@ -240,21 +243,20 @@ function parseCommandLine(argv: readonly string[]): { positional: string | undef
     cgiDir: converted['cgi-dir'] as string[] | undefined,
     interpreter: converted.interpreter as string[] | undefined,
     passEnv: converted['pass-env'] as string[] | undefined,
-    passAuthorization: values['pass-authorization'] === true,
+    passAuthorization: given('pass-authorization'),
     scriptTimeout: converted['script-timeout'] as number | undefined,
     maxScripts: converted['max-scripts'] as number | undefined,
     maxQueue: converted['max-queue'] as number | undefined,
     maxBody: converted['max-body'] as number | undefined,
-    route: converted.route as string[] | undefined,
-    routeType: converted['route-type'] as string[] | undefined,
+    routes: routesOf(parsed.tokens!),
     config: converted.config as string | undefined,
     auth: converted.auth as string[] | undefined,
     authFile: converted['auth-file'] as string | undefined,
     allowedHosts: converted['allowed-hosts'] as string | undefined,
     allowOrigin: converted['allow-origin'] as string[] | undefined,
-    cors: values.cors === true,
+    cors: given('cors'),
     workers: converted.workers as number | undefined,
-    warmPython: values['warm-python'] === true ? true : undefined,
+    warmPython: given('warm-python'),
     warmPreload: converted['warm-preload'] as string | undefined,
     warmInterpreter: converted['warm-interpreter'] as string | undefined,
   };
@@ -266,10 +268,10 @@ interface CliOptions {
   port?: number;
   bind?: string;
   cache?: number;
-  dotfiles: 'ignore' | 'allow';
-  followSymlinks: boolean;
-  listing: boolean;
-  fileCache: boolean;
+  dotfiles?: 'ignore' | 'allow';
+  followSymlinks?: boolean;
+  listing?: boolean;
+  fileCache?: boolean;
   quiet: boolean;
   logFormat: 'text' | 'json';
   headerTimeout?: number;
@@ -279,42 +281,39 @@ interface CliOptions {
   cgiDir?: string[];
   interpreter?: string[];
   passEnv?: string[];
-  passAuthorization: boolean;
+  passAuthorization?: boolean;
   scriptTimeout?: number;
   maxScripts?: number;
   maxQueue?: number;
   maxBody?: number;
-  route?: string[];
-  routeType?: string[];
+  routes?: RouteOptions[];
   config?: string;
   auth?: string[];
   authFile?: string;
   allowedHosts?: string;
   allowOrigin?: string[];
-  cors: boolean;
+  cors?: boolean;
   workers?: number;
   warmPython?: boolean;
   warmPreload?: string;
   warmInterpreter?: string;
 }
 
-/** Pair each --route-type with the --route given just before it, by position on the command line. */
-function routesFromArgv(argv: readonly string[]): RouteOptions[] {
-  const routes: RouteOptions[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.includes('=') && arg.startsWith('--route') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    if (flag !== '--route' && flag !== '--route-type') continue;
-    const value = inline ?? argv[++i];
-    if (value === undefined) continue;
-    if (flag === '--route') routes.push(parseRouteSpec(value));
-    else if (routes.length === 0) throw new ConfigError('--route-type must follow the --route it applies to');
-    else routes[routes.length - 1]!.contentType = value;
+/** The routes, each --route-type paired with the --route given just before it; undefined when none is given. */
+function routesOf(tokens: NonNullable<ReturnType<typeof parseArgs>['tokens']>): RouteOptions[] | undefined {
+  let routes: RouteOptions[] | undefined;
+  for (const t of tokens) {
+    if (t.kind !== 'option' || t.value === undefined) continue;
+    if (t.name === 'route') (routes ??= []).push(parseRouteSpec(t.value));
+    else if (t.name === 'route-type') {
+      if (!routes) throw new ConfigError('--route-type must follow the --route it applies to');
+      routes[routes.length - 1]!.contentType = t.value;
+    }
   }
   return routes;
 }
 
-function toServeOptions(positional: string | undefined, opts: CliOptions, argv: readonly string[]): { serve: ServeOptions; port: number; host: string } {
+function toServeOptions(positional: string | undefined, opts: CliOptions): { serve: ServeOptions; port: number; host: string } {
   let port = opts.port;
   let directory = opts.directory;
   if (positional !== undefined) {
@@ -346,7 +345,7 @@ function toServeOptions(positional: string | undefined, opts: CliOptions, argv: 
     maxScripts: opts.maxScripts,
     maxQueue: opts.maxQueue,
     maxBody: opts.maxBody,
-    routes: opts.route || opts.routeType ? routesFromArgv(argv) : undefined,
+    routes: opts.routes,
     configFile: opts.config,
     headerTimeout: opts.headerTimeout,
     requestTimeout: opts.requestTimeout,
@@ -397,7 +396,7 @@ function main(argv: readonly string[]): void {
       return;
     }
     opts = line.opts;
-    settings = toServeOptions(line.positional, opts, argv);
+    settings = toServeOptions(line.positional, opts);
     config = resolveConfig(settings.serve);
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);

@@ -182,13 +182,6 @@ export function defaultMaxQueue(maxScripts: number): number {
   return Math.max(64, 16 * maxScripts);
 }
 
-const KNOWN_CONFIG_KEYS = new Set([
-  'routes', 'cgi', 'cgiDirs', 'interpreters', 'passEnv', 'passAuthorization', 'scriptTimeout',
-  'maxScripts', 'maxQueue', 'maxBody', 'cache', 'dotfiles', 'followSymlinks', 'listing',
-  'headerTimeout', 'requestTimeout', 'allowedHosts', 'allowOrigins', 'cors', 'fileCache',
-  'warmPython', 'warmPreload', 'warmInterpreter',
-]);
-
 /**
  * Validate options and resolve everything that does not depend on a request:
  * the root's real path, interpreter and route commands as absolute paths.
@@ -329,6 +322,15 @@ const OPTION_KINDS: Record<string, OptionKind> = {
   allowedHosts: 'hosts', allowOrigins: 'strings', cors: 'boolean', fileCache: 'boolean',
   warmPython: 'boolean', warmPreload: 'strings', warmInterpreter: 'string',
 };
+
+/**
+ * What a config file may set: every option except those only the caller
+ * gives (the root and the file itself, logging, and credentials, which have
+ * their own --auth-file).
+ */
+const KNOWN_CONFIG_KEYS = new Set(
+  Object.keys(OPTION_KINDS).filter((k) => !['root', 'configFile', 'log', 'logFormat', 'auth', 'authFile'].includes(k)),
+);
 
 function hasKind(value: unknown, kind: OptionKind): boolean {
   const strings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');

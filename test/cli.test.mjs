@@ -480,6 +480,22 @@ describe('serving options', () => {
     });
   });
 
+  test('switches set in scriptserve.json stand unless the command line gives the flag', async () => {
+    const site = realpathSync(tempDir('scriptserve-cli-config-'));
+    try {
+      writeTree(site, { '.env': 'SECRET=2\n', 'sub/a.txt': 'a', 'scriptserve.json': JSON.stringify({ dotfiles: 'allow', listing: false }) });
+      await withCli(['-p', '0', site], {}, async (cli) => {
+        assert.equal((await request(cli.port, '/.env')).status, 200, '"dotfiles": "allow" from the file');
+        assert.equal((await request(cli.port, '/sub/')).status, 403, '"listing": false from the file');
+      });
+      await withCli(['--dotfiles', 'ignore', '-p', '0', site], {}, async (cli) => {
+        assert.equal((await request(cli.port, '/.env')).status, 404, 'the flag wins over the file');
+      });
+    } finally {
+      rmSync(site, { recursive: true, force: true });
+    }
+  });
+
   test('a directory is listed by default; --no-listing answers 403', async () => {
     await withCli(['-p', '0', root], {}, async (cli) => {
       const res = await request(cli.port, '/sub/');
