@@ -24,6 +24,12 @@ export class HttpError extends Error {
   }
 }
 
+/** 403 for a filesystem permission error (EACCES, EPERM) on `fsPath`; null for any other error. */
+export function permissionDenied(err: unknown, fsPath: string): HttpError | null {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'EACCES' || code === 'EPERM' ? new HttpError(403, { logMessage: `permission denied: ${fsPath}` }) : null;
+}
+
 /** Reason phrase for a status, as Node knows it. */
 export function reasonPhrase(status: number): string {
   return STATUS_CODES[status] ?? 'Unknown';

@@ -2,7 +2,7 @@ import type { Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { basename, extname, sep } from 'node:path';
 import type { Config, Route } from './config.js';
-import { HttpError } from './errors.js';
+import { HttpError, permissionDenied } from './errors.js';
 import { encodePath, type RequestPath } from './request-path.js';
 
 /** A script to run: found in a script directory, or a command route. */
@@ -97,8 +97,7 @@ async function statOrNull(fsPath: string): Promise<Stats | null> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG' || code === 'ELOOP') return null;
-    if (code === 'EACCES' || code === 'EPERM') throw new HttpError(403, { logMessage: `permission denied: ${fsPath}` });
-    throw err;
+    throw permissionDenied(err, fsPath) ?? err;
   }
 }
 

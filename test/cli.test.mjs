@@ -496,6 +496,28 @@ describe('serving options', () => {
     }
   });
 
+  test('a file that stat sees but open may not read is 403, small, large or behind a symlink', async () => {
+    const site = tempDir('scriptserve-cli-mode000-');
+    chmodSync(site, 0o755);
+    writeTree(site, { 'small.txt': 'secret', 'big.bin': Buffer.alloc(300 * 1024, 1), 'ok.txt': 'ok' });
+    symlinkSync(join(site, 'small.txt'), join(site, 'link.txt'));
+    for (const name of ['small.txt', 'big.bin', 'ok.txt']) chmodSync(join(site, name), name === 'ok.txt' ? 0o644 : 0o000);
+    // Root reads through mode 000: run the server as `nobody` then (dist/ and node are world-readable).
+    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    try {
+      await withCli(['-p', '0', site], asNobody, async (cli) => {
+        assert.equal((await request(cli.port, '/ok.txt')).status, 200);
+        for (const path of ['/small.txt', '/big.bin', '/link.txt', '/small.txt']) {
+          const res = await request(cli.port, path);
+          assert.equal(res.status, 403, path);
+          assert.ok(!res.body.includes('secret'), path);
+        }
+      });
+    } finally {
+      rmSync(site, { recursive: true, force: true });
+    }
+  });
+
   test('a directory is listed by default; --no-listing answers 403', async () => {
     await withCli(['-p', '0', root], {}, async (cli) => {
       const res = await request(cli.port, '/sub/');

@@ -140,8 +140,8 @@ export function parseRawResponse(text) {
  * Spawn the built CLI with args; resolves once its first stdout line arrives:
  * { child, banner, port, stdout(): string, stderr(): string, exited: Promise<{code, signal}>, stop() }.
  */
-export function startCli(args, { env = process.env, cwd = ROOT_DIR, timeout = 10000 } = {}) {
-  const child = spawn(process.execPath, [CLI, ...args, ...WARM_FLAGS], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCli(args, { env = process.env, cwd = ROOT_DIR, timeout = 10000, uid, gid } = {}) {
+  const child = spawn(process.execPath, [CLI, ...args, ...WARM_FLAGS], { cwd, env, uid, gid, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8');

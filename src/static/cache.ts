@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, sep } from 'node:path';
+import { permissionDenied } from '../errors.js';
 import type { ScriptTarget } from '../resolve.js';
 import { fileInfo, type FileInfo } from './serve-file.js';
 
@@ -175,7 +176,10 @@ export async function loadFile(fsPath: string): Promise<FileInfo | null> {
   let handle;
   try {
     handle = await open(fsPath, 'r');
-  } catch {
+  } catch (err) {
+    // Readable by stat, not by open (mode 000): 403 now, not a 200 whose stream then fails.
+    const denied = permissionDenied(err, fsPath);
+    if (denied) throw denied;
     return null;
   }
   try {

@@ -1,8 +1,9 @@
-import { readdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readdir } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sep } from 'node:path';
 import type { Config } from '../config.js';
-import { HttpError, sendNotFound } from '../errors.js';
+import { HttpError, permissionDenied, sendNotFound } from '../errors.js';
 import type { RequestPath } from '../request-path.js';
 import { isScriptPath, matchRoute, type ScriptTarget, type Target } from '../resolve.js';
 import { loadFile, StaticCache, type CacheEntry } from './cache.js';
@@ -126,6 +127,10 @@ export class StaticFiles {
         return serveFile(req, res, this.config, file);
       }
     }
+    // Not cached (a symlink on the way, or no watch): still refuse an unreadable file before any header goes out.
+    await access(target.fsPath, constants.R_OK).catch((err: unknown) => {
+      throw permissionDenied(err, target.fsPath) ?? err;
+    });
     return serveFile(req, res, this.config, fileInfo(target.fsPath, target.stats));
   }
 
