@@ -3,15 +3,15 @@
 // page faults per request between the Node process, the warm fork server
 // (its own, and its reaped children's) and, in cold mode, the scripts.
 //
-//   node bench/cpu-split.mjs [--warm] [--script hello.py|hello.sh|echo.py] [--seconds 4] [-- extra scriptserve flags]
+//   node bench/cpu-split.mjs [--warm] [--script hello.py|hello.sh|echo.py] [--seconds 4] [--runs 2] [-- extra scriptserve flags]
 //
-// Prints one line per measured run. Needs wrk and taskset; loopback only.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// Prints one line per measured run. Needs wrk and taskset; loopback only;
+// the server on core 0, wrk on core 1.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createFixtures, PYTHON, BODY_16, BODY_64K } from './lib/fixtures.mjs';
-import { freePort, waitReady, startGroup, stopGroup, pinned } from './lib/proc.mjs';
+import { freePort, killAllSync, waitReady, startGroup, stopGroup, pinned, which } from './lib/proc.mjs';
 import { SCRIPTSERVE_CLI } from './lib/servers.mjs';
 
 const args = process.argv.slice(2);
@@ -29,7 +29,15 @@ function usage(pid) {
   return { cpu: (Number(f[11]) + Number(f[12])) * tick, faults: Number(f[7]), childCpu: (Number(f[13]) + Number(f[14])) * tick, childFaults: Number(f[8]) };
 }
 
-const fx = createFixtures({ workdir: mkdtempSync(join(tmpdir(), 'scriptserve-split-')), bigMiB: 0 });
+if (!which('wrk')) throw new Error('cpu-split needs wrk (apt-get install wrk)');
+const fx = createFixtures({ bigMiB: 0 });
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    killAllSync();
+    rmSync(fx.work, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
 const body = script === 'echo.py' ? BODY_64K : BODY_16;
 const lua = join(fx.work, 'split.lua');
 writeFileSync(lua, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body.toString('latin1'))}\n`);
@@ -49,6 +57,7 @@ try {
     const n1 = usage(server.pid);
     const f1 = forkServer ? usage(forkServer) : null;
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+    if (!(rps > 0) || /Non-2xx/.test(out)) throw new Error(`wrk did not get answers of 200:\n${out}`);
     const n = rps * seconds;
     const per = (x) => (x / n).toFixed(3);
     const perF = (x) => (x / n).toFixed(0);

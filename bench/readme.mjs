@@ -22,7 +22,10 @@ function section(title) {
   return lines.slice(start + 1, end).join('\n').trim();
 }
 
-const header = latest.split('\n').slice(2, 12).filter((l) => l.startsWith('Written by') || l.startsWith('- ')).join('\n');
+const lines = latest.split('\n');
+const firstSection = lines.findIndex((l) => l.startsWith('## '));
+// Everything before the first section: the date line and every note, however many there are.
+const header = lines.slice(2, firstSection < 0 ? undefined : firstSection).filter((l) => l.startsWith('Written by') || l.startsWith('- ')).join('\n');
 const scenarios = ['GET 1 KiB file', 'Missing file (404)', 'Directory listing, 200 entries', 'POST 16 bytes to a /bin/sh CGI script', 'POST 16 bytes to a Python CGI script'];
 const body = [
   header,

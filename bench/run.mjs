@@ -19,6 +19,8 @@
 //   BENCH_OUT=path         report path (default bench/results/latest.md)
 //   BENCH_SCRIPTSERVE=cli.js  measure another scriptserve build (default dist/cli.js)
 //   BENCH_DEADLINE_S=2700  stop everything and exit 2 if the run takes longer
+//   BENCH_SERVER_CPU=0     core the servers (and their scripts) are pinned to
+//   BENCH_LOAD_CPU=1       core the load generator is pinned to
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -343,6 +345,8 @@ async function main() {
   notes.push('the machine may be shared with other work: compare ratios within this run, not absolute numbers across runs.');
   ensureTools();
   const tool = env.BENCH_LOADGEN ?? (which('wrk') ? 'wrk' : 'autocannon');
+  if (tool !== 'wrk' && tool !== 'autocannon') throw new Error(`BENCH_LOADGEN must be wrk or autocannon, not ${tool}`);
+  if (tool === 'wrk' && !which('wrk')) throw new Error('BENCH_LOADGEN=wrk but wrk is not installed');
   const fx = createFixtures({ workdir: env.BENCH_WORKDIR, bigMiB: cfg.big ? cfg.bigMiB : 0 });
   mkdirSync(join(fx.work, 'logs'), { recursive: true });
   log(`fixtures in ${fx.work}; load generator ${tool}`);

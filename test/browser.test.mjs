@@ -74,7 +74,7 @@ describe('example site in Chromium', { skip }, () => {
     assert.match(await page.textContent('h1'), /Index of \/files\/photos\//);
   });
 
-  test('a streamed script reaches the page line by line', async () => {
+  test('a streamed script shows all its lines in the page (streaming itself: cgi.test.mjs)', async () => {
     const response = await page.goto(base + '/cgi-bin/stream.py');
     assert.equal(response.status(), 200);
     const text = await page.evaluate(() => document.body.innerText);

@@ -46,7 +46,7 @@ export type CacheEntry =
  */
 export class StaticCache {
   private readonly entries = new Map<string, CacheEntry>();
-  private readonly watchers = new Map<string, FSWatcher | null>();
+  private readonly watchers = new Map<string, FSWatcher>();
   private bytes = 0;
   /** Bumped by every file-system event. */
   generation = 0;
@@ -102,15 +102,14 @@ export class StaticCache {
 
   /** Stop watching and forget everything (server close). */
   close(): void {
-    for (const w of this.watchers.values()) w?.close();
+    for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
     this.entries.clear();
     this.bytes = 0;
   }
 
   private watchDir(dir: string): boolean {
-    const known = this.watchers.get(dir);
-    if (known !== undefined) return known !== null;
+    if (this.watchers.has(dir)) return true;
     if (this.watchers.size >= MAX_WATCHED_DIRS) return false;
     let watcher: FSWatcher;
     try {
@@ -147,7 +146,7 @@ export class StaticCache {
     // now follow another inode or none, so drop them; they are set up again on demand.
     for (const [path, watcher] of this.watchers) {
       if (path === prefix || path.startsWith(prefix + sep)) {
-        watcher?.close();
+        watcher.close();
         this.watchers.delete(path);
       }
     }
