@@ -2,7 +2,7 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { isWorker, runPrimary } from './cluster.js';
+import { isWorker, onStopMessage, runPrimary } from './cluster.js';
 import {
   ConfigError,
   DEFAULT_HEADER_TIMEOUT_S,
@@ -425,19 +425,28 @@ function main(argv: readonly string[]): void {
   handleSignals(server, (opts.shutdownGrace ?? DEFAULT_SHUTDOWN_GRACE_S) * 1000);
 }
 
-/** First SIGINT/SIGTERM: graceful close, then exit 0. A second one: kill scripts and exit 0 at once. */
+/**
+ * First SIGINT/SIGTERM: graceful close, then exit 0. A second one: kill
+ * scripts and exit 0 at once. A worker also takes stop levels from its
+ * primary (see runPrimary) and acts on the highest level seen.
+ */
 function handleSignals(server: ReturnType<typeof createServer>, graceMs: number): void {
-  let stopping = false;
-  const onSignal = (): void => {
-    if (stopping) {
+  let level = 0;
+  let signals = 0;
+  const stopAt = (to: number): void => {
+    if (to <= level) return;
+    const first = level === 0;
+    level = to;
+    if (level >= 2) {
       killScripts(server);
       process.exit(0);
     }
-    stopping = true;
-    void closeGracefully(server, graceMs).then(() => process.exit(0));
+    if (first) void closeGracefully(server, graceMs).then(() => process.exit(0));
   };
+  const onSignal = (): void => stopAt(++signals);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  if (isWorker()) onStopMessage(stopAt);
 }
 
 main(process.argv.slice(2));

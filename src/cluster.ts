@@ -11,8 +11,11 @@ export interface PrimaryOptions {
  * The primary of `--workers N`: forks N copies of this CLI that share the
  * listening socket (node:cluster) and nothing else, so every limit
  * (`--max-scripts`, the cache) applies per worker. The primary serves no
- * request. It forwards SIGINT/SIGTERM to the workers (a second signal is
- * forwarded too, which makes them exit at once), restarts a worker that dies
+ * request. It passes SIGINT/SIGTERM on to the workers as a stop level over
+ * IPC (1: close gracefully, 2 and up: exit at once), not as a signal: Ctrl-C
+ * in a terminal signals the whole process group, so each worker already got
+ * that same SIGINT, and a forwarded copy would count as a second one and skip
+ * the grace period. It restarts a worker that dies
  * while serving, and exits 1 if a worker cannot start (port in use, bad
  * address), 0 once all have stopped after a signal.
  */
@@ -47,14 +50,41 @@ export function runPrimary(options: PrimaryOptions): void {
     });
   };
 
+  let level = 0;
   const forward = (signal: NodeJS.Signals): void => {
     stopping = true;
+    level++;
     if (live.size === 0) process.exit(0);
-    for (const worker of live) worker.process.kill(signal);
+    const message: StopMessage = { scriptserveStop: level };
+    for (const worker of live) {
+      try {
+        worker.send(message);
+      } catch {
+        worker.process.kill(signal);
+      }
+    }
   };
   process.on('SIGINT', () => forward('SIGINT'));
   process.on('SIGTERM', () => forward('SIGTERM'));
   for (let i = 0; i < options.workers; i++) fork();
+}
+
+/** What the primary sends its workers on SIGINT/SIGTERM: how far to stop (1 graceful, 2 now). */
+export interface StopMessage {
+  readonly scriptserveStop: number;
+}
+
+/**
+ * In a worker, call `onLevel` with each stop level the primary sends. The
+ * caller takes the highest of these and its own signal count, so a signal
+ * that reached the worker both directly (the terminal's process group) and
+ * through the primary counts once.
+ */
+export function onStopMessage(onLevel: (level: number) => void): void {
+  process.on('message', (message: unknown) => {
+    const level = (message as Partial<StopMessage> | null)?.scriptserveStop;
+    if (typeof level === 'number' && Number.isInteger(level) && level > 0) onLevel(level);
+  });
 }
 
 /** Is this process a worker forked by {@link runPrimary}? */

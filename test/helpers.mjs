@@ -140,8 +140,9 @@ export function parseRawResponse(text) {
  * Spawn the built CLI with args; resolves once its first stdout line arrives:
  * { child, banner, port, stdout(): string, stderr(): string, exited: Promise<{code, signal}>, stop() }.
  */
-export function startCli(args, { env = process.env, cwd = ROOT_DIR, timeout = 10000, uid, gid } = {}) {
-  const child = spawn(process.execPath, [CLI, ...args, ...WARM_FLAGS], { cwd, env, uid, gid, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCli(args, { env = process.env, cwd = ROOT_DIR, timeout = 10000, uid, gid, detached = false } = {}) {
+  // detached: the CLI leads its own process group, so a test can signal the group as a terminal's Ctrl-C does.
+  const child = spawn(process.execPath, [CLI, ...args, ...WARM_FLAGS], { cwd, env, uid, gid, detached, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8');
@@ -166,7 +167,15 @@ export function startCli(args, { env = process.env, cwd = ROOT_DIR, timeout = 10
       stderr: () => err,
       exited,
       stop: async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        if (child.exitCode === null && child.signalCode === null) {
+          if (detached) {
+            try {
+              process.kill(-child.pid, 'SIGKILL');
+            } catch {
+              /* gone */
+            }
+          } else child.kill('SIGKILL');
+        }
         await deadline(exited, 5000, 'cli exit');
       },
     };

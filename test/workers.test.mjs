@@ -86,6 +86,56 @@ function isAlive(pid) {
   }
 }
 
+test('Ctrl-C in a terminal (SIGINT to the whole process group) lets a running script finish, then everything exits 0', async () => {
+  const root = tempDir();
+  writeTree(root, {
+    'cgi-bin/slow.sh': { content: '#!/bin/sh\nsleep 1\nprintf "Content-Type: text/plain\\n\\nfinished\\n"\n', mode: 0o755 },
+  });
+  const cli = await startCli(['--workers', '2', '--port', '0', root], { detached: true });
+  try {
+    const workers = await childPids(cli.child.pid);
+    assert.equal(workers.length, 2);
+    const pending = request(cli.port, '/cgi-bin/slow.sh', { method: 'POST', body: 'x' });
+    // The script is running once a worker has a child.
+    const started = await waitFor(async () => (await Promise.all(workers.map(childPids))).some((c) => c.length > 0), 5000);
+    assert.ok(started, 'the script never started');
+    // What the terminal does: one SIGINT to every process of the foreground group, primary and workers alike.
+    process.kill(-cli.child.pid, 'SIGINT');
+    const res = await pending;
+    assert.equal(res.status, 200);
+    assert.equal(res.body.toString(), 'finished\n');
+    const { code } = await deadline(cli.exited, 15000, 'primary exit');
+    assert.equal(code, 0);
+    assert.ok(await waitFor(() => workers.every((pid) => !isAlive(pid)), 5000), 'workers still running');
+  } finally {
+    await cli.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a second Ctrl-C stops everything at once: the running script is killed, exit 0', async () => {
+  const root = tempDir();
+  writeTree(root, { 'cgi-bin/slow.sh': { content: '#!/bin/sh\nsleep 30\necho\n', mode: 0o755 } });
+  const cli = await startCli(['--workers', '2', '--port', '0', '--shutdown-grace', '60', root], { detached: true });
+  try {
+    const workers = await childPids(cli.child.pid);
+    const pending = request(cli.port, '/cgi-bin/slow.sh', { method: 'POST', body: 'x' }).catch((err) => err);
+    let scripts = [];
+    assert.ok(await waitFor(async () => (scripts = (await Promise.all(workers.map(childPids))).flat()).length > 0, 5000), 'the script never started');
+    process.kill(-cli.child.pid, 'SIGINT');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(cli.child.exitCode, null, 'one Ctrl-C waits for the script');
+    process.kill(-cli.child.pid, 'SIGINT');
+    const { code } = await deadline(cli.exited, 5000, 'primary exit after the second Ctrl-C');
+    assert.equal(code, 0);
+    await pending;
+    assert.ok(await waitFor(() => [...workers, ...scripts].every((pid) => !isAlive(pid)), 5000), 'a worker or the script is still running');
+  } finally {
+    await cli.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test('--workers with a port in use: one line, exit 1, no worker left', async () => {
   const blocker = createNetServer();
   await new Promise((r) => blocker.listen(0, '127.0.0.1', r));
