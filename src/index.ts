@@ -7,4 +7,4 @@ export { closeGracefully, createHandler, createServer, killScripts, type Request
 export { resolveConfig, ConfigError, type Config, type ServeOptions, type RouteOptions, type LogWriter } from './config.js';
 export { HttpError } from './errors.js';
 export { VERSION } from './version.js';
-export { hashedPasswordCheck, loadHtpasswd, type AccessPolicy } from './access.js';
+export type { AccessPolicy } from './access.js';

@@ -11,7 +11,15 @@ import { StaticFiles, type MissTicket } from './static/handler.js';
 import { sentBodyBytes } from './static/serve-file.js';
 
 /** A node:http request listener; `next` (connect/express) is called when the handler declines. */
-export type RequestHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
+export interface RequestHandler {
+  (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void;
+  /**
+   * Release what the handler holds: its file-system watches and cache, and
+   * the warm Python fork server. Scripts still running finish on their own.
+   * Requests after close() are still served, without the cache or warm mode.
+   */
+  close(): void;
+}
 
 /** Per-request state shared by the steps of one request. */
 export interface RequestContext {
@@ -51,7 +59,14 @@ function isConfig(o: ServeOptions | Config): o is Config {
  */
 export function createHandler(options: ServeOptions | Config = {}): RequestHandler {
   const config = isConfig(options) ? options : resolveConfig(options);
-  return handlerFor(config, new ScriptPool(config), new StaticFiles(config));
+  const scripts = new ScriptPool(config);
+  const statics = new StaticFiles(config);
+  return Object.assign(handlerFor(config, scripts, statics), {
+    close(): void {
+      statics.close();
+      scripts.close();
+    },
+  });
 }
 
 /** More header fields than this is 431: no real client sends them, and each one costs work. */
@@ -59,7 +74,7 @@ const MAX_HEADER_FIELDS = 100;
 /** A longer request target is 414 (RFC 9112 3 recommends supporting at least 8000 octets). */
 const MAX_URL_BYTES = 8192;
 
-function handlerFor(config: Config, scripts: ScriptPool, statics: StaticFiles): RequestHandler {
+function handlerFor(config: Config, scripts: ScriptPool, statics: StaticFiles): (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void {
   const authenticate = config.access.users ? createAuthenticator(config.access.users) : null;
   // The hot path (a cached file or 404, no auth, not middleware) is answered
   // synchronously, without the per-request context; its checks run only on a hit.

@@ -8,7 +8,35 @@ import { join } from 'node:path';
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, createHandler, resolveConfig, ConfigError } from '../dist/index.js';
-import { deadline, request, rmSync, tempDir, writeTree } from './helpers.mjs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { PYTHON, deadline, pidsMatching, request, rmSync, tempDir, waitFor, writeTree } from './helpers.mjs';
+
+/** The parent pid of a process, or null once it is gone (a zombie counts as gone). */
+function parentOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' ? null : Number(fields[1]);
+  } catch {
+    return null;
+  }
+}
+
+/** inotify watches this process holds (one `inotify wd:` line per watch in its inotify descriptors' fdinfo). */
+function inotifyWatches() {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target;
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    if (target !== 'anon_inode:inotify') continue;
+    n += readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1').split('\n').filter((l) => l.startsWith('inotify wd:')).length;
+  }
+  return n;
+}
 
 let root;
 before(() => {
@@ -94,6 +122,33 @@ describe('createHandler', () => {
       assert.equal(post.status, 405);
       assert.match(post.headers.allow, /GET/);
     });
+  });
+
+  test('close() releases its watches and its fork server; later requests are still answered, uncached', async () => {
+    const tree = realpathSync(tempDir('scriptserve-lib-close-'));
+    writeTree(tree, { 'a/x.txt': 'x', 'b/y.txt': 'y', 'c/z.txt': 'z', 'cgi-bin/hi.py': { content: '#!/usr/bin/python3\nprint("Content-Type: text/plain\\n\\nhi")\n', mode: 0o755 } });
+    const before = inotifyWatches();
+    const handler = createHandler({ root: tree, warmPython: true, warmInterpreter: PYTHON, warmPreload: ['json'] });
+    try {
+      await listening(createHttpServer(handler), async (port) => {
+        for (const path of ['/a/x.txt', '/b/y.txt', '/c/z.txt']) assert.equal((await request(port, path)).status, 200);
+        assert.equal((await request(port, '/cgi-bin/hi.py', { method: 'POST', body: '' })).body.toString(), 'hi\n');
+        assert.ok(inotifyWatches() >= before + 4, 'the root and three directories are watched');
+        // This process's own fork server (other test files run theirs at the same time).
+        const forkServers = (await pidsMatching('forkserver.py')).filter((pid) => parentOf(pid) === process.pid);
+        assert.equal(forkServers.length, 1, 'one fork server runs');
+        handler.close();
+        assert.equal(inotifyWatches(), before, 'every watch is released');
+        assert.ok(await waitFor(() => forkServers.every((pid) => parentOf(pid) !== process.pid), 5000), 'the fork server is gone');
+        // Still served, and nothing is watched again.
+        assert.equal((await request(port, '/a/x.txt')).body.toString(), 'x');
+        assert.equal((await request(port, '/cgi-bin/hi.py', { method: 'POST', body: '' })).body.toString(), 'hi\n');
+        assert.equal(inotifyWatches(), before, 'a request after close() watches nothing');
+      });
+    } finally {
+      handler.close();
+      rmSync(tree, { recursive: true, force: true });
+    }
   });
 
   test('works inside a plain server that handles some paths itself', async () => {

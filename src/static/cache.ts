@@ -48,6 +48,7 @@ export class StaticCache {
   private readonly entries = new Map<string, CacheEntry>();
   private readonly watchers = new Map<string, FSWatcher>();
   private bytes = 0;
+  private closed = false;
   /** Bumped by every file-system event. */
   generation = 0;
 
@@ -79,7 +80,7 @@ export class StaticCache {
 
   /** Cache an entry if nothing changed since `generation` was read; returns whether it was kept. */
   put(key: string, entry: CacheEntry, generation: number): boolean {
-    if (generation !== this.generation) return false;
+    if (generation !== this.generation || this.closed) return false;
     const old = this.entries.get(key);
     // Misses that raced for the same key each put an entry: the replaced one's bytes leave the count.
     if (old) this.account(old, -1);
@@ -92,7 +93,7 @@ export class StaticCache {
 
   /** Record a listing body rendered for a cached entry (if the entry is still current). */
   storeListingBody(key: string, entry: CacheEntry & { kind: 'listing' }, json: boolean, body: Buffer, generation: number): void {
-    if (generation !== this.generation || !this.holds(key, entry)) return;
+    if (generation !== this.generation || this.closed || !this.holds(key, entry)) return;
     const old = json ? entry.json : entry.html;
     if (json) entry.json = body;
     else entry.html = body;
@@ -100,8 +101,9 @@ export class StaticCache {
     this.evict();
   }
 
-  /** Stop watching and forget everything (server close). */
+  /** Stop watching and forget everything, for good: nothing is cached or watched after this (server or handler close). */
   close(): void {
+    this.closed = true;
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
     this.entries.clear();
@@ -110,6 +112,7 @@ export class StaticCache {
 
   private watchDir(dir: string): boolean {
     if (this.watchers.has(dir)) return true;
+    if (this.closed) return false;
     if (this.watchers.size >= MAX_WATCHED_DIRS) return false;
     let watcher: FSWatcher;
     try {
