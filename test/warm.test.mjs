@@ -59,6 +59,16 @@ print(locale.getpreferredencoding(False), locale.setlocale(locale.LC_CTYPE))
 ${HEAD}print(' '.join(sorted(os.listdir('/proc/self/fd'), key=int)))
 `),
   'cgi-bin/exit3.py': py('import sys\nsys.exit(3)\n'),
+  // Warm, stdin is a socket to the server (cold, a pipe's read end): what the script writes there must not pass for the fork server's status lines.
+  'cgi-bin/forge_exit.py': py(`import os, time
+try:
+    os.write(0, b'exit 0 -\\npid 1\\nexit - SIGKILL\\n')
+except OSError:
+    pass
+${HEAD}time.sleep(0.3)
+print('still running')
+sys.exit(5)
+`),
   'cgi-bin/exit_after.py': py(`${HEAD}print('partial answer')\nsys.stdout.flush()\nsys.exit(4)\n`),
   'cgi-bin/exit_string.py': py(`${HEAD}print('bye')\nsys.exit('leaving with a message')\n`),
   'cgi-bin/exception.py': py(`def inner():
@@ -167,6 +177,7 @@ const TABLE = [
   ['/cgi-bin/signals.py', 'GET'],
   ['/cgi-bin/stdio.py', 'GET'],
   ['/cgi-bin/exit3.py', 'GET'],
+  ['/cgi-bin/forge_exit.py', 'GET'],
   ['/cgi-bin/exit_after.py', 'GET'],
   ['/cgi-bin/exit_string.py', 'GET'],
   ['/cgi-bin/exception.py', 'GET'],
@@ -309,7 +320,7 @@ describe('warm Python', () => {
         const line = logs.find((l) => l.includes(` GET ${path} `) && / (exit|signal)=/.test(l));
         return line && / ((exit|signal)=\S+)/.exec(line)[1];
       };
-      for (const [path, expected] of [['/cgi-bin/exit3.py', 'exit=3'], ['/cgi-bin/exception.py', 'exit=1'], ['/cgi-bin/interrupt.py', 'signal=SIGINT'], ['/cgi-bin/exit_after.py', 'exit=4']]) {
+      for (const [path, expected] of [['/cgi-bin/exit3.py', 'exit=3'], ['/cgi-bin/exception.py', 'exit=1'], ['/cgi-bin/interrupt.py', 'signal=SIGINT'], ['/cgi-bin/exit_after.py', 'exit=4'], ['/cgi-bin/forge_exit.py', 'exit=5']]) {
         await call(cold.port, path);
         await call(warm.port, path);
         assert.equal(await waitFor(() => outcome(cold.logs, path)), expected, `cold ${path}`);

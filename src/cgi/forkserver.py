@@ -12,9 +12,11 @@ _MAIN_KEYS = list(globals())  # the keys a fresh interpreter gives __main__, in 
 # out or err); the `in` one is followed by one JSON line {script, cwd, env,
 # cmdline, comm, realdir}. The child gets them as fds 0, 1, 2. On `in`, the
 # child reports `pid N\n` once it leads its own session (so the server can
-# signal its group), and this process reports `exit CODE -\n` or
-# `exit - SIGNAME\n` after reaping it, or `error MESSAGE\n` when it could not
-# fork. The server writes the body to
+# signal its group), or this process reports `error MESSAGE\n` when it could
+# not fork. After reaping the child, this process reports `exit ID CODE -\n`
+# or `exit ID - SIGNAME\n` on its own stdout, a pipe no child holds (a script
+# can write to its stdin, which is `in`, so nothing it could forge is read
+# there after the pid line), then closes `in`. The server writes the body to
 # `in` only after the pid line, so nothing here ever reads request bodies.
 #
 # Usage: python3 [flags] forkserver.py SOCKET_PATH PRELOAD_CSV PADDING
@@ -83,7 +85,7 @@ class ForkServer:
         self.groups = {}    # request id -> [in, out, err descriptors, request], until all three came
         self.members = {}   # descriptor of an incomplete group -> its request id
         self.accept_paused_until = 0
-        self.children = {}  # pid -> the `in` descriptor
+        self.children = {}  # pid -> (the `in` descriptor, the request id)
 
     def serve(self):
         try:
@@ -193,7 +195,7 @@ class ForkServer:
                 if member != fd:
                     self.poller.unregister(member)
             self.poller.unregister(fd)
-            self.launch(group)
+            self.launch(group, parts[0])
         else:
             # Stays polled: a hang-up before the group is complete frees the whole group.
             self.members[fd] = parts[0]
@@ -206,7 +208,7 @@ class ForkServer:
                 self.poller.unregister(fd)
                 os.close(fd)
 
-    def launch(self, group):
+    def launch(self, group, request_id):
         fds = group[:3]
         request = group[3]
         code = self.code_cache.get(request['script'])
@@ -224,7 +226,7 @@ class ForkServer:
             run_child(request, code, fds)  # never returns
         os.close(fds[1])
         os.close(fds[2])
-        self.children[pid] = fds[0]
+        self.children[pid] = (fds[0], request_id)
 
     def drain_wakeups(self):
         try:
@@ -243,14 +245,18 @@ class ForkServer:
                 continue
             if pid == 0:
                 return
-            fd = self.children.pop(pid, None)
-            if fd is None:
+            child = self.children.pop(pid, None)
+            if child is None:
                 continue
+            fd, request_id = child
             if os.WIFSIGNALED(status):
-                report = 'exit - %s' % signal_name(os.WTERMSIG(status))
+                report = b'- %s' % signal_name(os.WTERMSIG(status)).encode()
             else:
-                report = 'exit %d -' % os.WEXITSTATUS(status)
-            send_line(fd, report)
+                report = b'%d -' % os.WEXITSTATUS(status)
+            try:
+                os.write(1, b'exit %s %s\n' % (request_id, report))
+            except OSError:
+                pass  # the server is gone; the EOF on stdin ends this process
             os.close(fd)
 
 

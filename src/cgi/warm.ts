@@ -7,7 +7,7 @@ import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.js';
-import { formatMessage, type ScriptOutcome } from '../log.js';
+import { formatMessage } from '../log.js';
 import { drainStderr, GroupSupervisor, type RunningScript, type RunOptions } from './run.js';
 
 /** How long a request waits for a fork server that is (re)starting before it runs cold instead. */
@@ -25,6 +25,12 @@ const FORK_SERVER = fileURLToPath(new URL('./forkserver.py', import.meta.url));
 
 /** A request the fork server never received: the script did not start, so running it cold is safe. */
 class NotSent extends Error {}
+
+/** A request the fork server has, waiting for the `exit` line it writes on its stdout after reaping the child. */
+interface PendingExit {
+  readonly input: Socket;
+  readonly settle: (status: readonly [number | null, string | null]) => void;
+}
 
 interface ShebangEntry {
   readonly key: string;
@@ -48,6 +54,8 @@ export class WarmPython {
   private readonly dir: string;
   private readonly socketPath: string;
   private readyWaiters: ((ok: boolean) => void)[] = [];
+  /** The running fork server's requests that wait for their exit status, by request id. */
+  private exits = new Map<string, PendingExit>();
   private ready = false;
   private closed = false;
   private failures = 0;
@@ -132,19 +140,38 @@ export class WarmPython {
       return;
     }
     this.child = child;
+    const exits = (this.exits = new Map());
     child.unref();
     for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as Socket).unref?.();
-    child.stdout!.setEncoding('utf8');
+    // The fork server's stdout: `ready`, then one `exit ID CODE SIGNAL` line per reaped child.
+    let partial = '';
+    child.stdout!.setEncoding('latin1');
     child.stdout!.on('data', (text: string) => {
-      if (!this.ready && text.includes('ready\n')) {
-        this.ready = true;
-        this.settleReady(true);
+      const lines = (partial + text).split('\n');
+      partial = lines.pop()!.slice(-4096);
+      for (const line of lines) {
+        const m = /^exit (\S+) (-|\d+) (-|SIG\w+)$/.exec(line);
+        if (m) {
+          exits.get(m[1]!)?.settle([m[2] === '-' ? null : Number(m[2]), m[3] === '-' ? null : m[3]!]);
+          exits.delete(m[1]!);
+        } else if (line === 'ready' && !this.ready) {
+          this.ready = true;
+          this.settleReady(true);
+        }
       }
     });
     drainStderr(child.stderr!, (line) => this.log(line), Infinity);
     child.stdin!.on('error', () => {});
     child.once('error', (err) => this.log(`fork server: ${err.message}`));
     child.once('close', (code, signal) => {
+      // No status will come for the children it forked: each has exited once its `in` has closed
+      // (the child holds it as stdin until then; a descendant that keeps it is killed with the group).
+      for (const pending of exits.values()) {
+        const settle = (): void => pending.settle([null, null]);
+        if (pending.input.closed) settle();
+        else pending.input.once('close', settle);
+      }
+      exits.clear();
       if (this.child !== child) return;
       this.child = null;
       this.ready = false;
@@ -240,23 +267,20 @@ export class WarmPython {
       return socket;
     });
     const [input, output, errors] = sockets as [Socket, Socket, Socket];
+    // Registered before the request goes out: the exit line (on another channel) may beat the pid line.
+    const exits = this.exits;
+    const status = new Promise<readonly [number | null, string | null]>((settle) => exits.set(id, { input, settle }));
     input.write(JSON.stringify(request) + '\n');
-    const control = new ControlLines(input);
-    const pid = await awaitPid(control, input, sockets);
-    return this.running(pid, options, control, input, output, errors);
-  }
-
-  private running(pid: number, options: RunOptions, control: ControlLines, input: Socket, output: Socket, errors: Socket): RunningScript {
+    let pid: number;
+    try {
+      pid = await awaitPid(input, sockets);
+    } catch (err) {
+      exits.delete(id);
+      throw err;
+    }
     const group = new GroupSupervisor(pid, options.timeoutMs);
-    const exitedPromise = new Promise<ScriptOutcome>((resolveExit) => {
-      control.listen((line) => {
-        const m = /^exit (-|\d+) (-|SIG\w+)$/.exec(line);
-        if (m) resolveExit(group.finished(m[1] === '-' ? null : Number(m[1]), m[2] === '-' ? null : m[2]!));
-      });
-      // The fork server died: no status will come; the child is gone once `in` closes.
-      input.once('close', () => resolveExit(group.finished(null, null)));
-    });
-    return group.running({ stdin: input, stdout: output, stderr: errors }, options.onStderr, exitedPromise);
+    const exited = status.then(([exit, signal]) => group.finished(exit, signal));
+    return group.running({ stdin: input, stdout: output, stderr: errors }, options.onStderr, exited);
   }
 }
 
@@ -269,9 +293,10 @@ export class WarmPython {
  * answer within WARM_FORK_TIMEOUT_MS may still fork later, so that is an
  * error (500), never a cold retry that could run the script twice.
  */
-function awaitPid(control: ControlLines, input: Socket, sockets: readonly Socket[]): Promise<number> {
+function awaitPid(input: Socket, sockets: readonly Socket[]): Promise<number> {
   return new Promise((resolvePid, rejectPid) => {
     let settled = false;
+    let pending = '';
     const fail = (err: Error): void => {
       if (settled) return;
       settled = true;
@@ -287,51 +312,30 @@ function awaitPid(control: ControlLines, input: Socket, sockets: readonly Socket
         if (!connected) fail(new NotSent(`cannot connect to the fork server: ${err.message}`));
       });
     }
-    control.listen((line) => {
-      if (settled) return;
-      if (line.startsWith('pid ')) {
+    // Control lines come on `in` only until the pid: after it, what arrives
+    // is whatever the script writes to its stdin, read and dropped.
+    const onData = (chunk: Buffer): void => {
+      pending += chunk.toString('latin1');
+      const nl = pending.indexOf('\n');
+      if (nl < 0) {
+        if (pending.length > 4096) fail(new Error('the fork server sent a malformed reply'));
+        return;
+      }
+      const line = pending.slice(0, nl);
+      input.off('data', onData);
+      input.resume();
+      if (line.startsWith('pid ') && /^\d+$/.test(line.slice(4))) {
         settled = true;
         clearTimeout(timer);
-        control.listen(null);
         resolvePid(Number(line.slice(4)));
       } else if (line.startsWith('error ')) {
         // The fork failed: nothing ran, so the caller may run the script cold.
         fail(new NotSent(line.slice(6)));
-      }
-    });
+      } else fail(new Error(`the fork server sent a malformed reply: ${line.slice(0, 80)}`));
+    };
+    input.on('data', onData);
     input.once('close', () => fail(new NotSent('the fork server closed the connection')));
   });
-}
-
-/**
- * Control lines on `in`, split and bounded (a script writing to its stdin,
- * which is that same connection, cannot flood them). Lines that arrive while
- * nobody listens wait for the next listener, so an `exit` that comes in the
- * same read as the `pid` is not lost.
- */
-class ControlLines {
-  private pending = '';
-  private readonly queued: string[] = [];
-  private onLine: ((line: string) => void) | null = null;
-
-  constructor(input: Socket) {
-    input.on('data', (chunk: Buffer) => {
-      this.pending += chunk.toString('latin1');
-      let nl: number;
-      while ((nl = this.pending.indexOf('\n')) >= 0) {
-        const line = this.pending.slice(0, nl);
-        this.pending = this.pending.slice(nl + 1);
-        if (this.onLine) this.onLine(line);
-        else if (this.queued.length < 16) this.queued.push(line);
-      }
-      if (this.pending.length > 4096) this.pending = '';
-    });
-  }
-
-  listen(onLine: ((line: string) => void) | null): void {
-    this.onLine = onLine;
-    while (this.onLine && this.queued.length > 0) this.onLine(this.queued.shift()!);
-  }
 }
 
 function sameArgs(a: readonly string[], b: readonly string[]): boolean {
