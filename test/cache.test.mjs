@@ -115,6 +115,24 @@ describe('static cache invalidation', () => {
     assert.equal((await get('/dir/sub/deep.txt')).body.toString(), 'third deep!\n');
   });
 
+  test('a directory replaced by a file of the same name, and back: no entry below it survives', async () => {
+    mkdirSync(join(root, 'swap'));
+    writeFileSync(join(root, 'swap', 'inside.txt'), 'inside\n');
+    assert.equal((await get('/swap/inside.txt')).body.toString(), 'inside\n');
+    assert.match((await get('/swap/')).body.toString(), /inside\.txt/);
+    rmSync(join(root, 'swap'), { recursive: true });
+    writeFileSync(join(root, 'swap'), 'now a file\n');
+    assert.equal((await get('/swap/inside.txt')).status, 404);
+    assert.equal((await get('/swap')).body.toString(), 'now a file\n');
+    unlinkSync(join(root, 'swap'));
+    mkdirSync(join(root, 'swap'));
+    writeFileSync(join(root, 'swap', 'other.txt'), 'other\n');
+    assert.equal((await get('/swap')).status, 301);
+    assert.equal((await get('/swap/inside.txt')).status, 404);
+    assert.doesNotMatch((await get('/swap/')).body.toString(), /inside\.txt/);
+    assert.equal((await get('/swap/other.txt')).body.toString(), 'other\n');
+  });
+
   test('a file reached through a symlink is never stale (such paths are not cached)', async () => {
     for (let i = 1; i <= 10; i++) {
       writeFileSync(join(root, 'target', 'real.txt'), `real ${i}\n`);

@@ -46,6 +46,8 @@ export type CacheEntry =
  */
 export class StaticCache {
   private readonly entries = new Map<string, CacheEntry>();
+  /** The keys cached for each file-system path, so an event about one name finds its entries without a scan. */
+  private readonly byPath = new Map<string, Set<string>>();
   private readonly watchers = new Map<string, FSWatcher>();
   private bytes = 0;
   private closed = false;
@@ -81,11 +83,13 @@ export class StaticCache {
   /** Cache an entry if nothing changed since `generation` was read; returns whether it was kept. */
   put(key: string, entry: CacheEntry, generation: number): boolean {
     if (generation !== this.generation || this.closed) return false;
+    // Misses that raced for the same key each put an entry: the replaced one leaves the count and the index.
     const old = this.entries.get(key);
-    // Misses that raced for the same key each put an entry: the replaced one's bytes leave the count.
-    if (old) this.account(old, -1);
-    this.entries.delete(key);
+    if (old) this.remove(key, old);
     this.entries.set(key, entry);
+    let keys = this.byPath.get(entry.fsPath);
+    if (!keys) this.byPath.set(entry.fsPath, (keys = new Set()));
+    keys.add(key);
     this.account(entry, +1);
     this.evict();
     return true;
@@ -107,6 +111,7 @@ export class StaticCache {
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
     this.entries.clear();
+    this.byPath.clear();
     this.bytes = 0;
   }
 
@@ -135,14 +140,21 @@ export class StaticCache {
     this.generation++;
     const prefix = name === null ? dir : dir + sep + name;
     const parent = dirname(dir);
+    if (name !== null && !this.watchers.has(prefix)) {
+      // The common event, a file written, created or removed: nothing can be
+      // cached below an unwatched name, so its own entries and the listings of
+      // its directory and of the parent (which shows the directory's date) are all.
+      this.drop(prefix, () => true);
+      this.drop(dir, (entry) => entry.kind === 'listing');
+      this.drop(parent, (entry) => entry.kind === 'listing');
+      return;
+    }
+    // A watched directory changed (renamed, removed) or events were lost: everything below it goes.
     for (const [key, entry] of this.entries) {
       const p = entry.fsPath;
       const below = p === prefix || p.startsWith(prefix + sep);
       const listingOfDir = entry.kind === 'listing' && (p === dir || p === parent);
-      if (below || listingOfDir) {
-        this.entries.delete(key);
-        this.account(entry, -1);
-      }
+      if (below || listingOfDir) this.remove(key, entry);
     }
     if (name === null) return;
     // A watched directory renamed or removed: its watches (and those below it)
@@ -155,6 +167,24 @@ export class StaticCache {
     }
   }
 
+  /** Remove the entries cached for `fsPath` that `which` selects. */
+  private drop(fsPath: string, which: (entry: CacheEntry) => boolean): void {
+    const keys = this.byPath.get(fsPath);
+    if (!keys) return;
+    for (const key of keys) {
+      const entry = this.entries.get(key);
+      if (entry && which(entry)) this.remove(key, entry);
+    }
+  }
+
+  /** Forget one entry: the map, the path index and the byte count. */
+  private remove(key: string, entry: CacheEntry): void {
+    this.entries.delete(key);
+    const keys = this.byPath.get(entry.fsPath);
+    if (keys?.delete(key) && keys.size === 0) this.byPath.delete(entry.fsPath);
+    this.account(entry, -1);
+  }
+
   private account(entry: CacheEntry, sign: 1 | -1): void {
     if (entry.kind === 'file' && entry.file.body) this.bytes += sign * entry.file.body.length;
     if (entry.kind === 'listing') this.bytes += sign * ((entry.html?.length ?? 0) + (entry.json?.length ?? 0));
@@ -163,8 +193,7 @@ export class StaticCache {
   private evict(): void {
     for (const [key, entry] of this.entries) {
       if (this.bytes <= MAX_CACHED_BYTES && this.entries.size <= MAX_CACHE_ENTRIES) return;
-      this.entries.delete(key);
-      this.account(entry, -1);
+      this.remove(key, entry);
     }
   }
 }
