@@ -178,7 +178,8 @@ export class StaticFiles {
     const subdirsWatched = dirents
       .filter((d) => d.isDirectory() && (this.config.dotfiles === 'allow' || !d.name.startsWith('.')))
       .every((d) => cache.watchPath([...relative, d.name], relative.length + 1) === relative.length + 1);
-    const { entries, hasSymlinks } = await readListing(this.config, entry.fsPath);
+    // The names read above: a name added or removed since is an event in this directory, which bumps the generation.
+    const { entries, hasSymlinks } = await readListing(this.config, entry.fsPath, dirents);
     const body = listingBody(entry.urlPath, entries, entry.isRoot, json);
     if (subdirsWatched && !hasSymlinks) cache.storeListingBody(key, entry, json, body, generation);
     sendListing(req, res, body, json);

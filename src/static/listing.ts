@@ -1,4 +1,5 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sep } from 'node:path';
 import type { Config } from '../config.js';
@@ -28,8 +29,13 @@ function isInsideRoot(real: string, root: string): boolean {
  * then by code point so the order is total. `hasSymlinks` tells a cache that
  * the listing depends on targets no directory watch covers.
  */
-export async function readListing(config: Config, fsPath: string): Promise<{ entries: ListingEntry[]; hasSymlinks: boolean }> {
-  const dirents = await readdir(fsPath, { withFileTypes: true });
+export async function readListing(
+  config: Config,
+  fsPath: string,
+  /** The directory's entries when the caller has just read them. */
+  read?: readonly Dirent[],
+): Promise<{ entries: ListingEntry[]; hasSymlinks: boolean }> {
+  const dirents = read ?? (await readdir(fsPath, { withFileTypes: true }));
   const hasSymlinks = dirents.some((d) => d.isSymbolicLink());
   const entries = await Promise.all(
     dirents
