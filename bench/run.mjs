@@ -355,7 +355,7 @@ async function main() {
   const results = {
     meta: machine(tool),
     serverOrder: defs.map((d) => d.id),
-    servers: Object.fromEntries(defs.map((d) => [d.id, { label: d.label, scenarios: d.scenarios, missing: d.missing, idle: [] }])),
+    servers: Object.fromEntries(defs.map((d) => [d.id, { label: d.label, floor: d.floor === true, scenarios: d.scenarios, missing: d.missing, idle: [] }])),
     runs: [],
     floors: [],
   };

@@ -69,7 +69,7 @@ function scenarioTable(results, sc) {
     out.push(...rows);
   }
   for (const r of runs.filter((x) => x.refused || x.error)) notes.push(`- ${results.servers[r.server].label} (pass ${r.pass}, ${r.conns} conns) not reported: ${r.refused ?? r.error}`);
-  const cannot = Object.entries(results.servers).filter(([id, info]) => id !== 'floor-node' && !info.scenarios.includes(sc.id));
+  const cannot = Object.entries(results.servers).filter(([id, info]) => !info.floor && !info.scenarios.includes(sc.id));
   if (cannot.length) notes.push(`- Not measured, they cannot do this: ${cannot.map(([, info]) => info.label).join(', ')}.`);
   for (const info of Object.values(results.servers)) if (info.missing && info.scenarios.includes(sc.id)) notes.push(`- ${info.label}: skipped, ${info.missing}.`);
   const closing = [...new Set(runs.filter((r) => r.closeDelimited).map((r) => results.servers[r.server].label))];
@@ -108,6 +108,11 @@ function targets(results) {
   const peak = rss10m.length ? Math.max(...rss10m.map((r) => r.peakRss)) : NaN;
   add(`GET 10 MiB: scriptserve peak RSS at ${maxConns} conns`, Number.isFinite(peak) ? `${fmt(peak, 1)} MiB` : 'not measured', '< 150 MiB', Number.isFinite(peak) ? peak < 150 : null);
   cmp('404: scriptserve ÷ sirv-cli', ss('404'), b('404', 'sirv'), 1.0);
+  // No goal of the issue: shows what sending a page (rather than sirv's empty body) costs Node by itself.
+  const r404 = ss('404') / b('404', 'floor-404');
+  add("404: scriptserve ÷ node:http sending the same 404 bytes (context)", Number.isFinite(r404) ? `${ratioText(r404)}×` : 'not measured', '–', null);
+  const sirvOverFloor = b('404', 'sirv') / b('404', 'floor-404');
+  add("404: sirv-cli's empty 404 ÷ node:http sending scriptserve's 404 bytes (context)", Number.isFinite(sirvOverFloor) ? `${ratioText(sirvOverFloor)}×` : 'not measured', '–', null);
   cmp('304: scriptserve 304 rate ÷ its GET 1 KiB rate', ss('304'), ss('get-1k'), 1.0);
   cmp('Listing: scriptserve ÷ python http.server', ss('listing'), b('listing', 'python'), 5);
   cmp('Listing: scriptserve ÷ http-server', ss('listing'), b('listing', 'http-server'), 10);
@@ -157,6 +162,10 @@ function floorsSection(results) {
       const s = summarize(results.runs.filter((r) => r.scenario === sc && r.server === 'floor-node' && r.conns === conns), 'rps');
       if (s) out.push(`| node:http + createReadStream, ${sc} (requests) | ${conns} | ${fmt(s.best.rps)} | ${fmt(s.min)}–${fmt(s.max)} | ${ms(s.best.p50)} | ${ms(s.best.p99)} | ${fmt(s.errors)} |`);
     }
+  }
+  for (const conns of results.meta.connections) {
+    const s = summarize(results.runs.filter((r) => r.scenario === '404' && r.server === 'floor-404' && r.conns === conns), 'rps');
+    if (s) out.push(`| node:http sending scriptserve's 404 bytes (requests) | ${conns} | ${fmt(s.best.rps)} | ${fmt(s.min)}–${fmt(s.max)} | ${ms(s.best.p50)} | ${ms(s.best.p99)} | ${fmt(s.errors)} |`);
   }
   for (const [sc, rows] of byKey(results.floors, (f) => f.scenario)) {
     for (const conns of results.meta.connections) {

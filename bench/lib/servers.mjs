@@ -79,6 +79,14 @@ export function serverDefinitions() {
       argv: (port, fx) => [process.execPath, join(here, '..', 'floor-server.mjs'), String(port), fx.root],
     },
     {
+      // The 404 floor: the same bytes scriptserve sends for a missing file (page, CSP, nosniff, no-store), and no other work.
+      id: 'floor-404',
+      label: "floor: node:http sending scriptserve's 404 bytes",
+      floor: true,
+      scenarios: ['404'],
+      argv: (port) => [process.execPath, join(here, '..', 'floor-404.mjs'), String(port)],
+    },
+    {
       id: 'sirv',
       label: 'sirv-cli',
       scenarios: STATIC.filter((s) => s !== 'listing'),
