@@ -86,6 +86,7 @@ class ForkServer:
         self.members = {}   # descriptor of an incomplete group -> its request id
         self.accept_paused_until = 0
         self.children = {}  # pid -> (the `in` descriptor, the request id)
+        self.ready = []     # complete requests of this poll batch, to fork
 
     def serve(self):
         try:
@@ -109,6 +110,12 @@ class ForkServer:
                 elif fd in self.pending:
                     self.read_preamble(fd)
                 # Anything else is a stale event of this batch: a descriptor an earlier event closed.
+            # Each fork write-protects this process's memory again, so the forks of
+            # a batch run back to back: the loop's bookkeeping between them is paid once.
+            if self.ready:
+                for group, request_id in self.ready:
+                    self.launch(group, request_id)
+                self.ready.clear()
             self.reap()
             if self.accept_paused_until and time.monotonic() >= self.accept_paused_until:
                 self.accept_paused_until = 0
@@ -195,7 +202,8 @@ class ForkServer:
                 if member != fd:
                     self.poller.unregister(member)
             self.poller.unregister(fd)
-            self.launch(group, parts[0])
+            # Forked after this poll batch, together with any others that completed in it.
+            self.ready.append((group, parts[0]))
         else:
             # Stays polled: a hang-up before the group is complete frees the whole group.
             self.members[fd] = parts[0]
