@@ -21,6 +21,7 @@ import {
   deadline,
   waitFor,
   pidsMatching,
+  zombieChildren,
   rmSync,
   PYTHON,
   FIXTURES,
@@ -240,22 +241,6 @@ function postChunked(port, path, pieces, timeout = 20000) {
       req.end();
     })().catch(reject);
   }), timeout, `chunked POST ${path}`);
-}
-
-/** Children of this process that are zombies (exited, never reaped). */
-function zombieChildren() {
-  const out = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (state === 'Z' && Number(ppid) === process.pid) out.push(Number(entry));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
 }
 
 function openFds() {

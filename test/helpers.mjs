@@ -2,7 +2,7 @@
 // sockets (fetch/URL would normalize `..` and `%2e%2e` before sending), real
 // scripts. Every wait has a deadline.
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -211,16 +211,57 @@ export async function waitFor(fn, ms = 5000, stepMs = 50) {
   return value;
 }
 
-/** Pids of live processes whose command line contains `marker` (reads /proc). */
-export async function pidsMatching(marker) {
-  const { readdirSync, readFileSync } = await import('node:fs');
-  const pids = [];
+/** State and parent of a process from /proc/PID/stat, or null once it is gone. */
+export function procStat(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state, ppid: Number(ppid) };
+  } catch {
+    return null;
+  }
+}
+
+/** Every process as { pid, state, ppid }. */
+function processes() {
+  const out = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
+    const stat = procStat(entry);
+    if (stat) out.push({ pid: Number(entry), ...stat });
+  }
+  return out;
+}
+
+/** Is the process running (not gone, not a zombie)? */
+export function isAlive(pid) {
+  const stat = procStat(pid);
+  return stat !== null && stat.state !== 'Z';
+}
+
+/** The parent pid of a running process; null once it is gone or a zombie. */
+export function parentOf(pid) {
+  const stat = procStat(pid);
+  return stat === null || stat.state === 'Z' ? null : stat.ppid;
+}
+
+/** Running children of a process. */
+export function childPids(pid) {
+  return processes().filter((p) => p.ppid === pid && p.state !== 'Z').map((p) => p.pid);
+}
+
+/** Children of this process that are zombies (exited, never reaped). */
+export function zombieChildren() {
+  return processes().filter((p) => p.ppid === process.pid && p.state === 'Z').map((p) => p.pid);
+}
+
+/** Pids of running processes whose command line contains `marker`. */
+export function pidsMatching(marker) {
+  const pids = [];
+  for (const { pid, state } of processes()) {
+    if (state === 'Z') continue;
     try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'latin1');
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      if (cmd.includes(marker) && !/\) Z /.test(stat)) pids.push(Number(entry));
+      if (readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(marker)) pids.push(pid);
     } catch {
       /* gone */
     }

@@ -9,18 +9,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, createHandler, resolveConfig, ConfigError } from '../dist/index.js';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { PYTHON, deadline, pidsMatching, request, rmSync, tempDir, waitFor, writeTree } from './helpers.mjs';
-
-/** The parent pid of a process, or null once it is gone (a zombie counts as gone). */
-function parentOf(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[0] === 'Z' ? null : Number(fields[1]);
-  } catch {
-    return null;
-  }
-}
+import { PYTHON, deadline, parentOf, pidsMatching, request, rmSync, tempDir, waitFor, writeTree } from './helpers.mjs';
 
 /** inotify watches this process holds (one `inotify wd:` line per watch in its inotify descriptors' fdinfo). */
 function inotifyWatches() {

@@ -10,7 +10,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { delimiter, join } from 'node:path';
-import { PYTHON, deadline, request, rmSync, runCli, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
+import { PYTHON, deadline, isAlive, parentOf, request, rmSync, runCli, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
 
 const HOST = { Host: 'localhost' };
 const py = (body) => ({ content: `#!${PYTHON}\n${body}`, mode: 0o755 });
@@ -235,27 +235,11 @@ function inheritedFds() {
   return out;
 }
 
-function alive(pid) {
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
-  } catch {
-    return false;
-  }
-}
-
 function cmdline(pid) {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'latin1');
   } catch {
     return '';
-  }
-}
-
-function parentOf(pid) {
-  try {
-    return Number(readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ')[1]);
-  } catch {
-    return 0;
   }
 }
 
@@ -406,7 +390,7 @@ describe('warm Python', () => {
       const [pid, child] = readFileSync(marker, 'utf8').split(' ').map(Number);
       assert.equal(cmdline(pid), `${PYTHON} ${join(root, 'cgi-bin', 'sleeper.py')}\0`);
       process.kill(-pid, 'SIGKILL');
-      assert.ok(await waitFor(() => !alive(pid) && !alive(child), 5000));
+      assert.ok(await waitFor(() => !isAlive(pid) && !isAlive(child), 5000));
       assert.equal((await pending).status, 500);
     });
 
@@ -529,7 +513,7 @@ describe('warm Python', () => {
         }), 15000, 'in-flight request');
         assert.ok(await waitFor(() => seen.includes('line 1'), 5000), 'the in-flight script never started');
         process.kill(first, 'SIGKILL');
-        assert.ok(await waitFor(() => !alive(first), 5000), 'fork server survived SIGKILL');
+        assert.ok(await waitFor(() => !isAlive(first), 5000), 'fork server survived SIGKILL');
         const next = await call(srv.port, '/cgi-bin/ppid.py');
         assert.equal(next.status, 200, 'the request after the crash was not answered');
         writeFileSync(join(root, gate), '');
@@ -552,8 +536,8 @@ describe('warm Python', () => {
         const res = await call(srv.port, '/cgi-bin/sleeper.py?pids-timeout');
         assert.equal(res.status, 504);
         const [pid, child] = readFileSync(join(root, 'pids-timeout'), 'utf8').split(' ').map(Number);
-        assert.ok(isForkServer(parentOf(pid)) || !alive(pid), 'the script was not a warm child');
-        assert.ok(await waitFor(() => !alive(pid) && !alive(child), 5000), 'script or its child survived the timeout');
+        assert.ok(isForkServer(parentOf(pid)) || !isAlive(pid), 'the script was not a warm child');
+        assert.ok(await waitFor(() => !isAlive(pid) && !isAlive(child), 5000), 'script or its child survived the timeout');
         const line = await waitFor(() => srv.logs.find((l) => l.includes('/cgi-bin/sleeper.py?pids-timeout 504')));
         assert.match(line, / signal=SIG(TERM|KILL) /);
       } finally {
@@ -572,7 +556,7 @@ describe('warm Python', () => {
         socket.destroy();
       }
       const [pid, child] = readFileSync(marker, 'utf8').split(' ').map(Number);
-      assert.ok(await waitFor(() => !alive(pid) && !alive(child), 5000), 'script outlived its client');
+      assert.ok(await waitFor(() => !isAlive(pid) && !isAlive(child), 5000), 'script outlived its client');
     });
 
     test('junk on the fork server socket costs it nothing: incomplete requests are freed, bad ones dropped', async () => {
@@ -600,7 +584,7 @@ describe('warm Python', () => {
         }
         await Promise.all(junk.map(send));
         assert.ok(await waitFor(() => fdCount() <= before, 5000), `fork server holds ${fdCount()} descriptors, had ${before}`);
-        assert.ok(alive(pid), 'the fork server died');
+        assert.ok(isAlive(pid), 'the fork server died');
         assert.equal(await ppidOf(srv.port, '/cgi-bin/ppid.py'), pid, 'requests still run warm in the same fork server');
       } finally {
         await srv.close();
@@ -614,7 +598,7 @@ describe('warm Python', () => {
       const socketPath = cmdline(pid).split(/[\0 ]/).find((a) => a.includes('scriptserve-warm-'));
       assert.ok(socketPath && existsSync(socketPath), 'socket not found');
       await srv.close();
-      assert.ok(await waitFor(() => !alive(pid), 5000), 'fork server outlived its server');
+      assert.ok(await waitFor(() => !isAlive(pid), 5000), 'fork server outlived its server');
       assert.equal(existsSync(join(socketPath, '..')), false, 'socket directory left behind');
     });
   });
@@ -676,7 +660,7 @@ describe('warm Python', () => {
         const socketDir = join(cmdline(ppid).split(/[\0 ]/).find((a) => a.includes('scriptserve-warm-')), '..');
         assert.ok(existsSync(socketDir));
         cli.child.kill('SIGKILL');
-        assert.ok(await waitFor(() => !alive(ppid) && !existsSync(socketDir), 5000), 'fork server or its directory outlived a killed server');
+        assert.ok(await waitFor(() => !isAlive(ppid) && !existsSync(socketDir), 5000), 'fork server or its directory outlived a killed server');
       } finally {
         await cli.stop();
       }
