@@ -10,7 +10,7 @@ _MAIN_KEYS = list(globals())  # the keys a fresh interpreter gives __main__, in 
 # Protocol, on a Unix socket in a private (0700) directory. Per request the
 # server opens three connections, each starting with `ID ROLE\n` (ROLE is in,
 # out or err); the `in` one is followed by one JSON line {script, cwd, env,
-# cmdline, comm, realdir}. The child gets them as fds 0, 1, 2. On `in`, the
+# cmdline, title, comm, realdir}. The child gets them as fds 0, 1, 2. On `in`, the
 # child reports `pid N\n` once it leads its own session (so the server can
 # signal its group), or this process reports `error MESSAGE\n` when it could
 # not fork. After reaping the child, this process reports `exit ID CODE -\n`
@@ -380,7 +380,7 @@ def become_fresh_process(request, fds):
     # it is never finalized, so it can never close a descriptor number that the
     # script reuses after this.
     os.closerange(3, MAX_FD)
-    show_cmdline(request.get('cmdline') or [], request.get('comm') or '')
+    show_cmdline(request.get('title') or '', request.get('comm') or '', padded=True)
     os.chdir(request['cwd'])
     set_environ(request['env'])
     script = request['script']
@@ -411,26 +411,37 @@ FS_ENCODING = sys.getfilesystemencoding()
 _ARG_AREA = None
 
 
-def show_cmdline(cmdline, comm):
-    """Make ps and /proc/PID/cmdline show the cold run's command line (best effort)."""
+def show_cmdline(title, comm, padded=False):
+    """Make ps and /proc/PID/cmdline show the cold run's command line (best effort).
+
+    `title` is that command line joined by spaces and NUL-terminated. By
+    setproctitle's convention, a non-NUL last byte of the argv area tells the
+    kernel to show the title alone (proc(5)), so ps, pgrep -f and psutil see
+    the cold command line without padding. The fork server pads its own area
+    once at start (`padded` false); a child inherits that last byte and writes
+    only its title. This runs in every child, where each Python object made
+    costs copy-on-write faults: the server sends the title ready to write, and
+    the kernel cuts comm to 15 bytes itself.
+    """
     try:
         if comm:
             fd = os.open('/proc/self/comm', os.O_WRONLY)
             try:
-                os.write(fd, comm.encode(FS_ENCODING, 'surrogateescape')[:15])
+                os.write(fd, comm.encode(FS_ENCODING, 'surrogateescape'))
             finally:
                 os.close(fd)
-        if not cmdline or _ARG_AREA is None:
+        if not title or _ARG_AREA is None:
             return
         start, end = _ARG_AREA
         room = end - start
-        # setproctitle's convention: one NUL-terminated title, and a non-NUL last
-        # byte of the area tells the kernel to show the title alone (proc(5)),
-        # so ps, pgrep -f and psutil see the cold command line without padding.
-        title = b' '.join([a.encode(FS_ENCODING, 'surrogateescape') for a in cmdline])[:room - 2]
+        data = title.encode(FS_ENCODING, 'surrogateescape')
+        if len(data) > room - 1:
+            data = data[:room - 2] + b'\0'
+        if not padded:
+            data += b'.' * (room - len(data))
         fd = os.open('/proc/self/mem', os.O_RDWR)
         try:
-            os.pwrite(fd, title + b'\0' + b'.' * (room - len(title) - 1), start)
+            os.pwrite(fd, data, start)
         finally:
             os.close(fd)
     except OSError:
@@ -594,7 +605,7 @@ def preload(names):
 def main():
     global _ARG_AREA
     _ARG_AREA = arg_area()
-    show_cmdline(sys.orig_argv[:-1], '')  # ps shows the fork server without its padding
+    show_cmdline(' '.join(sys.orig_argv[:-1]) + '\0', '')  # ps shows the fork server without its padding
     path, modules = sys.argv[1], sys.argv[2]
     preload([m for m in modules.split(',') if m])
     sys.stdout.flush()

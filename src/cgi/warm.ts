@@ -260,6 +260,8 @@ export class WarmPython {
       cwd: options.cwd,
       env: options.env,
       cmdline,
+      // What ps shows: the cold command line, NUL-terminated, ready to write (see show_cmdline).
+      title: `${cmdline.join(' ')}\0`,
       comm: basename(options.argv.length > 1 ? cmdline[0]! : script),
       // A resolution is given only when no symlink leads to the script: its directory is then what realpath gives.
       realdir: options.resolution ? options.cwd : undefined,
