@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import type { ScriptOutcome } from '../log.js';
 import { killGroup } from './kill-group.js';
 import type { WarmPython } from './warm.js';
@@ -165,25 +166,29 @@ export class GroupSupervisor {
  * own stderr, which lives as long as it does, passes Infinity).
  */
 export function drainStderr(stderr: Readable, onLine: (line: string) => void, maxBytes = MAX_STDERR_LOG_BYTES): void {
+  // Buffers, not a string encoding on the stream: once the log's share is
+  // spent, each further chunk is only counted, never decoded (a script that
+  // floods stderr costs the server a read per chunk and nothing more).
+  const decoder = new StringDecoder('utf8');
   let logged = 0;
   let partial = '';
   let truncated = false;
-  stderr.setEncoding('utf8');
-  stderr.on('data', (text: string) => {
+  stderr.on('data', (chunk: Buffer) => {
     if (logged >= maxBytes) {
       truncated = true;
       return;
     }
     const room = maxBytes - logged;
-    const piece = text.length > room ? text.slice(0, room) : text;
+    const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
     logged += piece.length;
-    const lines = (partial + piece).split('\n');
+    const lines = (partial + decoder.write(piece)).split('\n');
     partial = lines.pop() ?? '';
     for (const line of lines) onLine(line);
-    if (piece.length < text.length) truncated = true;
+    if (piece.length < chunk.length) truncated = true;
   });
   stderr.on('error', () => {});
   stderr.on('end', () => {
+    partial += decoder.end();
     if (partial) onLine(partial);
     if (truncated) onLine(`[stderr truncated after ${maxBytes} bytes]`);
   });

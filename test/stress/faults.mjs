@@ -76,7 +76,8 @@ export function faultyScripts(scale) {
         'cgi-bin/noread-hang.sh': sh(`exec ${SLEEPER}`),
         'cgi-bin/silent.sh': sh(`exit 0`),
         'cgi-bin/silent-fail.sh': sh(`exit 1`),
-        'cgi-bin/stderr-flood.sh': sh(`head -c 104857600 /dev/zero | tr '\\0' 'e' >&2\nprintf 'Content-Type: text/plain\\n\\nafter stderr\\n'`),
+        // 100 MiB (32 in the fast subset, where --script-timeout is 1 s and a loaded CI core reads ~100 MiB/s) against a 64 KiB log share.
+        'cgi-bin/stderr-flood.sh': sh(`head -c ${scale === FULL ? 104857600 : 33554432} /dev/zero | tr '\\0' 'e' >&2\nprintf 'Content-Type: text/plain\\n\\nafter stderr\\n'`),
         'cgi-bin/flood.sh': sh(`printf 'Content-Type: application/octet-stream\\n\\n'\nexec yes "$0"`),
         'cgi-bin/flood-py.sh': sh(`printf 'Content-Type: application/octet-stream\\n\\n'\nexec /usr/bin/python3 -c 'import sys\nb = b"y" * 65536\nwhile True: sys.stdout.buffer.write(b)' "$0"`),
       },
