@@ -27,9 +27,14 @@ export function runPrimary(options: PrimaryOptions): void {
   const fork = (): void => {
     const worker = cluster.fork();
     live.add(worker);
+    // Errors of its channel (a send racing its exit) change nothing: its 'exit' decides.
+    worker.on('error', () => {});
     let listening = false;
     worker.once('listening', (address) => {
       listening = true;
+      // A stop sent while this worker was still starting reached no listener
+      // (it installs its own in the tick it calls listen): send it again now.
+      if (level > 0) tell(worker, level, 'SIGTERM');
       if (!announced) {
         announced = true;
         options.onListening(address.port);
@@ -51,18 +56,23 @@ export function runPrimary(options: PrimaryOptions): void {
   };
 
   let level = 0;
+  /** Send a stop level; a worker whose channel is gone (it is exiting) gets the signal itself. */
+  const tell = (worker: Worker, to: number, signal: NodeJS.Signals): void => {
+    const kill = (): void => {
+      if (!worker.isDead()) worker.process.kill(signal);
+    };
+    if (!worker.isConnected()) return kill();
+    // send() on a channel that closes meanwhile reports through this callback, not by throwing.
+    const message: StopMessage = { scriptserveStop: to };
+    worker.send(message, (err: Error | null) => {
+      if (err) kill();
+    });
+  };
   const forward = (signal: NodeJS.Signals): void => {
     stopping = true;
     level++;
     if (live.size === 0) process.exit(0);
-    const message: StopMessage = { scriptserveStop: level };
-    for (const worker of live) {
-      try {
-        worker.send(message);
-      } catch {
-        worker.process.kill(signal);
-      }
-    }
+    for (const worker of live) tell(worker, level, signal);
   };
   process.on('SIGINT', () => forward('SIGINT'));
   process.on('SIGTERM', () => forward('SIGTERM'));

@@ -113,6 +113,24 @@ test('a second Ctrl-C stops everything at once: the running script is killed, ex
   }
 });
 
+test('SIGTERM to the primary alone as soon as the banner shows (workers still starting): every worker stops, exit 0', async () => {
+  // The banner comes when the first worker listens; the others may not have
+  // their stop handler yet. What a supervisor does (docker stop, systemd
+  // KillMode=mixed): signal the primary only.
+  const root = tempDir();
+  writeTree(root, { 'hello.txt': 'hello\n' });
+  const cli = await startCli(['--workers', '4', '--port', '0', root]);
+  try {
+    cli.child.kill('SIGTERM');
+    const { code } = await deadline(cli.exited, 15000, 'primary exit after SIGTERM during start-up');
+    assert.equal(code, 0);
+    assert.ok(await waitFor(() => pidsMatching(root).length === 0, 5000), `still running: ${pidsMatching(root)}`);
+  } finally {
+    await cli.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test('--workers with a port in use: one line, exit 1, no worker left', async () => {
   const blocker = createNetServer();
   await new Promise((r) => blocker.listen(0, '127.0.0.1', r));

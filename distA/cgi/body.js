@@ -1,0 +1,117 @@
+import { createReadStream } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HttpError } from '../errors.js';
+/** Chunked bodies up to this size are spooled in memory, larger ones to a temporary file. */
+export const SPOOL_MEMORY_BYTES = 1024 * 1024;
+const tooLarge = (max) => new HttpError(413, {
+    publicMessage: `The request body is larger than the limit of ${max} bytes.`,
+    headers: { Connection: 'close' },
+});
+/**
+ * Decide how the body reaches the script. With Content-Length it streams
+ * straight through (node:http delivers exactly that many bytes); a chunked
+ * body is spooled first so that CONTENT_LENGTH can be set, as RFC 3875 4.2
+ * requires. Either way a body over the limit is 413 before the script starts.
+ */
+export async function prepareBody(req, maxBytes, sendContinue) {
+    const declared = req.headers['content-length'];
+    if (declared !== undefined) {
+        const length = Number(declared);
+        if (length > maxBytes)
+            throw tooLarge(maxBytes);
+        return streamingBody(req, length, sendContinue);
+    }
+    if (req.headers['transfer-encoding'] !== undefined) {
+        sendContinue();
+        return spoolBody(req, maxBytes);
+    }
+    return NO_BODY;
+}
+/** A request without a body: stdin is closed at once and CONTENT_LENGTH is unset. */
+export const NO_BODY = { length: null, pipeTo: (stdin) => stdin.end(), dispose: async () => { } };
+function streamingBody(req, length, sendContinue) {
+    return {
+        length,
+        pipeTo(stdin, onClientGone) {
+            if (length === 0) {
+                stdin.end();
+                return;
+            }
+            sendContinue();
+            feed(req, stdin, onClientGone);
+        },
+        dispose: async () => { },
+    };
+}
+/** Pipe with backpressure; when the script stops reading (EPIPE), keep draining the request so the connection stays usable. */
+function feed(source, stdin, onClientGone) {
+    source.pipe(stdin);
+    const drain = () => {
+        source.unpipe(stdin);
+        source.resume();
+    };
+    stdin.once('error', drain);
+    // stdin destroyed without an error (the script exited; a warm run's socket
+    // closes): pipe() only unpipes, which would leave the source paused and a
+    // spooled body's file open.
+    stdin.once('close', () => {
+        if (!source.readableEnded)
+            drain();
+    });
+    source.once('aborted', onClientGone);
+    source.once('error', onClientGone);
+}
+async function spoolBody(req, maxBytes) {
+    const chunks = [];
+    let size = 0;
+    let file = null;
+    try {
+        for await (const chunk of req) {
+            size += chunk.length;
+            if (size > maxBytes)
+                throw tooLarge(maxBytes);
+            if (file) {
+                await file.handle.write(chunk);
+            }
+            else if (size > SPOOL_MEMORY_BYTES) {
+                const dir = await mkdtemp(join(tmpdir(), 'scriptserve-'));
+                file = { dir, path: join(dir, 'body'), handle: await open(join(dir, 'body'), 'wx', 0o600) };
+                for (const c of chunks)
+                    await file.handle.write(c);
+                await file.handle.write(chunk);
+                chunks.length = 0;
+            }
+            else {
+                chunks.push(chunk);
+            }
+        }
+    }
+    catch (err) {
+        if (file)
+            await cleanup(file);
+        throw err;
+    }
+    finally {
+        await file?.handle.close();
+    }
+    const spooled = file;
+    return {
+        length: size,
+        pipeTo(stdin, onClientGone) {
+            if (!spooled) {
+                stdin.end(Buffer.concat(chunks, size));
+                return;
+            }
+            feed(createReadStream(spooled.path), stdin, onClientGone);
+        },
+        dispose: async () => {
+            if (spooled)
+                await cleanup(spooled);
+        },
+    };
+}
+async function cleanup(file) {
+    await rm(file.dir, { recursive: true, force: true }).catch(() => { });
+}

@@ -1,0 +1,107 @@
+import { HttpError } from '../errors.js';
+import { inheritedVariables } from './env.js';
+import { WarmPython } from './warm.js';
+/** How long a request may wait for a script slot before it gets 503. */
+export const QUEUE_WAIT_MS = 10_000;
+/** Retry-After (seconds) sent with 503 when every slot is taken. */
+export const RETRY_AFTER_S = 1;
+const busy = (why) => new HttpError(503, {
+    publicMessage: 'Too many scripts are running; try again shortly.',
+    logMessage: why,
+    headers: { 'Retry-After': String(RETRY_AFTER_S) },
+});
+/**
+ * Caps how many scripts run at once (`maxScripts`). A request that finds every
+ * slot taken waits in a bounded FIFO queue; a full queue, or a wait longer
+ * than QUEUE_WAIT_MS, gets 503 with Retry-After. A free slot is granted
+ * synchronously, so the cap adds no latency when the server is not busy.
+ */
+export class ScriptPool {
+    config;
+    active = 0;
+    queue = [];
+    running = new Set();
+    /** The warm-Python fork server when `warmPython` is on (issue 7), else null. */
+    warm;
+    /**
+     * The part of every script's environment taken from the server's own
+     * (PATH, LANG, LC_*, TZ, --pass-env names), read once at start-up like the
+     * interpreters: reading process.env goes through getenv for every name.
+     */
+    inherited;
+    constructor(config) {
+        this.config = config;
+        this.inherited = inheritedVariables({ serverEnv: process.env, passEnv: config.passEnv });
+        this.warm = config.warmPython ? new WarmPython(config, this.inherited) : null;
+    }
+    /** Stop the warm-Python fork server, if any (the server is closing). */
+    close() {
+        this.warm?.close();
+    }
+    /** Wait for a slot; resolves with its release function (call it exactly once). */
+    acquire(res) {
+        if (this.active < this.config.maxScripts) {
+            this.active++;
+            return Promise.resolve(this.releaser());
+        }
+        if (this.queue.length >= this.config.maxQueue)
+            return Promise.reject(busy('script queue full'));
+        return new Promise((resolve, reject) => {
+            const waiter = {
+                grant: () => {
+                    clearTimeout(waiter.timer);
+                    res.off('close', onClose);
+                    resolve(this.releaser());
+                },
+                timer: setTimeout(() => {
+                    this.remove(waiter);
+                    res.off('close', onClose);
+                    reject(busy('waited too long for a script slot'));
+                }, QUEUE_WAIT_MS),
+            };
+            const onClose = () => {
+                clearTimeout(waiter.timer);
+                this.remove(waiter);
+                reject(new HttpError(503, { logMessage: 'client went away while queued' }));
+            };
+            res.once('close', onClose);
+            this.queue.push(waiter);
+        });
+    }
+    /** Remember a started script until it exits, then free its slot. */
+    track(script, release) {
+        this.running.add(script);
+        void script.exited.then(() => {
+            this.running.delete(script);
+            release();
+        });
+    }
+    /** SIGKILL every running script's group at once (the server exits now). */
+    killAll() {
+        for (const script of this.running)
+            script.kill();
+    }
+    /** Resolves when no script is running. */
+    async idle() {
+        while (this.running.size > 0)
+            await Promise.race([...this.running].map((s) => s.exited));
+    }
+    releaser() {
+        let released = false;
+        return () => {
+            if (released)
+                return;
+            released = true;
+            const next = this.queue.shift();
+            if (next)
+                next.grant();
+            else
+                this.active--;
+        };
+    }
+    remove(waiter) {
+        const i = this.queue.indexOf(waiter);
+        if (i >= 0)
+            this.queue.splice(i, 1);
+    }
+}
