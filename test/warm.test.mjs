@@ -6,6 +6,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -109,6 +110,19 @@ while n > 0:
 out.write(sys.stdin.buffer.read())
 `),
   'cgi-bin/stream_gate.py': py(`import os, sys, time
+${HEAD}print('line 1', flush=True)
+gate = os.path.join(os.environ['DOCUMENT_ROOT'], os.environ['QUERY_STRING'])
+for _ in range(200):
+    if os.path.exists(gate):
+        print('line 2 after the gate', flush=True)
+        break
+    time.sleep(0.05)
+else:
+    print('gate never opened')
+`),
+  // stream_gate.py with its stdin closed first: only the fork server still holds that socket.
+  'cgi-bin/stream_gate_noin.py': py(`import os, sys, time
+os.close(0)
 ${HEAD}print('line 1', flush=True)
 gate = os.path.join(os.environ['DOCUMENT_ROOT'], os.environ['QUERY_STRING'])
 for _ in range(200):
@@ -529,6 +543,38 @@ describe('warm Python', () => {
       }
     });
 
+    test('a fork server that dies (or is closed) leaves its running children alone, even one that closed its stdin', async () => {
+      const srv = await startServer({ root, warmPython: true, warmInterpreter: PYTHON });
+      try {
+        let first;
+        assert.ok(await waitFor(async () => isForkServer((first = await ppidOf(srv.port, '/cgi-bin/ppid.py'))), 5000));
+        const gate = 'gate-noin';
+        let seen = '';
+        const inFlight = deadline(new Promise((resolve, reject) => {
+          const req = httpRequest({ host: '127.0.0.1', port: srv.port, path: `/cgi-bin/stream_gate_noin.py?${gate}`, headers: HOST }, (r) => {
+            r.setEncoding('utf8');
+            r.on('data', (d) => (seen += d));
+            r.on('end', () => resolve({ status: r.statusCode, text: seen }));
+            r.on('error', reject);
+          });
+          req.on('error', reject);
+          req.end();
+        }), 15000, 'in-flight request');
+        assert.ok(await waitFor(() => seen.includes('line 1'), 5000), 'the in-flight script never started');
+        process.kill(first, 'SIGKILL');
+        assert.ok(await waitFor(() => !isAlive(first), 5000), 'fork server survived SIGKILL');
+        await new Promise((r) => setTimeout(r, 300));
+        writeFileSync(join(root, gate), '');
+        const res = await inFlight;
+        assert.equal(res.status, 200);
+        assert.equal(res.text, 'line 1\nline 2 after the gate\n');
+        // Its end is still noticed (the --max-scripts slot freed, the request logged) with no fork server to report it.
+        assert.ok(await waitFor(() => srv.logs.some((l) => l.includes(`/cgi-bin/stream_gate_noin.py?${gate} 200`)), 5000), srv.logs.join('\n'));
+      } finally {
+        await srv.close();
+      }
+    });
+
     test('timeout: 504 and the whole process group is gone', async () => {
       const srv = await startServer({ root, warmPython: true, warmInterpreter: PYTHON, scriptTimeout: 1 });
       try {
@@ -589,6 +635,66 @@ describe('warm Python', () => {
       } finally {
         await srv.close();
       }
+    });
+
+    test('only the server may use the fork server: a complete, well-formed request from another process is closed unread', async () => {
+      // A script is such a process: it could read the ids of requests in
+      // flight from the memory its fork server left it, and forge one.
+      const srv = await startServer({ root, warmPython: true, warmInterpreter: PYTHON });
+      const marker = join(root, 'forged-ran');
+      const dir = tempDir();
+      try {
+        let pid;
+        assert.ok(await waitFor(async () => isForkServer((pid = await ppidOf(srv.port, '/cgi-bin/ppid.py'))), 5000));
+        const socketPath = cmdline(pid).split(/[\0 ]/).find((a) => a.includes('scriptserve-warm-'));
+        writeFileSync(join(dir, 'touch.py'), `open(${JSON.stringify(marker)}, 'w').close()\n`);
+        const request = { script: join(dir, 'touch.py'), cwd: dir, env: {}, cmdline: [PYTHON, join(dir, 'touch.py')], title: 'x\0', comm: 'x' };
+        const client = `import socket, sys
+path, req = sys.argv[1], sys.argv[2].encode()
+conns = []
+try:
+    for role, extra in ((b'in', req + b'\\n'), (b'out', b''), (b'err', b'')):
+        s = socket.socket(socket.AF_UNIX); s.connect(path); conns.append(s); s.sendall(b'forged ' + role + b'\\n' + extra)
+    conns[0].settimeout(5)
+    print(repr(conns[0].recv(100)))
+except (BrokenPipeError, ConnectionResetError):
+    print("b''")  # closed by the fork server: nothing was answered
+`;
+        const { stdout, status } = spawnSync(PYTHON, ['-c', client, socketPath, JSON.stringify(request)], { encoding: 'utf8', timeout: 10000 });
+        assert.equal(status, 0);
+        assert.equal(stdout.trim(), "b''", 'the fork server answered a foreign peer');
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal(existsSync(marker), false, 'a foreign peer had a script run');
+        assert.equal(await ppidOf(srv.port, '/cgi-bin/ppid.py'), pid, 'requests still run warm in the same fork server');
+      } finally {
+        await srv.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    test('a preloaded module that prints (no newline) goes to the log and cannot hide the ready line', async () => {
+      const dir = tempDir();
+      writeFileSync(join(dir, 'noisy_preload.py'), "import sys\nsys.stdout.write('noisy without newline')\n");
+      const saved = process.env.PYTHONPATH;
+      process.env.PYTHONPATH = dir;
+      let srv;
+      try {
+        srv = await startServer({ root, warmPython: true, warmInterpreter: PYTHON, warmPreload: ['json', 'noisy_preload'], passEnv: ['PYTHONPATH'] });
+      } finally {
+        if (saved === undefined) delete process.env.PYTHONPATH;
+        else process.env.PYTHONPATH = saved;
+      }
+      try {
+        const started = Date.now();
+        const parent = await ppidOf(srv.port, '/cgi-bin/ppid.py');
+        assert.ok(isForkServer(parent), 'the first request ran cold: the fork server was never seen as ready');
+        assert.ok(Date.now() - started < 2500, 'the first request waited for a ready line that never came');
+      } finally {
+        await srv.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+      // Its stderr, where the print went, is logged a line at a time: this one ends when the fork server does.
+      assert.ok(await waitFor(() => srv.logs.some((l) => l.includes('noisy without newline'))), srv.logs.join('\n'));
     });
 
     test('closing the server stops the fork server and removes its socket directory', async () => {

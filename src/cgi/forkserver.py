@@ -14,16 +14,22 @@ _MAIN_KEYS = list(globals())  # the keys a fresh interpreter gives __main__, in 
 # child reports `pid N\n` once it leads its own session (so the server can
 # signal its group), or this process reports `error MESSAGE\n` when it could
 # not fork. After reaping the child, this process reports `exit ID CODE -\n`
-# or `exit ID - SIGNAME\n` on its own stdout, a pipe no child holds (a script
-# can write to its stdin, which is `in`, so nothing it could forge is read
-# there after the pid line), then closes `in`. The server writes the body to
-# `in` only after the pid line, so nothing here ever reads request bodies.
+# or `exit ID - SIGNAME\n` on the control pipe (its original stdout, moved to
+# a private descriptor before anything is preloaded, so that nothing a module
+# prints can mix with these lines; fd 1 then goes to stderr, the log), a pipe
+# no child holds (a script can write to its stdin, which is `in`, so nothing
+# it could forge is read there after the pid line), then closes `in`. The
+# server writes the body to `in` only after the pid line, so nothing here ever
+# reads request bodies. Only the server's own process may connect: any other
+# peer (SO_PEERCRED), a script among them, is closed unread, since a child
+# inherits this process's memory and with it the ids of requests in flight.
 #
-# Usage: python3 [flags] forkserver.py SOCKET_PATH PRELOAD_CSV PADDING
+# Usage: python3 [flags] forkserver.py SOCKET_PATH PRELOAD_CSV SERVER_PID PADDING
 # PADDING reserves room in the process's argv memory, where each child writes
 # the command line of the equivalent cold run (what ps and /proc show).
 
 import _signal
+import _socket
 import builtins
 import gc
 import os
@@ -37,6 +43,7 @@ import time
 import warnings
 
 MAX_HEADER_BYTES = 1 << 20
+CONTROL_FD = None  # set by main(): the control pipe to the server
 SourceFileLoader = sys.modules['_frozen_importlib_external'].SourceFileLoader
 ROLES = {b'in': 0, b'out': 1, b'err': 2}
 
@@ -57,7 +64,7 @@ class ForkServer:
     therefore keeps its per-request work to a few C-level calls.
     """
 
-    def __init__(self, path):
+    def __init__(self, path, server_pid):
         self.path = path
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -86,11 +93,15 @@ class ForkServer:
         self.members = {}   # descriptor of an incomplete group -> its request id
         self.accept_paused_until = 0
         self.children = {}  # pid -> (the `in` descriptor, the request id)
+        # The server's process: the only peer let in (struct ucred starts with the pid).
+        self.server_pid = server_pid.to_bytes(4, sys.byteorder, signed=True)
+        self.probe = _socket.socket(socket.AF_UNIX, socket.SOCK_STREAM, 0, self.listen_fd)
+        self.probe.detach()
         self.ready = []     # complete requests of this poll batch, to fork
 
     def serve(self):
         try:
-            os.write(1, b'ready\n')
+            os.write(CONTROL_FD, b'ready\n')
         except OSError:  # the server is already gone; the EOF on stdin below ends this process
             pass
         listen_fd, wake_r = self.listen_fd, self.wake_r
@@ -142,9 +153,25 @@ class ForkServer:
                 self.poller.unregister(self.listen_fd)
                 self.accept_paused_until = time.monotonic() + 1
                 return
+            if not self.from_server(fd):
+                os.close(fd)
+                continue
             os.set_blocking(fd, False)
             self.pending[fd] = b''
             self.poller.register(fd, select.POLLIN)
+
+    def from_server(self, fd):
+        # One C-level socket object, made at start and pointed at each new
+        # descriptor in turn: no object is made per connection (each costs
+        # this process copy-on-write faults after every fork).
+        probe = self.probe
+        _socket.socket.__init__(probe, socket.AF_UNIX, socket.SOCK_STREAM, 0, fd)
+        try:
+            return probe.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12).startswith(self.server_pid)
+        except OSError:
+            return False
+        finally:
+            probe.detach()
 
     def drop(self, fd):
         self.pending.pop(fd, None)
@@ -262,7 +289,7 @@ class ForkServer:
             else:
                 report = b'%d -' % os.WEXITSTATUS(status)
             try:
-                os.write(1, b'exit %s %s\n' % (request_id, report))
+                os.write(CONTROL_FD, b'exit %s %s\n' % (request_id, report))
             except OSError:
                 pass  # the server is gone; the EOF on stdin ends this process
             os.close(fd)
@@ -603,16 +630,21 @@ def preload(names):
 
 
 def main():
-    global _ARG_AREA
+    global _ARG_AREA, CONTROL_FD
+    # The control pipe moves to a private descriptor (not inherited: each child
+    # closes 3 and up); fd 1 becomes stderr, so what a preloaded module or a
+    # thread of it prints reaches the log, never the control lines.
+    CONTROL_FD = os.dup(1)
+    os.dup2(2, 1)
     _ARG_AREA = arg_area()
     show_cmdline(' '.join(sys.orig_argv[:-1]) + '\0', '')  # ps shows the fork server without its padding
-    path, modules = sys.argv[1], sys.argv[2]
+    path, modules, server_pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
     preload([m for m in modules.split(',') if m])
     sys.stdout.flush()
     sys.stderr.flush()
     # The children set their whole environment from the request: start them from an empty one.
     set_environ({})
-    server = ForkServer(path)
+    server = ForkServer(path, server_pid)
     # Move everything imported so far out of the collector's reach, so that a
     # child's collections do not touch (and copy-on-write) the shared pages.
     gc.collect()

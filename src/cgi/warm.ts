@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants, mkdtempSync, rmSync } from 'node:fs';
-import { access, open, stat } from 'node:fs/promises';
+import { access, open, readFile, stat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
@@ -28,9 +28,13 @@ class NotSent extends Error {}
 
 /** A request the fork server has, waiting for the `exit` line it writes on its stdout after reaping the child. */
 interface PendingExit {
-  readonly input: Socket;
+  /** The child's pid, once its `pid` line came. */
+  pid?: number;
   readonly settle: (status: readonly [number | null, string | null]) => void;
 }
+
+/** How often a child is looked for once its fork server is gone (nobody is left to report its exit). */
+const ORPHAN_POLL_MS = 100;
 
 interface ShebangEntry {
   readonly key: string;
@@ -123,7 +127,7 @@ export class WarmPython {
 
   private start(): void {
     const prefix = this.config.warmInterpreter!;
-    const args = [...prefix.slice(1), FORK_SERVER, this.socketPath, this.config.warmPreload.join(','), 'x'.repeat(ARGV_ROOM_BYTES)];
+    const args = [...prefix.slice(1), FORK_SERVER, this.socketPath, this.config.warmPreload.join(','), String(process.pid), 'x'.repeat(ARGV_ROOM_BYTES)];
     const started = Date.now();
     let child: ChildProcess;
     try {
@@ -146,7 +150,7 @@ export class WarmPython {
     const exits = (this.exits = new Map());
     child.unref();
     for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as Socket).unref?.();
-    // The fork server's stdout: `ready`, then one `exit ID CODE SIGNAL` line per reaped child.
+    // The fork server's control pipe (its stdout): `ready`, then one `exit ID CODE SIGNAL` line per reaped child.
     let partial = '';
     child.stdout!.setEncoding('latin1');
     child.stdout!.on('data', (text: string) => {
@@ -167,12 +171,12 @@ export class WarmPython {
     child.stdin!.on('error', () => {});
     child.once('error', (err) => this.log(`fork server: ${err.message}`));
     child.once('close', (code, signal) => {
-      // No status will come for the children it forked: each has exited once its `in` has closed
-      // (the child holds it as stdin until then; a descendant that keeps it is killed with the group).
+      // No status will come for the children it forked: each is settled, with
+      // no status, once its process is gone (it goes on running meanwhile, its
+      // group still under the timeout). One with no pid yet never ran: its
+      // request fails over to a cold run (awaitPid).
       for (const pending of exits.values()) {
-        const settle = (): void => pending.settle([null, null]);
-        if (pending.input.closed) settle();
-        else pending.input.once('close', settle);
+        if (pending.pid !== undefined) settleWhenGone(pending.pid, () => pending.settle([null, null]));
       }
       exits.clear();
       if (this.child !== child) return;
@@ -274,7 +278,8 @@ export class WarmPython {
     const [input, output, errors] = sockets as [Socket, Socket, Socket];
     // Registered before the request goes out: the exit line (on another channel) may beat the pid line.
     const exits = this.exits;
-    const status = new Promise<readonly [number | null, string | null]>((settle) => exits.set(id, { input, settle }));
+    const pending: PendingExit = { settle: () => {} };
+    const status = new Promise<readonly [number | null, string | null]>((settle) => exits.set(id, Object.assign(pending, { settle })));
     input.write(JSON.stringify(request) + '\n');
     let pid: number;
     try {
@@ -283,6 +288,10 @@ export class WarmPython {
       exits.delete(id);
       throw err;
     }
+    pending.pid = pid;
+    // Settled already by its exit line (a second settle is a no-op), or the fork
+    // server died before the pid line was read: then nobody will report this exit.
+    if (!exits.has(id)) settleWhenGone(pid, () => pending.settle([null, null]));
     const group = new GroupSupervisor(pid, options.timeoutMs);
     const exited = status.then(([exit, signal]) => group.finished(exit, signal));
     return group.running({ stdin: input, stdout: output, stderr: errors }, options.onStderr, exited);
@@ -341,6 +350,21 @@ function awaitPid(input: Socket, sockets: readonly Socket[]): Promise<number> {
     input.on('data', onData);
     input.once('close', () => fail(new NotSent('the fork server closed the connection')));
   });
+}
+
+/**
+ * Call `settle` once process `pid` has ended: no such process, or a zombie
+ * (its new parent, init or a subreaper, has not reaped it yet).
+ */
+function settleWhenGone(pid: number, settle: () => void): void {
+  const check = (): void => {
+    readFile(`/proc/${pid}/stat`, 'latin1').then(
+      (stat) => (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z' ? settle() : later()),
+      () => settle(),
+    );
+  };
+  const later = (): void => void setTimeout(check, ORPHAN_POLL_MS).unref();
+  check();
 }
 
 function sameArgs(a: readonly string[], b: readonly string[]): boolean {
