@@ -54,6 +54,21 @@ describe('static cache invalidation', () => {
     assert.equal(r.headers['last-modified'], when.toUTCString());
   });
 
+  test('every path cached for one file (the directory, its index.html, an escaped spelling) follows a change to it', async () => {
+    mkdirSync(join(root, 'docs'), { recursive: true });
+    const paths = ['/docs/', '/docs/index.html', '/docs/%69ndex.html', '/docs/?q=1'];
+    for (let i = 0; i < 10; i++) {
+      const content = `<p>index ${i}</p>\n`;
+      writeFileSync(join(root, 'docs', 'index.html'), content);
+      for (const path of paths) assert.equal((await get(path)).body.toString(), content, `${path}, round ${i}`);
+    }
+    // Gone: the directory is a listing again and the file paths are 404, at once.
+    unlinkSync(join(root, 'docs', 'index.html'));
+    assert.match((await get('/docs/')).body.toString(), /<title>Index of \/docs\/<\/title>/);
+    assert.equal((await get('/docs/index.html')).status, 404);
+    assert.equal((await get('/docs/%69ndex.html')).status, 404);
+  });
+
   test('a cached 404 turns into the file as soon as it is created, and back', async () => {
     for (let i = 0; i < 10; i++) {
       assert.equal((await get('/appears.txt')).status, 404);
