@@ -5,11 +5,12 @@
 import http from 'node:http';
 import { ERROR_PAGE_HEADERS, renderErrorPage } from '../dist/errors.js';
 
-const body = Buffer.from(renderErrorPage(404));
-const headers = [...Object.entries(ERROR_PAGE_HEADERS).flat(), 'Content-Length', String(body.length)];
+// A string, as scriptserve sends it: node:http then writes headers and page in one go.
+const body = renderErrorPage(404);
+const headers = [...Object.entries(ERROR_PAGE_HEADERS).flat(), 'Content-Length', String(Buffer.byteLength(body))];
 http
   .createServer((_req, res) => {
     res.writeHead(404, headers);
-    res.end(body);
+    res.end(body, 'latin1');
   })
   .listen(Number(process.argv[2] ?? 8404), '127.0.0.1');
