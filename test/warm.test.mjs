@@ -17,6 +17,21 @@ const HOST = { Host: 'localhost' };
 const py = (body) => ({ content: `#!${PYTHON}\n${body}`, mode: 0o755 });
 const HEAD = "import sys\nsys.stdout.write('Content-Type: text/plain\\n\\n')\nsys.stdout.flush()\n";
 
+/** A script that sends `line 1`, then `line 2 after the gate` once the file named by its query string exists. */
+function streamGate(prologue) {
+  return py(`${prologue}import os, sys, time
+${HEAD}print('line 1', flush=True)
+gate = os.path.join(os.environ['DOCUMENT_ROOT'], os.environ['QUERY_STRING'])
+for _ in range(200):
+    if os.path.exists(gate):
+        print('line 2 after the gate', flush=True)
+        break
+    time.sleep(0.05)
+else:
+    print('gate never opened')
+`);
+}
+
 const SCRIPTS = {
   'cgi-bin/env.py': py(`import os, sys
 body = sys.stdin.buffer.read()
@@ -109,30 +124,9 @@ while n > 0:
     out.write(chunk)
 out.write(sys.stdin.buffer.read())
 `),
-  'cgi-bin/stream_gate.py': py(`import os, sys, time
-${HEAD}print('line 1', flush=True)
-gate = os.path.join(os.environ['DOCUMENT_ROOT'], os.environ['QUERY_STRING'])
-for _ in range(200):
-    if os.path.exists(gate):
-        print('line 2 after the gate', flush=True)
-        break
-    time.sleep(0.05)
-else:
-    print('gate never opened')
-`),
+  'cgi-bin/stream_gate.py': streamGate(''),
   // stream_gate.py with its stdin closed first: only the fork server still holds that socket.
-  'cgi-bin/stream_gate_noin.py': py(`import os, sys, time
-os.close(0)
-${HEAD}print('line 1', flush=True)
-gate = os.path.join(os.environ['DOCUMENT_ROOT'], os.environ['QUERY_STRING'])
-for _ in range(200):
-    if os.path.exists(gate):
-        print('line 2 after the gate', flush=True)
-        break
-    time.sleep(0.05)
-else:
-    print('gate never opened')
-`),
+  'cgi-bin/stream_gate_noin.py': streamGate('import os\nos.close(0)\n'),
   'cgi-bin/mutate.py': py(`import json, sys
 ${HEAD}print('before', hasattr(json, 'MUTATED'), json.dumps is json.dumps)
 json.MUTATED = 1
@@ -261,6 +255,30 @@ async function ppidOf(port, path) {
   const res = await call(port, path);
   assert.equal(res.status, 200, `${path}: ${res.body}`);
   return Number(res.body.toString().trim());
+}
+
+/**
+ * GET `path` (a stream_gate script), and once its first line has come,
+ * SIGKILL the fork server `forkServer`. Resolves to `{ inFlight }`, the
+ * promise of the response ({ status, text }), still in flight.
+ */
+async function killForkServerDuring(port, path, forkServer) {
+  let seen = '';
+  const inFlight = deadline(new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, headers: HOST }, (r) => {
+      r.setEncoding('utf8');
+      r.on('data', (d) => (seen += d));
+      r.on('end', () => resolve({ status: r.statusCode, text: seen }));
+      r.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  }), 15000, 'in-flight request');
+  inFlight.catch(() => {}); // awaited by the caller; not unhandled if an assertion below throws first
+  assert.ok(await waitFor(() => seen.includes('line 1'), 5000), 'the in-flight script never started');
+  process.kill(forkServer, 'SIGKILL');
+  assert.ok(await waitFor(() => !isAlive(forkServer), 5000), 'fork server survived SIGKILL');
+  return { inFlight };
 }
 
 /** The fork server that forked a warm child: a child of this process running forkserver.py. */
@@ -514,20 +532,7 @@ describe('warm Python', () => {
         assert.ok(await waitFor(async () => isForkServer((first = await ppidOf(srv.port, '/cgi-bin/ppid.py'))), 5000));
         // A request in flight when the fork server dies still completes: its child lives on.
         const gate = 'gate-restart';
-        let seen = '';
-        const inFlight = deadline(new Promise((resolve, reject) => {
-          const req = httpRequest({ host: '127.0.0.1', port: srv.port, path: `/cgi-bin/stream_gate.py?${gate}`, headers: HOST }, (r) => {
-            r.setEncoding('utf8');
-            r.on('data', (d) => (seen += d));
-            r.on('end', () => resolve({ status: r.statusCode, text: seen }));
-            r.on('error', reject);
-          });
-          req.on('error', reject);
-          req.end();
-        }), 15000, 'in-flight request');
-        assert.ok(await waitFor(() => seen.includes('line 1'), 5000), 'the in-flight script never started');
-        process.kill(first, 'SIGKILL');
-        assert.ok(await waitFor(() => !isAlive(first), 5000), 'fork server survived SIGKILL');
+        const { inFlight } = await killForkServerDuring(srv.port, `/cgi-bin/stream_gate.py?${gate}`, first);
         const next = await call(srv.port, '/cgi-bin/ppid.py');
         assert.equal(next.status, 200, 'the request after the crash was not answered');
         writeFileSync(join(root, gate), '');
@@ -549,20 +554,7 @@ describe('warm Python', () => {
         let first;
         assert.ok(await waitFor(async () => isForkServer((first = await ppidOf(srv.port, '/cgi-bin/ppid.py'))), 5000));
         const gate = 'gate-noin';
-        let seen = '';
-        const inFlight = deadline(new Promise((resolve, reject) => {
-          const req = httpRequest({ host: '127.0.0.1', port: srv.port, path: `/cgi-bin/stream_gate_noin.py?${gate}`, headers: HOST }, (r) => {
-            r.setEncoding('utf8');
-            r.on('data', (d) => (seen += d));
-            r.on('end', () => resolve({ status: r.statusCode, text: seen }));
-            r.on('error', reject);
-          });
-          req.on('error', reject);
-          req.end();
-        }), 15000, 'in-flight request');
-        assert.ok(await waitFor(() => seen.includes('line 1'), 5000), 'the in-flight script never started');
-        process.kill(first, 'SIGKILL');
-        assert.ok(await waitFor(() => !isAlive(first), 5000), 'fork server survived SIGKILL');
+        const { inFlight } = await killForkServerDuring(srv.port, `/cgi-bin/stream_gate_noin.py?${gate}`, first);
         await new Promise((r) => setTimeout(r, 300));
         writeFileSync(join(root, gate), '');
         const res = await inFlight;
