@@ -11,6 +11,6 @@ const headers = [...Object.entries(ERROR_PAGE_HEADERS).flat(), 'Content-Length',
 http
   .createServer((_req, res) => {
     res.writeHead(404, headers);
-    res.end(body, 'latin1');
+    res.end(body);
   })
   .listen(Number(process.argv[2] ?? 8404), '127.0.0.1');

@@ -92,12 +92,9 @@ export function sendError(
 // headers and body in one write instead of a two-chunk writev (bench/NOTES.md,
 // "404 floor variants").
 const NOT_FOUND_PAGE = renderErrorPage(404);
+const NOT_FOUND_BYTES = Buffer.byteLength(NOT_FOUND_PAGE);
 /** The 404 page's headers, built once: a flat [name, value, …] list for writeHead. */
-const NOT_FOUND_HEADERS: string[] = [
-  ...Object.entries(ERROR_PAGE_HEADERS).flat(),
-  'Content-Length',
-  String(Buffer.byteLength(NOT_FOUND_PAGE)),
-];
+const NOT_FOUND_HEADERS: string[] = [...Object.entries(ERROR_PAGE_HEADERS).flat(), 'Content-Length', String(NOT_FOUND_BYTES)];
 
 /** The common 404, from a prebuilt page and headers (the same page {@link sendError} would send). */
 export function sendNotFound(res: ServerResponse, head: boolean): number {
@@ -106,6 +103,6 @@ export function sendNotFound(res: ServerResponse, head: boolean): number {
     res.end();
     return 0;
   }
-  res.end(NOT_FOUND_PAGE, 'latin1');
-  return NOT_FOUND_PAGE.length;
+  res.end(NOT_FOUND_PAGE);
+  return NOT_FOUND_BYTES;
 }

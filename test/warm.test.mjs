@@ -6,7 +6,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -652,8 +652,10 @@ try:
 except (BrokenPipeError, ConnectionResetError):
     print("b''")  # closed by the fork server: nothing was answered
 `;
-        const { stdout, status } = spawnSync(PYTHON, ['-c', client, socketPath, JSON.stringify(request)], { encoding: 'utf8', timeout: 10000 });
-        assert.equal(status, 0);
+        // Not spawnSync: the server under test runs in this process and must keep running meanwhile.
+        const stdout = await new Promise((resolve, reject) => {
+          execFile(PYTHON, ['-c', client, socketPath, JSON.stringify(request)], { encoding: 'utf8', timeout: 10000 }, (err, out) => (err ? reject(err) : resolve(out)));
+        });
         assert.equal(stdout.trim(), "b''", 'the fork server answered a foreign peer');
         await new Promise((r) => setTimeout(r, 300));
         assert.equal(existsSync(marker), false, 'a foreign peer had a script run');

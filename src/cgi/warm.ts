@@ -30,6 +30,8 @@ class NotSent extends Error {}
 interface PendingExit {
   /** The child's pid, once its `pid` line came. */
   pid?: number;
+  /** Its fork server died before the pid was known: nobody will report this exit. */
+  orphaned?: boolean;
   readonly settle: (status: readonly [number | null, string | null]) => void;
 }
 
@@ -177,6 +179,7 @@ export class WarmPython {
       // request fails over to a cold run (awaitPid).
       for (const pending of exits.values()) {
         if (pending.pid !== undefined) settleWhenGone(pending.pid, () => pending.settle([null, null]));
+        else pending.orphaned = true;
       }
       exits.clear();
       if (this.child !== child) return;
@@ -278,8 +281,10 @@ export class WarmPython {
     const [input, output, errors] = sockets as [Socket, Socket, Socket];
     // Registered before the request goes out: the exit line (on another channel) may beat the pid line.
     const exits = this.exits;
-    const pending: PendingExit = { settle: () => {} };
-    const status = new Promise<readonly [number | null, string | null]>((settle) => exits.set(id, Object.assign(pending, { settle })));
+    let settle!: PendingExit['settle'];
+    const status = new Promise<readonly [number | null, string | null]>((resolveStatus) => (settle = resolveStatus));
+    const pending: PendingExit = { settle };
+    exits.set(id, pending);
     input.write(JSON.stringify(request) + '\n');
     let pid: number;
     try {
@@ -289,9 +294,8 @@ export class WarmPython {
       throw err;
     }
     pending.pid = pid;
-    // Settled already by its exit line (a second settle is a no-op), or the fork
-    // server died before the pid line was read: then nobody will report this exit.
-    if (!exits.has(id)) settleWhenGone(pid, () => pending.settle([null, null]));
+    // The fork server died after forking it but before its pid line was read here.
+    if (pending.orphaned) settleWhenGone(pid, () => settle([null, null]));
     const group = new GroupSupervisor(pid, options.timeoutMs);
     const exited = status.then(([exit, signal]) => group.finished(exit, signal));
     return group.running({ stdin: input, stdout: output, stderr: errors }, options.onStderr, exited);
@@ -359,7 +363,8 @@ function awaitPid(input: Socket, sockets: readonly Socket[]): Promise<number> {
 function settleWhenGone(pid: number, settle: () => void): void {
   const check = (): void => {
     readFile(`/proc/${pid}/stat`, 'latin1').then(
-      (stat) => (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z' ? settle() : later()),
+      // The state follows the command name, which ends at the last ')'.
+      (stat) => (stat[stat.lastIndexOf(')') + 2] === 'Z' ? settle() : later()),
       () => settle(),
     );
   };
