@@ -1,7 +1,8 @@
 // Where the CPU of one script request goes: run scriptserve pinned to one
 // core, load it with wrk from the other, and split the CPU time and minor
 // page faults per request between the Node process, the warm fork server
-// (its own, and its reaped children's) and, in cold mode, the scripts.
+// or the spawn helper (its own, and its reaped children's) and, with
+// --no-spawn-helper, the scripts the server spawned itself.
 //
 //   node bench/cpu-split.mjs [--warm] [--script hello.py|hello.sh|echo.py] [--seconds 4] [--runs 2] [-- extra scriptserve flags]
 //
@@ -50,7 +51,8 @@ try {
   const wrk = (s) => spawnSync('taskset', ['-c', '1', 'wrk', '-t1', '-c10', `-d${s}s`, '-s', lua, url], { encoding: 'utf8' }).stdout;
   wrk(1); // warm-up, unrecorded
   for (let i = 0; i < runs; i++) {
-    const forkServer = warm ? Number(spawnSync('pgrep', ['-P', String(server.pid), '-f', 'forkserver'], { encoding: 'utf8' }).stdout.trim().split('\n')[0]) : 0;
+    // The warm fork server, or in cold mode the spawn helper (the same program), unless --no-spawn-helper.
+    const forkServer = Number(spawnSync('pgrep', ['-P', String(server.pid), '-f', 'forkserver'], { encoding: 'utf8' }).stdout.trim().split('\n')[0]) || 0;
     const n0 = usage(server.pid);
     const f0 = forkServer ? usage(forkServer) : null;
     const out = wrk(seconds);
@@ -63,7 +65,7 @@ try {
     const perF = (x) => (x / n).toFixed(0);
     let line = `${warm ? 'warm' : 'cold'} ${script}: ${rps.toFixed(0)} req/s | node ${per(n1.cpu - n0.cpu)} ms ${perF(n1.faults - n0.faults)} faults`;
     if (f0 && f1) {
-      line += ` | fork server ${per(f1.cpu - f0.cpu)} ms ${perF(f1.faults - f0.faults)} faults | warm children ${per(f1.childCpu - f0.childCpu)} ms ${perF(f1.childFaults - f0.childFaults)} faults`;
+      line += ` | ${warm ? 'fork server' : 'spawn helper'} ${per(f1.cpu - f0.cpu)} ms ${perF(f1.faults - f0.faults)} faults | its children ${per(f1.childCpu - f0.childCpu)} ms ${perF(f1.childFaults - f0.childFaults)} faults`;
     } else {
       line += ` | scripts ${per(n1.childCpu - n0.childCpu)} ms ${perF(n1.childFaults - n0.childFaults)} faults`;
     }

@@ -104,6 +104,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { long: 'warm-python', help: 'run Python scripts in children forked from a pre-started interpreter (same semantics, much faster start; see README) (default: off)' },
   { long: 'warm-preload', value: 'modules', help: `comma-separated modules the warm interpreter imports once (default: ${DEFAULT_WARM_PRELOAD.join(',')})` },
   { long: 'warm-interpreter', value: 'command', help: 'interpreter of the warm fork server; only scripts a cold run starts with it run warm (default: the .py --interpreter, else python3 from PATH)' },
+  { long: 'no-spawn-helper', help: "start every script with Node's child_process.spawn, not from the posix_spawn helper (a python3 process; see README)" },
   { long: 'route', value: 'spec', repeat: true, help: "command route 'METHOD /path=COMMAND' (METHOD may be ANY; /path/* matches a prefix), repeatable (default: none)" },
   { long: 'route-type', value: 'type', repeat: true, help: 'Content-Type of the --route given just before it (default: text/plain; charset=utf-8)' },
   { long: 'auth', value: 'user:password', repeat: true, help: 'require HTTP Basic authentication with this user, repeatable (default: none, no authentication)' },
@@ -259,6 +260,7 @@ function parseCommandLine(argv: readonly string[]): { positional: string | undef
     warmPython: given('warm-python'),
     warmPreload: converted['warm-preload'] as string | undefined,
     warmInterpreter: converted['warm-interpreter'] as string | undefined,
+    spawnHelper: negated('no-spawn-helper'),
   };
   return { positional: parsed.positionals[0], opts };
 }
@@ -297,6 +299,7 @@ interface CliOptions {
   warmPython?: boolean;
   warmPreload?: string;
   warmInterpreter?: string;
+  spawnHelper?: boolean;
 }
 
 /** The routes, each --route-type paired with the --route given just before it; undefined when none is given. */
@@ -357,6 +360,7 @@ function toServeOptions(positional: string | undefined, opts: CliOptions): { ser
     warmPython: opts.warmPython,
     warmPreload: opts.warmPreload === undefined ? undefined : opts.warmPreload.split(',').map((m) => m.trim()).filter(Boolean),
     warmInterpreter: opts.warmInterpreter,
+    spawnHelper: opts.spawnHelper,
   };
   return { serve, port: port ?? DEFAULT_PORT, host: opts.bind ?? DEFAULT_HOST };
 }

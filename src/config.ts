@@ -101,6 +101,14 @@ export interface ServeOptions {
    * Default: the `.py` interpreter mapping if any, else `python3` from PATH.
    */
   warmInterpreter?: string;
+  /**
+   * Start scripts (cold runs and command routes) from a small helper process
+   * with posix_spawn, which is several times cheaper than Node forking itself
+   * (bench/NOTES.md). The helper is python3 from PATH, started with the first
+   * script; without python3, or while the helper is down, scripts are started
+   * with child_process.spawn, as they are when this is false. Default true.
+   */
+  spawnHelper?: boolean;
 }
 
 /** A command route after validation: the command resolved to an absolute path. */
@@ -145,6 +153,8 @@ export interface Config {
   readonly warmPreload: readonly string[];
   /** Absolute argv of the warm fork server's interpreter; null when warm mode is off. */
   readonly warmInterpreter: readonly string[] | null;
+  /** Absolute argv of the spawn helper's interpreter; null when it is off or no python3 was found. */
+  readonly spawnHelper: readonly string[] | null;
 }
 
 /** A configuration problem, reported at start-up as one line. */
@@ -234,6 +244,7 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     warmPython: merged.warmPython ?? false,
     warmPreload: resolveWarmPreload(merged.warmPreload ?? DEFAULT_WARM_PRELOAD),
     warmInterpreter: merged.warmPython ? resolveWarmInterpreter(merged.warmInterpreter, interpreters) : null,
+    spawnHelper: merged.spawnHelper === false ? null : findSpawnHelper(),
   };
 }
 
@@ -288,6 +299,19 @@ function resolveWarmInterpreter(command: string | undefined, interpreters: Reado
   return argv;
 }
 
+/**
+ * The spawn helper's interpreter: python3 from PATH, isolated from the
+ * environment and the user's site (-I) and without site imports (-S), which
+ * forkserver.py does not need. None found: scripts start with child_process.spawn.
+ */
+function findSpawnHelper(): string[] | null {
+  try {
+    return [findExecutable('python3', process.cwd(), 'spawn helper'), '-I', '-S'];
+  } catch {
+    return null;
+  }
+}
+
 /** Access options. Credentials come only from the caller (flags), never from a file inside the served root. */
 function resolveAccess(options: ServeOptions, merged: ServeOptions): AccessPolicy {
   try {
@@ -320,7 +344,7 @@ const OPTION_KINDS: Record<string, OptionKind> = {
   passAuthorization: 'boolean', scriptTimeout: 'number', maxScripts: 'number', maxQueue: 'number', maxBody: 'number', routes: 'array',
   configFile: 'string', headerTimeout: 'number', requestTimeout: 'number', auth: 'strings', authFile: 'string',
   allowedHosts: 'hosts', allowOrigins: 'strings', cors: 'boolean', fileCache: 'boolean',
-  warmPython: 'boolean', warmPreload: 'strings', warmInterpreter: 'string',
+  warmPython: 'boolean', warmPreload: 'strings', warmInterpreter: 'string', spawnHelper: 'boolean',
 };
 
 /**

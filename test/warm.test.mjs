@@ -294,8 +294,11 @@ describe('warm Python', () => {
   before(async () => {
     root = realpathSync(tempDir('scriptserve-warm-test-'));
     writeTree(root, SCRIPTS);
-    cold = await startServer({ root, warmPython: false });
-    warm = await startServer({ root, warmPython: true, warmInterpreter: PYTHON, warmPreload: ['json', 'random', 're', 'urllib.parse'] });
+    // No spawn helper in these two (nor in the servers of "which scripts run warm"): every cold run is
+    // then a child of this process, and a warm one a child of the fork server (spawn-helper.test.mjs
+    // covers cold runs through the helper, whose children they are too).
+    cold = await startServer({ root, warmPython: false, spawnHelper: false });
+    warm = await startServer({ root, warmPython: true, warmInterpreter: PYTHON, warmPreload: ['json', 'random', 're', 'urllib.parse'], spawnHelper: false });
     // The fork server is ready once a script has run warm.
     assert.ok(await waitFor(async () => isForkServer(await ppidOf(warm.port, '/cgi-bin/ppid.py')), 5000), 'the fork server never took a request');
   });
@@ -445,13 +448,13 @@ describe('warm Python', () => {
     });
 
     test('the .py interpreter mapping is the default fork server interpreter', async () => {
-      const srv = await startServer({ root, warmPython: true, interpreters: { '.py': PYTHON } });
+      const srv = await startServer({ root, warmPython: true, interpreters: { '.py': PYTHON }, spawnHelper: false });
       try {
         // mapped.py has no execute bit: only the mapping runs it.
         assert.ok(await waitFor(async () => isForkServer(await ppidOf(srv.port, '/cgi-bin/mapped.py')), 5000));
         const a = await call(cold.port, '/cgi-bin/identity.py');
         const b = await call(srv.port, '/cgi-bin/identity.py');
-        const coldMapped = await startServer({ root, warmPython: false, interpreters: { '.py': PYTHON } });
+        const coldMapped = await startServer({ root, warmPython: false, interpreters: { '.py': PYTHON }, spawnHelper: false });
         try {
           const c = await call(coldMapped.port, '/cgi-bin/identity.py');
           assert.deepEqual(shape(b, srv.port), shape(c, coldMapped.port));
@@ -469,6 +472,7 @@ describe('warm Python', () => {
         root,
         warmPython: true,
         warmInterpreter: PYTHON,
+        spawnHelper: false,
         routes: [{ method: 'GET', path: '/route', command: [PYTHON, join(root, 'cgi-bin', 'ppid.py')] }],
       });
       try {

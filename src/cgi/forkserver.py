@@ -24,7 +24,16 @@ _MAIN_KEYS = list(globals())  # the keys a fresh interpreter gives __main__, in 
 # peer (SO_PEERCRED), a script among them, is closed unread, since a child
 # inherits this process's memory and with it the ids of requests in flight.
 #
-# Usage: python3 [flags] forkserver.py SOCKET_PATH PRELOAD_CSV SERVER_PID PADDING
+# A spawn helper (MODE spawn) takes {argv, cwd, env} instead, and starts that
+# program with posix_spawn rather than a fork: it writes `spawning\n` on `in`
+# before the child exists (so the server knows that whatever follows on `in`
+# is the child writing to its stdin, and that `in` closing before that line
+# means nothing started), then `spawned ID PID` or `failed ID WHY` on the
+# control pipe. Its `ready` line says `ready spawn` when it can spawn at all.
+#
+# Usage: python3 [flags] forkserver.py SOCKET_PATH PRELOAD_CSV SERVER_PID MODE PADDING
+# MODE is `fork` (the warm fork server) or `spawn` (the spawn helper of cold
+# runs, issue 6: see Spawner; it forks nothing and imports no preload).
 # PADDING reserves room in the process's argv memory, where each child writes
 # the command line of the equivalent cold run (what ps and /proc show).
 
@@ -101,7 +110,7 @@ class ForkServer:
 
     def serve(self):
         try:
-            os.write(CONTROL_FD, b'ready\n')
+            os.write(CONTROL_FD, b'ready spawn\n' if SPAWNER is not None else b'ready\n')
         except OSError:  # the server is already gone; the EOF on stdin below ends this process
             pass
         listen_fd, wake_r = self.listen_fd, self.wake_r
@@ -211,7 +220,10 @@ class ForkServer:
                 request = json.loads(buf[nl + 1:end])
             except (ValueError, RecursionError):
                 return self.drop(fd)
-            if not isinstance(request, dict) or not isinstance(request.get('script'), str):
+            # A fork server forks (warm Python), a spawn helper spawns: nothing else is accepted.
+            if not isinstance(request, dict) or not (
+                isinstance(request.get('argv'), list) if SPAWNER is not None else isinstance(request.get('script'), str)
+            ):
                 return self.drop(fd)
         del self.pending[fd]
         group = self.groups.get(parts[0])
@@ -246,6 +258,8 @@ class ForkServer:
     def launch(self, group, request_id):
         fds = group[:3]
         request = group[3]
+        if 'argv' in request:
+            return self.spawn(fds, request, request_id)
         code = self.code_cache.get(request['script'])
         # Blocking again before the fork: O_NONBLOCK belongs to the open file, which the child shares.
         for fd in fds:
@@ -259,6 +273,31 @@ class ForkServer:
             return
         if pid == 0:
             run_child(request, code, fds)  # never returns
+        os.close(fds[1])
+        os.close(fds[2])
+        self.children[pid] = (fds[0], request_id)
+
+    def spawn(self, fds, request, request_id):
+        """A cold run started with posix_spawn (see Spawner). `spawning` goes on
+        `in` before the child exists, so that whatever the child writes to its
+        stdin comes after it; the pid, or why nothing started, comes on the
+        control pipe."""
+        for fd in fds:
+            os.set_blocking(fd, True)
+        try:
+            os.write(fds[0], b'spawning\n')
+        except OSError:
+            for fd in fds:
+                os.close(fd)
+            return
+        try:
+            pid = SPAWNER.spawn(request['argv'], request['env'], request['cwd'], fds)
+        except Exception as err:  # OSError (the exec failed), or a request it cannot encode
+            control(b'failed %s %s' % (request_id, str(err).encode('utf-8', 'replace').replace(b'\n', b' ')))
+            for fd in fds:
+                os.close(fd)
+            return
+        control(b'spawned %s %d' % (request_id, pid))
         os.close(fds[1])
         os.close(fds[2])
         self.children[pid] = (fds[0], request_id)
@@ -288,10 +327,7 @@ class ForkServer:
                 report = b'- %s' % signal_name(os.WTERMSIG(status)).encode()
             else:
                 report = b'%d -' % os.WEXITSTATUS(status)
-            try:
-                os.write(CONTROL_FD, b'exit %s %s\n' % (request_id, report))
-            except OSError:
-                pass  # the server is gone; the EOF on stdin ends this process
+            control(b'exit %s %s' % (request_id, report))
             os.close(fd)
 
 
@@ -344,6 +380,14 @@ def compile_quietly(source, path):
     return None if caught else code
 
 
+def control(line):
+    """One line to the server on the control pipe."""
+    try:
+        os.write(CONTROL_FD, line + b'\n')
+    except OSError:
+        pass  # the server is gone; the EOF on stdin ends this process
+
+
 def signal_name(number):
     try:
         return signal.Signals(number).name
@@ -370,6 +414,102 @@ def send_line(fd, line):
         pass
     finally:
         sock.detach()
+
+
+# ---------------------------------------------------------------- spawning
+
+
+class Spawner:
+    """posix_spawn through libc itself, for cold runs (issue 6).
+
+    glibc and musl start the child with clone(CLONE_VM|CLONE_VFORK): no page
+    table is copied, so this small process starts a program several times
+    faster than the server's fork of itself (bench/NOTES.md). The child is
+    what child_process.spawn(argv[0], argv.slice(1), {cwd, env, detached})
+    makes: its own session; every signal at its default disposition and none
+    blocked; the three connections as fds 0-2, blocking, and no other
+    descriptor (all of this process's are close-on-exec).
+
+    Through ctypes, not os.posix_spawn: that one builds its default-signal
+    set with sigaddset, which refuses the C library's internal signals (32
+    and 33), and the library then leaves those ignored in the child, where an
+    ignored disposition survives exec; a set built here bit by bit resets
+    them too. It also has the chdir action (glibc 2.29) that Python 3.11
+    lacks. Where any of this is missing, AVAILABLE is false and the server
+    spawns every script itself.
+    """
+
+    SETSIGDEF, SETSIGMASK, SETSID = 0x04, 0x08, 0x80  # <spawn.h>, the same in glibc and musl
+    STRUCT_BYTES = 1024  # room for posix_spawnattr_t (336 bytes in glibc) and the file actions (80)
+    SIGSET_BYTES = 128  # sigset_t: 1024 bits in glibc and musl
+
+    def __init__(self):
+        import ctypes
+        self.ctypes = ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        self.libc = libc
+        self.spawn_fn = libc.posix_spawn
+        self.adddup2 = libc.posix_spawn_file_actions_adddup2
+        self.addchdir = getattr(libc, 'posix_spawn_file_actions_addchdir_np', None)
+        self.attr = ctypes.create_string_buffer(self.STRUCT_BYTES)
+        bits = ctypes.sizeof(ctypes.c_ulong) * 8
+        sigset = ctypes.c_ulong * (self.SIGSET_BYTES // ctypes.sizeof(ctypes.c_ulong))
+        self.every, self.none = sigset(), sigset()
+        for sig in range(1, 65):
+            self.every[(sig - 1) // bits] |= 1 << ((sig - 1) % bits)
+        for call in (libc.posix_spawnattr_init(self.attr),
+                     libc.posix_spawnattr_setsigdefault(self.attr, ctypes.byref(self.every)),
+                     libc.posix_spawnattr_setsigmask(self.attr, ctypes.byref(self.none)),
+                     libc.posix_spawnattr_setflags(self.attr, ctypes.c_short(self.SETSIGDEF | self.SETSIGMASK | self.SETSID))):
+            if call != 0:
+                raise OSError(call, os.strerror(call))
+
+    def spawn(self, argv, env, cwd, fds):
+        ctypes, libc = self.ctypes, self.libc
+        args = [encode(a) for a in argv]
+        envp = [encode(k) + b'=' + encode(v) for k, v in env.items()]
+        cwd = encode(cwd)
+        if not args:
+            raise ValueError('no program')
+        actions = ctypes.create_string_buffer(self.STRUCT_BYTES)
+        libc.posix_spawn_file_actions_init(actions)
+        try:
+            for target, fd in enumerate(fds):
+                self.adddup2(actions, fd, target)
+            if self.addchdir is not None:
+                self.addchdir(actions, cwd)
+            else:
+                os.chdir(cwd)  # nothing in this process depends on its working directory
+            pid = ctypes.c_int()
+            err = self.spawn_fn(ctypes.byref(pid), args[0], actions, self.attr,
+                                (ctypes.c_char_p * (len(args) + 1))(*args, None),
+                                (ctypes.c_char_p * (len(envp) + 1))(*envp, None))
+        finally:
+            libc.posix_spawn_file_actions_destroy(actions)
+        if err != 0:
+            raise OSError(err, os.strerror(err))
+        return pid.value
+
+
+def encode(text):
+    """A string as Node encodes a spawn's arguments and environment (UTF-8), whatever this locale."""
+    if not isinstance(text, str):
+        raise TypeError('not a string')
+    data = text.encode('utf-8')
+    if b'\0' in data:
+        raise ValueError('a NUL byte')  # Node refuses these too; C would cut the string short
+    return data
+
+
+def make_spawner():
+    try:
+        return Spawner()
+    except Exception as err:  # no ctypes, no posix_spawn: the server spawns every script itself
+        log('cannot spawn scripts (the server will): %s' % (err,))
+        return None
+
+
+SPAWNER = None  # set by main()
 
 
 # ---------------------------------------------------------------- the child
@@ -630,7 +770,7 @@ def preload(names):
 
 
 def main():
-    global _ARG_AREA, CONTROL_FD
+    global _ARG_AREA, CONTROL_FD, SPAWNER
     # The control pipe moves to a private descriptor (not inherited: each child
     # closes 3 and up); fd 1 becomes stderr, so what a preloaded module or a
     # thread of it prints reaches the log, never the control lines.
@@ -638,8 +778,10 @@ def main():
     os.dup2(2, 1)
     _ARG_AREA = arg_area()
     show_cmdline(' '.join(sys.orig_argv[:-1]) + '\0', '')  # ps shows the fork server without its padding
-    path, modules, server_pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    path, modules, server_pid, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     preload([m for m in modules.split(',') if m])
+    if mode == 'spawn':
+        SPAWNER = make_spawner()
     sys.stdout.flush()
     sys.stderr.flush()
     # The children set their whole environment from the request: start them from an empty one.

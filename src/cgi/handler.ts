@@ -98,6 +98,7 @@ async function startScript(
       timeoutMs: target.route?.timeoutMs ?? config.scriptTimeoutMs,
       onStderr: (line) => config.log?.(formatMessage(source, line, config.logFormat)),
       warm: target.route ? null : ctx.scripts.warm,
+      spawner: ctx.scripts.spawner,
       resolution: target.realPathIsPath ? target : undefined,
     });
   } catch (err) {

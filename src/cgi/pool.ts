@@ -3,7 +3,10 @@ import type { Config } from '../config.js';
 import { HttpError } from '../errors.js';
 import { inheritedVariables } from './env.js';
 import type { RunningScript } from './run.js';
+import { ForkServer } from './forkserver.js';
+import { Spawner } from './spawner.js';
 import { WarmPython } from './warm.js';
+import { formatMessage } from '../log.js';
 
 /** How long a request may wait for a script slot before it gets 503. */
 export const QUEUE_WAIT_MS = 10_000;
@@ -34,6 +37,9 @@ export class ScriptPool {
   private readonly running = new Set<RunningScript>();
   /** The warm-Python fork server when `warmPython` is on (issue 7), else null. */
   readonly warm: WarmPython | null;
+  /** Cold runs through the spawn helper (config.spawnHelper), a process of its own started with the first script. */
+  readonly spawner: Spawner | null;
+  private readonly helper: ForkServer | null;
   /**
    * The part of every script's environment taken from the server's own
    * (PATH, LANG, LC_*, TZ, --pass-env names), read once at start-up like the
@@ -44,11 +50,23 @@ export class ScriptPool {
   constructor(private readonly config: Config) {
     this.inherited = inheritedVariables({ serverEnv: process.env, passEnv: config.passEnv });
     this.warm = config.warmPython ? new WarmPython(config, this.inherited) : null;
+    this.helper = config.spawnHelper
+      ? new ForkServer({
+          mode: 'spawn',
+          interpreter: config.spawnHelper,
+          preload: [],
+          env: this.inherited,
+          cwd: config.root,
+          log: (message) => config.log?.(formatMessage('spawn helper', message, config.logFormat)),
+        })
+      : null;
+    this.spawner = this.helper ? new Spawner(this.helper) : null;
   }
 
-  /** Stop the warm-Python fork server, if any (the server is closing). */
+  /** Stop the warm-Python fork server and the spawn helper, if any (the server is closing). */
   close(): void {
     this.warm?.close();
+    this.helper?.close();
   }
 
   /** Wait for a slot; resolves with its release function (call it exactly once). */

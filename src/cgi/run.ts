@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { ScriptOutcome } from '../log.js';
 import { killGroup } from './kill-group.js';
+import type { Spawner } from './spawner.js';
 import type { WarmPython } from './warm.js';
 
 /** Time between SIGTERM and SIGKILL when a script is stopped. */
@@ -36,6 +37,8 @@ export interface RunOptions {
   readonly onStderr: (line: string) => void;
   /** Warm Python (issue 7): scripts it accepts run in a child of its fork server. Default none. */
   readonly warm?: WarmPython | null;
+  /** The posix_spawn helper: what it accepts starts there, the rest with child_process.spawn. Default none. */
+  readonly spawner?: Spawner | null;
   /**
    * The script's resolution, given only when no symlink leads to the script
    * (so `cwd` is its real directory) and the static cache may keep it: the
@@ -56,8 +59,8 @@ export interface RunOptions {
  * started (ENOENT, EACCES): the caller answers 500.
  */
 export async function runScript(options: RunOptions): Promise<RunningScript> {
-  const warm = options.warm ? await options.warm.tryRun(options) : null;
-  return warm ?? spawnScript(options);
+  const started = (options.warm ? await options.warm.tryRun(options) : null) ?? (options.spawner ? await options.spawner.tryRun(options) : null);
+  return started ?? spawnScript(options);
 }
 
 function spawnScript(options: RunOptions): Promise<RunningScript> {

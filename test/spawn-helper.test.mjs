@@ -1,0 +1,301 @@
+// The spawn helper: cold runs (and command routes) started by a small
+// forkserver.py process with posix_spawn instead of Node forking itself. A
+// script must not be able to tell: same argv, environment bytes, working
+// directory, session, signal dispositions and mask, descriptors and their
+// flags, umask and limits as child_process.spawn gives. Then: it starts with
+// the first script, a dead helper costs no request, a child's early write to
+// its stdin cannot pass for a reply, and every descriptor is given back.
+// In warm mode (SCRIPTSERVE_TEST_WARM=1) the helper is the warm fork server.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, realpathSync, symlinkSync, mkdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { PYTHON, isAlive, parentOf, request, rmSync, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
+
+const sh = (body) => ({ content: `#!/bin/sh\n${body}`, mode: 0o755 });
+const HEAD = "printf 'Content-Type: text/plain\\n\\n'\n";
+
+const SCRIPTS = {
+  // Everything a process inherits from whoever started it, minus what differs between two servers.
+  'cgi-bin/identity.sh': sh(`${HEAD}echo "argv: $0 $# $*"
+echo "cwd: $(pwd)"
+set -- $(cut -d' ' -f5,6,19 /proc/$$/stat)
+[ "$1" = $$ ] && [ "$2" = $$ ] && echo "own session and group" || echo "group $1 session $2 of $$"
+echo "nice: $3"
+grep -E '^(SigBlk|SigIgn|SigCgt|Cpus_allowed_list|NoNewPrivs|Seccomp)' /proc/$$/status
+echo "fds: $(ls /proc/$$/fd | tr '\\n' ' ')"
+for fd in 0 1 2; do echo "fd $fd $(grep flags /proc/$$/fdinfo/$fd)"; done
+echo "umask: $(umask)"
+ulimit -a
+env | LC_ALL=C sort | grep -v -E '^(REMOTE_PORT|SERVER_PORT)='
+echo "stdin: $(cat)"
+`),
+  'cgi-bin/ppid.sh': sh(`${HEAD}echo "$PPID"\n`),
+  'cgi-bin/slow.sh': sh(`${HEAD}echo started\nsleep 1\necho "finished $PPID"\n`),
+  'cgi-bin/hang.sh': sh(`echo "$$" > "$DOCUMENT_ROOT/hang.pid"\nsleep 30 &\necho "$!" >> "$DOCUMENT_ROOT/hang.pid"\nwait\n`),
+  // Writes to its own stdin (a socket to the server) before anything else, in the words of a reply.
+  'cgi-bin/talkback.sh': sh(`printf 'failed x no\\nspawning\\npid 1\\n' >&0\necho run >> "$DOCUMENT_ROOT/talkback.runs"\n${HEAD}echo ok\n`),
+  'cgi-bin/badhead.sh': sh(`printf 'this is not a header\\n\\n'\nhead -c 300000 /dev/zero\n`),
+  'cgi-bin/badhead.py': { content: `#!${PYTHON}\nimport sys\nsys.stdout.write('not a header either\\n\\n' + 'x' * 300000)\n`, mode: 0o755 },
+  'cgi-bin/flood.sh': sh(`${HEAD}exec yes flood`),
+  'cgi-bin/flood.py': { content: `#!${PYTHON}\nimport sys\nsys.stdout.write('Content-Type: text/plain\\n\\n')\nwhile True:\n    sys.stdout.write('flood\\n' * 1000)\n`, mode: 0o755 },
+  'cgi-bin/noshebang.sh': { content: `echo 'Content-Type: text/plain'\necho\necho no shebang\n`, mode: 0o755 },
+  'cgi-bin/nointerp.sh': { content: '#!/no/such/interpreter\n', mode: 0o755 },
+};
+
+/** The fork server or spawn helper of this process: a child running forkserver.py. */
+function isHelper(pid) {
+  try {
+    return parentOf(pid) === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('forkserver.py');
+  } catch {
+    return false;
+  }
+}
+
+const helpers = () => readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).filter(isHelper);
+const ownFds = () => readdirSync('/proc/self/fd').length;
+
+async function post(port, path, body = '', headers = {}) {
+  return request(port, path, { method: 'POST', body, headers: { Host: 'localhost', ...headers } });
+}
+
+async function ppidOf(port) {
+  const res = await post(port, '/cgi-bin/ppid.sh');
+  assert.equal(res.status, 200);
+  return Number(res.body.toString().trim());
+}
+
+/** Wait until the server's scripts start from its helper; returns the helper's pid. */
+async function helperOf(srv) {
+  const pid = await waitFor(async () => {
+    const ppid = await ppidOf(srv.port);
+    return isHelper(ppid) ? ppid : 0;
+  }, 10000);
+  assert.ok(pid, 'scripts never started from the spawn helper');
+  return pid;
+}
+
+describe('spawn helper', () => {
+  let root;
+  let plain;
+  let helped;
+
+  before(async () => {
+    root = realpathSync(tempDir('scriptserve-spawn-test-'));
+    writeTree(root, SCRIPTS);
+    plain = await startServer({ root, spawnHelper: false });
+    helped = await startServer({ root });
+    await helperOf(helped);
+  });
+
+  after(async () => {
+    await plain?.close();
+    await helped?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test('a script started by the helper sees exactly what child_process.spawn gives it', async () => {
+    // A header byte outside ASCII reaches the environment as Node encodes it (UTF-8 of its latin1 reading).
+    const headers = { 'X-Name': 'caf\u00e9', 'X-Empty': '' };
+    const a = await post(plain.port, '/cgi-bin/identity.sh?q=1', 'the body', headers);
+    const b = await post(helped.port, '/cgi-bin/identity.sh?q=1', 'the body', headers);
+    assert.equal(a.status, 200);
+    assert.equal(b.status, 200);
+    const text = a.body.toString('latin1');
+    assert.match(text, /own session and group/);
+    assert.match(text, /^SigBlk:\s+0+$/m);
+    assert.match(text, /^fd 0 flags:\t02$/m, 'stdin is blocking, read-write');
+    assert.match(text, /HTTP_X_NAME=caf\u00c3/);
+    assert.match(text, /stdin: the body/);
+    assert.deepEqual(b.body.toString('latin1').split('\n'), text.split('\n'));
+  });
+
+  test('the helper is the parent; without it, the server is', async () => {
+    assert.ok(isHelper(await ppidOf(helped.port)));
+    assert.equal(await ppidOf(plain.port), process.pid);
+  });
+
+  test('command routes start from the helper too, with the same output', async () => {
+    const routes = [{ method: 'POST', path: '/r', command: ['/bin/sh', join(root, 'cgi-bin', 'identity.sh')] }];
+    const a = await startServer({ root, routes, spawnHelper: false });
+    const b = await startServer({ root, routes });
+    try {
+      await helperOf(b);
+      const ra = await post(a.port, '/r', 'x');
+      const rb = await post(b.port, '/r', 'x');
+      assert.equal(ra.status, 200);
+      assert.deepEqual(rb.body.toString('latin1'), ra.body.toString('latin1'));
+      const pp = await request(b.port, '/r', { method: 'POST', headers: { Host: 'localhost' } });
+      assert.equal(pp.status, 200);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test('it starts with the first script, not before; no script, no helper', async () => {
+    const before = helpers().length;
+    const srv = await startServer({ root, warmPython: false });
+    try {
+      assert.equal((await request(srv.port, '/cgi-bin/')).status !== 0, true);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(helpers().length, before, 'a helper started with no script run');
+      // The first script does not wait for it: it is spawned by the server itself.
+      assert.equal(await ppidOf(srv.port), process.pid);
+      await helperOf(srv);
+      assert.equal(helpers().length, before + 1);
+    } finally {
+      await srv.close();
+    }
+    assert.ok(await waitFor(() => helpers().length === before, 5000), 'the helper outlived its server');
+  });
+
+  test('a killed helper costs no request: scripts start from the server until it is back', async () => {
+    const srv = await startServer({ root });
+    try {
+      const first = await helperOf(srv);
+      // A script running through the kill finishes and answers in full.
+      const slow = post(srv.port, '/cgi-bin/slow.sh');
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(first, 'SIGKILL');
+      assert.ok(await waitFor(() => !isAlive(first), 5000));
+      for (let i = 0; i < 5; i++) assert.equal((await post(srv.port, '/cgi-bin/ppid.sh')).status, 200);
+      const done = await slow;
+      assert.equal(done.status, 200);
+      assert.equal(done.body.toString(), `started\nfinished ${first}\n`);
+      const second = await helperOf(srv);
+      assert.notEqual(second, first);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('a timeout still stops the whole process group of a script the helper started', async () => {
+    const srv = await startServer({ root, scriptTimeout: 1 });
+    try {
+      await helperOf(srv);
+      const res = await post(srv.port, '/cgi-bin/hang.sh');
+      assert.equal(res.status, 504);
+      const pids = readFileSync(join(root, 'hang.pid'), 'utf8').trim().split('\n').map(Number);
+      assert.equal(pids.length, 2);
+      assert.ok(isHelper(parentOf(pids[0]) ?? 0) || !isAlive(pids[0]));
+      assert.ok(await waitFor(() => pids.every((p) => !isAlive(p)), 5000), 'the script or its child outlived the timeout');
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('what a script writes to its stdin is never read as a reply: it runs once, and answers', async () => {
+    rmSync(join(root, 'talkback.runs'), { force: true });
+    for (let i = 0; i < 4; i++) {
+      const res = await post(helped.port, '/cgi-bin/talkback.sh', 'body');
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), 'ok\n');
+    }
+    assert.equal(readFileSync(join(root, 'talkback.runs'), 'utf8'), 'run\n'.repeat(4));
+  });
+
+  test('a program the helper cannot start fails as it does without the helper', async () => {
+    for (const name of ['noshebang.sh', 'nointerp.sh']) {
+      const a = await post(plain.port, `/cgi-bin/${name}`);
+      const b = await post(helped.port, `/cgi-bin/${name}`);
+      assert.equal(b.status, a.status, name);
+      assert.deepEqual(b.body, a.body, name);
+    }
+    assert.equal((await post(helped.port, '/cgi-bin/noshebang.sh')).body.toString(), 'no shebang\n');
+    assert.ok(helped.logs.some((l) => l.includes('cannot start /cgi-bin/nointerp.sh')));
+  });
+
+  test('output nobody reads any more drains and closes: no descriptor is left behind', async () => {
+    await helperOf(helped);
+    const fds = ownFds();
+    // A bad header: the server stops reading at once.
+    for (let i = 0; i < 4; i++) {
+      for (const name of ['badhead.sh', 'badhead.py']) {
+        const res = await post(helped.port, `/cgi-bin/${name}`);
+        assert.equal(res.status, 502, name);
+      }
+    }
+    // A client that stops reading an endless body, then goes away: stdout was paused (backpressure) when the script died.
+    for (const name of ['flood.sh', 'flood.py', 'flood.sh', 'flood.py']) {
+      await new Promise((resolve, reject) => {
+        const socket = connect(helped.port, '127.0.0.1');
+        let got = 0;
+        socket.on('data', (d) => {
+          got += d.length;
+          if (got > 4096 && !socket.isPaused()) {
+            socket.pause();
+            setTimeout(() => socket.destroy(), 400);
+          }
+        });
+        socket.on('close', resolve);
+        socket.on('error', reject);
+        socket.write(`POST /cgi-bin/${name} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n`);
+      });
+    }
+    assert.ok(await waitFor(() => ownFds() <= fds, 8000), `descriptors ${fds} before, ${ownFds()} after`);
+  });
+
+  test('only the server process may use the helper: another process is shut out unread', async () => {
+    const pid = await helperOf(helped);
+    const dir = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').find((a) => a.includes('scriptserve-warm-'));
+    assert.ok(dir, 'socket path not on the helper command line');
+    // This process is the server's process here, so a child process plays the foreign peer.
+    const marker = join(root, 'foreign-ran');
+    const req = JSON.stringify({ argv: ['/bin/sh', '-c', `touch ${marker}`], cwd: root, env: {} });
+    const out = await new Promise((resolve) => {
+      execFile(process.execPath, ['-e', `
+        const net = require('node:net');
+        const got = [];
+        let n = 0;
+        for (const role of ['in', 'out', 'err']) {
+          const s = net.connect(${JSON.stringify(dir)});
+          s.write('x ' + role + '\\n' + (role === 'in' ? ${JSON.stringify(req)} + '\\n' : ''));
+          s.on('data', (d) => got.push(String(d)));
+          s.on('error', () => {});
+          s.on('close', () => { if (++n === 3) { console.log(JSON.stringify(got)); } });
+        }
+        setTimeout(() => { console.log('timeout ' + JSON.stringify(got)); process.exit(0); }, 3000).unref();
+      `], (_err, stdout) => resolve(stdout.trim()));
+    });
+    assert.equal(out, '[]');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.throws(() => readFileSync(marker), /ENOENT/);
+  });
+});
+
+describe('spawn helper: off', () => {
+  let root;
+  before(() => {
+    root = realpathSync(tempDir('scriptserve-spawn-off-'));
+    writeTree(root, SCRIPTS);
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  test('--no-spawn-helper: every script is a child of the server', async () => {
+    const cli = await startCli(['-p', '0', '-d', root, '--no-spawn-helper']);
+    try {
+      for (let i = 0; i < 4; i++) assert.equal(await ppidOf(cli.port), cli.child.pid);
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  test('no python3 in PATH: scripts start with child_process.spawn, and the server says nothing of it', async () => {
+    const bin = join(root, 'bin');
+    mkdirSync(bin, { recursive: true });
+    symlinkSync('/bin/sh', join(bin, 'sh'));
+    const cli = await startCli(['-p', '0', '-d', root], { env: { PATH: bin } });
+    try {
+      for (let i = 0; i < 4; i++) assert.equal(await ppidOf(cli.port), cli.child.pid);
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  test('the spawnHelper option is checked like every other', async () => {
+    await assert.rejects(startServer({ root, spawnHelper: 'no' }), /spawnHelper.*boolean/);
+  });
+});
