@@ -295,6 +295,29 @@ describe('spawn helper: off', () => {
     }
   });
 
+  test('a python3 that cannot run: scripts still answer, and the helper is given up on after 5 starts', async () => {
+    const bin = join(root, 'badbin');
+    mkdirSync(bin, { recursive: true });
+    symlinkSync('/bin/sh', join(bin, 'sh'));
+    writeTree(bin, { python3: { content: '#!/bin/sh\nexit 3\n', mode: 0o755 } });
+    const cli = await startCli(['-p', '0', '-d', root], { env: { PATH: bin } });
+    try {
+      const gaveUp = () => cli.stderr().includes('gave up after 5 failed starts') || cli.stdout().includes('gave up after 5 failed starts');
+      const ok = await waitFor(async () => {
+        assert.equal(await ppidOf(cli.port), cli.child.pid);
+        return gaveUp();
+      }, 15000, 100);
+      assert.ok(ok, 'never gave up on the helper');
+      const restarts = (cli.stdout() + cli.stderr()).split('\n').filter((l) => l.includes('restarting')).length;
+      assert.equal(restarts, 4);
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal((cli.stdout() + cli.stderr()).split('\n').filter((l) => l.includes('restarting')).length, restarts);
+      assert.equal(await ppidOf(cli.port), cli.child.pid);
+    } finally {
+      await cli.stop();
+    }
+  });
+
   test('the spawnHelper option is checked like every other', async () => {
     await assert.rejects(startServer({ root, spawnHelper: 'no' }), /spawnHelper.*boolean/);
   });

@@ -13,6 +13,8 @@ export const FORK_TIMEOUT_MS = 5000;
 /** Restart delay after a fork server dies, doubled on each failure in a row, up to RESTART_MAX_MS. */
 export const RESTART_MIN_MS = 100;
 export const RESTART_MAX_MS = 5000;
+/** Failed starts in a row after which the spawn helper is no longer restarted (the warm fork server always is). */
+export const SPAWN_HELPER_MAX_FAILURES = 5;
 /** Room reserved in the fork server's argv for a child's cold command line (what ps shows). */
 const ARGV_ROOM_BYTES = 4096;
 /** How often a child is looked for once its fork server is gone (nobody is left to report its exit). */
@@ -196,8 +198,7 @@ export class ForkServer {
         detached: true,
       });
     } catch (err) {
-      log(`cannot start the fork server: ${(err as Error).message}`);
-      this.scheduleRestart(started);
+      this.scheduleRestart(started, `cannot start the fork server: ${(err as Error).message}`);
       return;
     }
     this.child = child;
@@ -233,8 +234,7 @@ export class ForkServer {
       this.child = null;
       this.ready = false;
       if (this.closed) return;
-      log(`fork server exited (${signal ?? 'exit ' + code}); restarting`);
-      this.scheduleRestart(started);
+      this.scheduleRestart(started, `fork server exited (${signal ?? 'exit ' + code})`);
     });
   }
 
@@ -265,9 +265,15 @@ export class ForkServer {
     }
   }
 
-  private scheduleRestart(started: number): void {
+  private scheduleRestart(started: number, why: string): void {
     // A server that lived a while gets restarted at once; one that keeps dying backs off.
     this.failures = Date.now() - started > 10_000 ? 0 : this.failures + 1;
+    // The spawn helper only saves time: one that cannot stay up is given up on, once.
+    if (this.options.mode === 'spawn' && this.failures >= SPAWN_HELPER_MAX_FAILURES) {
+      this.options.log(`${why}; gave up after ${this.failures} failed starts: scripts start with child_process.spawn`);
+      return;
+    }
+    this.options.log(`${why}; restarting`);
     const delay = Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** Math.max(0, this.failures - 1));
     setTimeout(() => {
       if (!this.closed) this.start();
