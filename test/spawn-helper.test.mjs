@@ -8,7 +8,7 @@
 // In warm mode (SCRIPTSERVE_TEST_WARM=1) the helper is the warm fork server.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, realpathSync, symlinkSync, mkdirSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, realpathSync, symlinkSync, mkdirSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -41,6 +41,10 @@ echo "stdin: $(cat)"
   'cgi-bin/badhead.py': { content: `#!${PYTHON}\nimport sys\nsys.stdout.write('not a header either\\n\\n' + 'x' * 300000)\n`, mode: 0o755 },
   'cgi-bin/flood.sh': sh(`${HEAD}exec yes flood`),
   'cgi-bin/flood.py': { content: `#!${PYTHON}\nimport sys\nsys.stdout.write('Content-Type: text/plain\\n\\n')\nwhile True:\n    sys.stdout.write('flood\\n' * 1000)\n`, mode: 0o755 },
+  // Closes its stdin at once, then answers late: the rest of a big body must be discarded, not wait for it.
+  'cgi-bin/closein.sh': sh(`exec 0<&-\nsleep 3\n${HEAD}echo done\n`),
+  'cgi-bin/closein.py': { content: `#!${PYTHON}\nimport os, time\nos.close(0)\ntime.sleep(3)\nprint('Content-Type: text/plain\\n\\ndone')\n`, mode: 0o755 },
+  'cgi-bin/whoami.sh': sh(`${HEAD}echo "$(id -u) $(id -g) $PPID"\n`),
   'cgi-bin/noshebang.sh': { content: `echo 'Content-Type: text/plain'\necho\necho no shebang\n`, mode: 0o755 },
   'cgi-bin/nointerp.sh': { content: '#!/no/such/interpreter\n', mode: 0o755 },
 };
@@ -136,20 +140,23 @@ describe('spawn helper', () => {
   });
 
   test('it starts with the first script, not before; no script, no helper', async () => {
-    const before = helpers().length;
+    // Helpers of other servers may still be going away: only new ones count.
+    const before = new Set(helpers());
+    const added = () => helpers().filter((pid) => !before.has(pid));
     const srv = await startServer({ root, warmPython: false });
+    let helper = 0;
     try {
-      assert.equal((await request(srv.port, '/cgi-bin/')).status !== 0, true);
+      assert.equal((await request(srv.port, '/hello.txt')).status, 404);
       await new Promise((r) => setTimeout(r, 300));
-      assert.equal(helpers().length, before, 'a helper started with no script run');
+      assert.deepEqual(added(), [], 'a helper started with no script run');
       // The first script does not wait for it: it is spawned by the server itself.
       assert.equal(await ppidOf(srv.port), process.pid);
-      await helperOf(srv);
-      assert.equal(helpers().length, before + 1);
+      helper = await helperOf(srv);
+      assert.deepEqual(added(), [helper]);
     } finally {
       await srv.close();
     }
-    assert.ok(await waitFor(() => helpers().length === before, 5000), 'the helper outlived its server');
+    assert.ok(await waitFor(() => !isAlive(helper), 5000), 'the helper outlived its server');
   });
 
   test('a killed helper costs no request: scripts start from the server until it is back', async () => {
@@ -185,6 +192,61 @@ describe('spawn helper', () => {
     } finally {
       await srv.close();
     }
+  });
+
+  test('a script that closes its stdin: the server stops feeding it and its late answer arrives', async () => {
+    const srv = await startServer({ root, requestTimeout: 2 });
+    try {
+      await helperOf(srv);
+      const body = Buffer.alloc(4 << 20, 0x61);
+      const answers = await Promise.all(['closein.sh', 'closein.py'].map((name) => post(srv.port, `/cgi-bin/${name}`, body)));
+      for (const res of answers) {
+        assert.equal(res.status, 200);
+        assert.equal(res.body.toString(), 'done\n');
+      }
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('a server that drops privileges after the helper started: scripts run as its new user', { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
+    chmodSync(root, 0o755); // readable once the server is nobody
+    const program = `
+      import { createServer } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+      import { request } from 'node:http';
+      const server = createServer({ root: ${JSON.stringify(root)} });
+      await new Promise((r) => server.listen(0, '127.0.0.1', r));
+      const ask = () => new Promise((resolve, reject) => {
+        const req = request({ port: server.address().port, path: '/cgi-bin/whoami.sh', method: 'POST', headers: { Host: 'localhost' } }, (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve(text.trim()));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      const lines = [];
+      for (let i = 0; i < 40 && !(lines.at(-1) ?? '').endsWith(' helper'); i++) {
+        const [uid, gid, ppid] = (await ask()).split(' ');
+        lines.push(uid + ' ' + gid + ' ' + (Number(ppid) === process.pid ? 'server' : 'helper'));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      process.setgroups([65534]);
+      process.setgid(65534);
+      process.setuid(65534);
+      for (let i = 0; i < 3; i++) {
+        const [uid, gid, ppid] = (await ask()).split(' ');
+        lines.push(uid + ' ' + gid + ' ' + (Number(ppid) === process.pid ? 'server' : 'helper'));
+      }
+      console.log(JSON.stringify(lines));
+      process.exit(0);
+    `;
+    const out = await new Promise((resolve, reject) => {
+      execFile(process.execPath, ['--input-type=module', '-e', program], { timeout: 20000 }, (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout)));
+    });
+    const lines = JSON.parse(out);
+    assert.equal(lines.at(-4), '0 0 helper', 'scripts never started from the helper while root');
+    assert.deepEqual(lines.slice(-3), ['65534 65534 server', '65534 65534 server', '65534 65534 server']);
   });
 
   test('what a script writes to its stdin is never read as a reply: it runs once, and answers', async () => {

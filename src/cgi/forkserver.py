@@ -13,12 +13,14 @@ _MAIN_KEYS = list(globals())  # the keys a fresh interpreter gives __main__, in 
 # cmdline, title, comm, realdir}. The child gets them as fds 0, 1, 2. On `in`, the
 # child reports `pid N\n` once it leads its own session (so the server can
 # signal its group), or this process reports `error MESSAGE\n` when it could
-# not fork. After reaping the child, this process reports `exit ID CODE -\n`
+# not fork. It closes its copies of the three as soon as the child has them
+# (a script that closes its stdin must see the server's writes fail, as with
+# child_process). After reaping the child, this process reports `exit ID CODE -\n`
 # or `exit ID - SIGNAME\n` on the control pipe (its original stdout, moved to
 # a private descriptor before anything is preloaded, so that nothing a module
 # prints can mix with these lines; fd 1 then goes to stderr, the log), a pipe
 # no child holds (a script can write to its stdin, which is `in`, so nothing
-# it could forge is read there after the pid line), then closes `in`. The
+# it could forge is read there after the pid line). The
 # server writes the body to `in` only after the pid line, so nothing here ever
 # reads request bodies. Only the server's own process may connect: any other
 # peer (SO_PEERCRED), a script among them, is closed unread, since a child
@@ -101,7 +103,7 @@ class ForkServer:
         self.groups = {}    # request id -> [in, out, err descriptors, request], until all three came
         self.members = {}   # descriptor of an incomplete group -> its request id
         self.accept_paused_until = 0
-        self.children = {}  # pid -> (the `in` descriptor, the request id)
+        self.children = {}  # pid -> its request id
         # The server's process: the only peer let in (struct ucred starts with the pid).
         self.server_pid = server_pid.to_bytes(4, sys.byteorder, signed=True)
         self.probe = _socket.socket(socket.AF_UNIX, socket.SOCK_STREAM, 0, self.listen_fd)
@@ -273,9 +275,11 @@ class ForkServer:
             return
         if pid == 0:
             run_child(request, code, fds)  # never returns
-        os.close(fds[1])
-        os.close(fds[2])
-        self.children[pid] = (fds[0], request_id)
+        # The child's stdio are the child's alone: a script that closes its stdin
+        # must make the server's writes fail (EPIPE) as with child_process.
+        for fd in fds:
+            os.close(fd)
+        self.children[pid] = request_id
 
     def spawn(self, fds, request, request_id):
         """A cold run started with posix_spawn (see Spawner). `spawning` goes on
@@ -298,9 +302,9 @@ class ForkServer:
                 os.close(fd)
             return
         control(b'spawned %s %d' % (request_id, pid))
-        os.close(fds[1])
-        os.close(fds[2])
-        self.children[pid] = (fds[0], request_id)
+        for fd in fds:
+            os.close(fd)
+        self.children[pid] = request_id
 
     def drain_wakeups(self):
         try:
@@ -319,16 +323,14 @@ class ForkServer:
                 continue
             if pid == 0:
                 return
-            child = self.children.pop(pid, None)
-            if child is None:
+            request_id = self.children.pop(pid, None)
+            if request_id is None:
                 continue
-            fd, request_id = child
             if os.WIFSIGNALED(status):
                 report = b'- %s' % signal_name(os.WTERMSIG(status)).encode()
             else:
                 report = b'%d -' % os.WEXITSTATUS(status)
             control(b'exit %s %s' % (request_id, report))
-            os.close(fd)
 
 
 class CodeCache:
@@ -777,7 +779,8 @@ def main():
     CONTROL_FD = os.dup(1)
     os.dup2(2, 1)
     _ARG_AREA = arg_area()
-    show_cmdline(' '.join(sys.orig_argv[:-1]) + '\0', '')  # ps shows the fork server without its padding
+    if sys.argv[4] == 'fork':  # (sys.orig_argv is 3.10+; a spawn helper runs on any python3 with ctypes)
+        show_cmdline(' '.join(sys.orig_argv[:-1]) + '\0', '')  # ps shows the fork server without its padding
     path, modules, server_pid, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     preload([m for m in modules.split(',') if m])
     if mode == 'spawn':

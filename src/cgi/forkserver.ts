@@ -81,7 +81,15 @@ export class ForkServer {
   private readonly idPrefix = randomBytes(12).toString('hex');
   private nextId = 0;
 
+  /** Who the server process was (user, group, groups) when the running fork server started: its children are that too. */
+  private startedAs = '';
+
   constructor(private readonly options: ForkServerOptions) {}
+
+  /** Has the server process changed its user or groups since this fork server started (a library user dropping privileges)? */
+  identityChanged(): boolean {
+    return this.startedAs !== '' && this.startedAs !== processIdentity();
+  }
 
   /** True once the fork server has said `ready` (and until it dies); a spawn helper, `ready spawn`. */
   get isReady(): boolean {
@@ -202,6 +210,7 @@ export class ForkServer {
       return;
     }
     this.child = child;
+    this.startedAs = processIdentity();
     const table = (this.pending = new Map());
     child.unref();
     for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as Socket).unref?.();
@@ -285,6 +294,11 @@ export class ForkServer {
     this.readyWaiters = [];
     for (const w of waiters) w(ok);
   }
+}
+
+/** The server process's real and effective user and group, and its supplementary groups. */
+function processIdentity(): string {
+  return `${process.getuid?.()}:${process.geteuid?.()}:${process.getgid?.()}:${process.getegid?.()}:${process.getgroups?.().join(',')}`;
 }
 
 /** Shared by both waits: a connection that never connected means the request was never complete (NotSent). */

@@ -50,17 +50,11 @@ export class ScriptPool {
   constructor(private readonly config: Config) {
     this.inherited = inheritedVariables({ serverEnv: process.env, passEnv: config.passEnv });
     this.warm = config.warmPython ? new WarmPython(config, this.inherited) : null;
+    const log = (message: string): void => config.log?.(formatMessage('spawn helper', message, config.logFormat));
     this.helper = config.spawnHelper
-      ? new ForkServer({
-          mode: 'spawn',
-          interpreter: config.spawnHelper,
-          preload: [],
-          env: this.inherited,
-          cwd: config.root,
-          log: (message) => config.log?.(formatMessage('spawn helper', message, config.logFormat)),
-        })
+      ? new ForkServer({ mode: 'spawn', interpreter: config.spawnHelper, preload: [], env: this.inherited, cwd: config.root, log })
       : null;
-    this.spawner = this.helper ? new Spawner(this.helper) : null;
+    this.spawner = this.helper ? new Spawner(this.helper, log) : null;
   }
 
   /** Stop the warm-Python fork server and the spawn helper, if any (the server is closing). */

@@ -11,7 +11,12 @@ import type { RunningScript, RunOptions } from './run.js';
  * child_process.spawn, and so does one that provably started nothing.
  */
 export class Spawner {
-  constructor(private readonly server: ForkServer) {}
+  private identityWarned = false;
+
+  constructor(
+    private readonly server: ForkServer,
+    private readonly log: (message: string) => void,
+  ) {}
 
   /** The running script, or null when the caller should spawn it itself. */
   async tryRun(options: RunOptions): Promise<RunningScript | null> {
@@ -19,6 +24,15 @@ export class Spawner {
     if (!isAbsolute(options.argv[0]!)) return null;
     if (!this.server.isReady) {
       this.server.ensureStarted();
+      return null;
+    }
+    // The helper's children get the user and groups it started with; after the
+    // server changed its own, only child_process.spawn gives scripts the new ones.
+    if (this.server.identityChanged()) {
+      if (!this.identityWarned) {
+        this.identityWarned = true;
+        this.log('the server changed its user or groups after the spawn helper started; scripts start with child_process.spawn');
+      }
       return null;
     }
     try {
