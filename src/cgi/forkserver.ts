@@ -301,6 +301,33 @@ function processIdentity(): string {
   return `${process.getuid?.()}:${process.geteuid?.()}:${process.getgid?.()}:${process.getegid?.()}:${process.getgroups?.().join(',')}`;
 }
 
+/**
+ * The end of either wait for a pid: the first outcome wins, FORK_TIMEOUT_MS is
+ * the deadline, and a failure closes all three connections.
+ */
+function oneOutcome(
+  sockets: readonly Socket[],
+  resolvePid: (pid: number) => void,
+  rejectPid: (err: Error) => void,
+): { fail: (err: Error) => void; succeed: (pid: number) => void } {
+  let settled = false;
+  const timer = setTimeout(() => fail(new Error('the fork server did not answer')), FORK_TIMEOUT_MS);
+  const fail = (err: Error): void => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    for (const s of sockets) s.destroy();
+    rejectPid(err);
+  };
+  const succeed = (pid: number): void => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    resolvePid(pid);
+  };
+  return { fail, succeed };
+}
+
 /** Shared by both waits: a connection that never connected means the request was never complete (NotSent). */
 function watchSockets(sockets: readonly Socket[], fail: (err: Error) => void): void {
   for (const s of sockets) {
@@ -343,24 +370,13 @@ function firstLine(input: Socket, onLine: (line: string) => void, fail: (err: Er
  */
 function awaitForkedPid(input: Socket, sockets: readonly Socket[]): Promise<number> {
   return new Promise((resolvePid, rejectPid) => {
-    let settled = false;
-    const fail = (err: Error): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      for (const s of sockets) s.destroy();
-      rejectPid(err);
-    };
-    const timer = setTimeout(() => fail(new Error('the fork server did not answer')), FORK_TIMEOUT_MS);
+    const { fail, succeed } = oneOutcome(sockets, resolvePid, rejectPid);
     watchSockets(sockets, fail);
     firstLine(
       input,
       (line) => {
-        if (line.startsWith('pid ') && /^\d+$/.test(line.slice(4))) {
-          settled = true;
-          clearTimeout(timer);
-          resolvePid(Number(line.slice(4)));
-        } else if (line.startsWith('error ')) {
+        if (line.startsWith('pid ') && /^\d+$/.test(line.slice(4))) succeed(Number(line.slice(4)));
+        else if (line.startsWith('error ')) {
           // The fork failed: nothing ran, so the caller may run the script cold.
           fail(new NotSent(line.slice(6)));
         } else fail(new Error(`the fork server sent a malformed reply: ${line.slice(0, 80)}`));
@@ -380,24 +396,12 @@ function awaitForkedPid(input: Socket, sockets: readonly Socket[]): Promise<numb
  */
 function awaitSpawnedPid(input: Socket, sockets: readonly Socket[], pending: Pending): Promise<number> {
   return new Promise((resolvePid, rejectPid) => {
-    let settled = false;
     let announced = false;
     let serverGone: Error | null = null;
-    const fail = (err: Error): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      for (const s of sockets) s.destroy();
-      rejectPid(err);
-    };
-    const timer = setTimeout(() => fail(new Error('the fork server did not answer')), FORK_TIMEOUT_MS);
+    const { fail, succeed } = oneOutcome(sockets, resolvePid, rejectPid);
     pending.started = (result) => {
-      if (typeof result === 'number') {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolvePid(result);
-      } else if (result instanceof NotSent || announced) fail(result);
+      if (typeof result === 'number') succeed(result);
+      else if (result instanceof NotSent || announced) fail(result);
       else serverGone = result; // decided by `in`: its close (nothing started) or the `spawning` line
     };
     watchSockets(sockets, fail);
