@@ -244,7 +244,8 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     warmPython: merged.warmPython ?? false,
     warmPreload: resolveWarmPreload(merged.warmPreload ?? DEFAULT_WARM_PRELOAD),
     warmInterpreter: merged.warmPython ? resolveWarmInterpreter(merged.warmInterpreter, interpreters) : null,
-    spawnHelper: merged.spawnHelper === false ? null : findSpawnHelper(),
+    // No PATH search at start-up for a server that can run no script.
+    spawnHelper: merged.spawnHelper === false || ((merged.cgi ?? true) === false && routes.length === 0) ? null : findSpawnHelper(),
   };
 }
 

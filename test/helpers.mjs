@@ -255,6 +255,16 @@ export function zombieChildren() {
   return processes().filter((p) => p.ppid === process.pid && p.state === 'Z').map((p) => p.pid);
 }
 
+/** Is `pid` a running child of this process that runs forkserver.py (a warm fork server or a spawn helper)? */
+export function isForkServerChild(pid) {
+  if (pid === process.pid || parentOf(pid) !== process.pid) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('forkserver.py');
+  } catch {
+    return false;
+  }
+}
+
 /** Pids of running processes whose command line contains `marker`. */
 export function pidsMatching(marker) {
   const pids = [];

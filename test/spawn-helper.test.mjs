@@ -12,7 +12,7 @@ import { chmodSync, readdirSync, readFileSync, realpathSync, symlinkSync, mkdirS
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { PYTHON, isAlive, parentOf, request, rmSync, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
+import { PYTHON, isAlive, isForkServerChild, parentOf, request, rmSync, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
 
 const sh = (body) => ({ content: `#!/bin/sh\n${body}`, mode: 0o755 });
 const HEAD = "printf 'Content-Type: text/plain\\n\\n'\n";
@@ -49,15 +49,7 @@ echo "stdin: $(cat)"
   'cgi-bin/nointerp.sh': { content: '#!/no/such/interpreter\n', mode: 0o755 },
 };
 
-/** The fork server or spawn helper of this process: a child running forkserver.py. */
-function isHelper(pid) {
-  try {
-    return parentOf(pid) === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('forkserver.py');
-  } catch {
-    return false;
-  }
-}
-
+const isHelper = isForkServerChild;
 const helpers = () => readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).filter(isHelper);
 const ownFds = () => readdirSync('/proc/self/fd').length;
 
@@ -330,6 +322,14 @@ describe('spawn helper', () => {
 
 describe('spawn helper: off', () => {
   let root;
+  /** A directory for PATH with /bin/sh in it (the scripts' interpreter) and `files`. */
+  const pathDir = (name, files = {}) => {
+    const bin = join(root, name);
+    mkdirSync(bin, { recursive: true });
+    symlinkSync('/bin/sh', join(bin, 'sh'));
+    writeTree(bin, files);
+    return bin;
+  };
   before(() => {
     root = realpathSync(tempDir('scriptserve-spawn-off-'));
     writeTree(root, SCRIPTS);
@@ -345,10 +345,8 @@ describe('spawn helper: off', () => {
     }
   });
 
-  test('no python3 in PATH: scripts start with child_process.spawn, and the server says nothing of it', async () => {
-    const bin = join(root, 'bin');
-    mkdirSync(bin, { recursive: true });
-    symlinkSync('/bin/sh', join(bin, 'sh'));
+  test('no python3 in PATH: scripts start with child_process.spawn', async () => {
+    const bin = pathDir('bin');
     const cli = await startCli(['-p', '0', '-d', root], { env: { PATH: bin } });
     try {
       for (let i = 0; i < 4; i++) assert.equal(await ppidOf(cli.port), cli.child.pid);
@@ -358,10 +356,7 @@ describe('spawn helper: off', () => {
   });
 
   test('a python3 that cannot run: scripts still answer, and the helper is given up on after 5 starts', async () => {
-    const bin = join(root, 'badbin');
-    mkdirSync(bin, { recursive: true });
-    symlinkSync('/bin/sh', join(bin, 'sh'));
-    writeTree(bin, { python3: { content: '#!/bin/sh\nexit 3\n', mode: 0o755 } });
+    const bin = pathDir('badbin', { python3: { content: '#!/bin/sh\nexit 3\n', mode: 0o755 } });
     const cli = await startCli(['-p', '0', '-d', root], { env: { PATH: bin } });
     try {
       const gaveUp = () => cli.stderr().includes('gave up after 5 failed starts') || cli.stdout().includes('gave up after 5 failed starts');

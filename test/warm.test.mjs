@@ -11,7 +11,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { delimiter, join } from 'node:path';
-import { PYTHON, deadline, isAlive, parentOf, request, rmSync, runCli, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
+import { PYTHON, deadline, isAlive, isForkServerChild, parentOf, request, rmSync, runCli, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
 
 const HOST = { Host: 'localhost' };
 const py = (body) => ({ content: `#!${PYTHON}\n${body}`, mode: 0o755 });
@@ -282,9 +282,7 @@ async function killForkServerDuring(port, path, forkServer) {
 }
 
 /** The fork server that forked a warm child: a child of this process running forkserver.py. */
-function isForkServer(pid) {
-  return pid !== process.pid && parentOf(pid) === process.pid && cmdline(pid).includes('forkserver.py');
-}
+const isForkServer = isForkServerChild;
 
 describe('warm Python', () => {
   let root;
