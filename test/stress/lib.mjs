@@ -297,8 +297,10 @@ const MAX_HEAD = 64 * 1024;
  * response, `{ interim, consumed }` for a 1xx, else
  * `{ status, statusLine, headers, body, consumed }` (header names lower-case,
  * values arrays). `ended`: the server closed, so a close-delimited body is complete.
+ * `hint`: an object that gets `need`, the length `buf` must reach before a
+ * null result can change (when the head says so).
  */
-export function parseResponse(buf, { head = false, ended = false } = {}) {
+export function parseResponse(buf, { head = false, ended = false, hint } = {}) {
   const end = buf.indexOf('\r\n\r\n');
   if (end < 0) {
     if (buf.length > MAX_HEAD) return { error: 'response head over 64 KiB' };
@@ -344,7 +346,10 @@ export function parseResponse(buf, { head = false, ended = false } = {}) {
         }
         return { ...base, body: Buffer.concat(parts), consumed: pos, chunked: true };
       }
-      if (buf.length < pos + size + 2) return ended ? { error: 'truncated chunk', truncated: true, ...base } : null;
+      if (buf.length < pos + size + 2) {
+        if (hint) hint.need = pos + size + 2;
+        return ended ? { error: 'truncated chunk', truncated: true, ...base } : null;
+      }
       if (buf[pos + size] !== 13 || buf[pos + size + 1] !== 10) return { error: 'chunk not followed by CRLF' };
       parts.push(buf.subarray(pos, pos + size));
       pos += size + 2;
@@ -353,7 +358,10 @@ export function parseResponse(buf, { head = false, ended = false } = {}) {
   if (cl) {
     if (cl.length !== 1 || !/^\d{1,15}$/.test(cl[0])) return { error: `bad response Content-Length ${cl.join(',')}` };
     const n = Number(cl[0]);
-    if (buf.length < pos + n) return ended ? { error: `truncated body: ${buf.length - pos} of ${n} bytes`, truncated: true, ...base, body: buf.subarray(pos) } : null;
+    if (buf.length < pos + n) {
+      if (hint) hint.need = pos + n;
+      return ended ? { error: `truncated body: ${buf.length - pos} of ${n} bytes`, truncated: true, ...base, body: buf.subarray(pos) } : null;
+    }
     return { ...base, body: buf.subarray(pos, pos + n), consumed: pos + n };
   }
   if (!ended) return null;
@@ -409,12 +417,14 @@ export class Conn {
 
   constructor(socket) {
     this.socket = socket;
-    this.buf = EMPTY;
+    this.buf = EMPTY; // unparsed bytes: a view into `store`, which grows by doubling (a 32 MiB answer is copied O(n), not O(n²))
+    this.store = EMPTY;
+    this.need = 0; // bytes the pending answer needs at least before it is worth parsing again
     this.ended = false;
     this.pending = null;
     socket.on('data', (d) => {
-      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-      this.pump();
+      this.append(d);
+      if (this.buf.length >= this.need) this.pump();
     });
     const end = () => {
       this.ended = true;
@@ -423,6 +433,26 @@ export class Conn {
     socket.on('end', end);
     socket.on('close', end);
     socket.on('error', end);
+  }
+
+  append(d) {
+    const { buf, store } = this;
+    const at = buf.byteOffset - store.byteOffset + buf.length;
+    if (buf.length > 0 && buf.buffer === store.buffer && at + d.length <= store.length) {
+      d.copy(store, at);
+      this.buf = store.subarray(at - buf.length, at + d.length);
+      return;
+    }
+    if (buf.length === 0) {
+      this.buf = d;
+      this.store = d;
+      return;
+    }
+    const next = Buffer.allocUnsafe(Math.max(2 * (buf.length + d.length), 65536));
+    buf.copy(next, 0);
+    d.copy(next, buf.length);
+    this.store = next;
+    this.buf = next.subarray(0, buf.length + d.length);
   }
 
   get usable() {
@@ -437,7 +467,7 @@ export class Conn {
         resolve({ error: `no complete answer within ${timeout} ms`, timeout: true });
       }, timeout);
       this.pending = { head, resolve, timer };
-      if (!this.socket.destroyed) this.socket.write(data, () => {});
+      if (!this.socket.destroyed) for (const part of Array.isArray(data) ? data : [data]) this.socket.write(part, () => {});
       this.pump();
     });
   }
@@ -446,7 +476,9 @@ export class Conn {
     for (;;) {
       const p = this.pending;
       if (!p) return;
-      const r = parseResponse(this.buf, { head: p.head, ended: this.ended });
+      const hint = {};
+      const r = parseResponse(this.buf, { head: p.head, ended: this.ended, hint });
+      this.need = hint.need ?? 0;
       if (r === null) return;
       if (r.interim) {
         this.buf = this.buf.subarray(r.consumed);
@@ -516,6 +548,20 @@ export async function sendRaw(port, data, { idleMs = 1000, firstByteMs = 3000, g
     firstByteMs + idleMs + parts.length * gapMs + 60000,
     'raw exchange',
   );
+}
+
+/**
+ * A POST of `mib` MiB of `byte` as request parts (for Conn.request and
+ * fetchOnce): one 1 MiB buffer written `mib` times, so a large upload costs the
+ * client no allocation or copy that would stall the other clients of its process.
+ */
+export function bigPost(target, mib, byte, { chunked = false } = {}) {
+  const block = Buffer.alloc(1024 * 1024, byte);
+  const head = Buffer.from(`POST ${target} HTTP/1.1\r\nHost: localhost\r\n${chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${mib * block.length}`}\r\n\r\n`, 'latin1');
+  if (!chunked) return [head, ...Array(mib).fill(block)];
+  const size = Buffer.from(`${block.length.toString(16)}\r\n`, 'latin1');
+  const crlf = Buffer.from('\r\n', 'latin1');
+  return [head, ...Array.from({ length: mib }, () => [size, block, crlf]).flat(), Buffer.from('0\r\n\r\n', 'latin1')];
 }
 
 /** A GET request's bytes with a local Host header (the Host check refuses other names). */
