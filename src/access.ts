@@ -108,6 +108,9 @@ function isLocalName(name: string): boolean {
   return isIP(name) === 4 && name.startsWith('127.');
 }
 
+/** The last Host header value found to name this machine (a fact about the value alone, whatever the policy). */
+let lastLocalHost: string | undefined;
+
 /**
  * The Host check against DNS rebinding: a web page on evil.example whose name
  * is made to resolve to 127.0.0.1 reaches this server with `Host:
@@ -118,8 +121,13 @@ export function checkHost(policy: AccessPolicy, req: IncomingMessage): void {
   if (policy.allowedHosts === 'any') return;
   const host = req.headers.host;
   if (host === undefined) return; // HTTP/1.0 without Host: nothing to rebind.
+  // Nearly every request of a client repeats its Host header: remember the last one that named this machine.
+  if (host === lastLocalHost) return;
   const name = hostName(host);
-  if (isLocalName(name)) return;
+  if (isLocalName(name)) {
+    lastLocalHost = host;
+    return;
+  }
   if (policy.allowedHosts === 'loopback') {
     if (!isLoopbackAddress(req.socket.localAddress)) return;
     const local = req.socket.localAddress!.replace(/^::ffff:/, '');

@@ -82,7 +82,7 @@ function handlerFor(config: Config, scripts: ScriptPool, statics: StaticFiles): 
   const checks = (req: IncomingMessage): boolean => passesChecks(config, req);
   return (req, res, next) => {
     if (fast && !next) {
-      const started = performance.now();
+      const started = config.log ? performance.now() : 0;
       if (statics.serveFast(req, res, checks)) {
         if (config.log) {
           const record = newRecord(req);
@@ -245,7 +245,7 @@ function countHostHeaders(req: IncomingMessage): number {
   let seen = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name.length === 4 && name.toLowerCase() === 'host') seen++;
+    if (name.length === 4 && (name === 'Host' || name === 'host' || name.toLowerCase() === 'host')) seen++;
   }
   return seen;
 }

@@ -320,6 +320,21 @@ describe('validators and conditional requests', () => {
     }
   });
 
+  test('a 304 carries exactly the 200\'s validators and cache headers, and no Content-*', async () => {
+    const ok = await get('/hello.txt');
+    const res = await get('/hello.txt', { headers: { 'If-None-Match': ok.headers.etag } });
+    assert.equal(res.status, 304);
+    for (const name of ['etag', 'last-modified', 'cache-control', 'x-content-type-options']) assert.equal(res.headers[name], ok.headers[name], name);
+    for (const name of ['content-type', 'content-length', 'accept-ranges', 'content-range']) assert.equal(res.headers[name], undefined, name);
+  });
+
+  test('If-None-Match matching with Cache-Control: no-cache in the request → 200 with the body (as `fresh` decides)', async () => {
+    const { etag } = await validators('/hello.txt');
+    const res = await get('/hello.txt', { headers: { 'If-None-Match': etag, 'Cache-Control': 'no-cache' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.toString(), HELLO);
+  });
+
   test('If-None-Match not matching → 200 with the body', async () => {
     for (const inm of ['"nope"', 'W/"nope"', '"a", "b"']) {
       const res = await get('/hello.txt', { headers: { 'If-None-Match': inm } });

@@ -54,7 +54,8 @@ export class StaticFiles {
     if (h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined || h.range !== undefined) return false;
     if (!checks(req)) return false;
     if (entry.kind === 'missing') {
-      sentBodyBytes.set(res, sendNotFound(res, method === 'HEAD'));
+      const bytes = sendNotFound(res, method === 'HEAD');
+      if (this.config.log) sentBodyBytes.set(res, bytes);
       return true;
     }
     serveFile(req, res, this.config, entry.file);

@@ -76,6 +76,8 @@ export interface FileInfo {
   readonly body: Buffer | null;
   /** The headers of a plain 200, built on first use: a flat [name, value, …] list for writeHead. */
   headers200?: string[];
+  /** The same for a 304 (the 200's validators and cache headers, no Content-*). */
+  headers304?: string[];
 }
 
 /** FileInfo from a stat result; `body` when the content is already in hand. */
@@ -137,6 +139,21 @@ export function serveFile(req: IncomingMessage, res: ServerResponse, config: Con
   ) {
     return servePlain(req, res, config, file);
   }
+  const inm = h['if-none-match'];
+  if (inm !== undefined && h.range === undefined && h['if-match'] === undefined && h['if-unmodified-since'] === undefined && h['cache-control'] === undefined) {
+    // The common revalidation: If-None-Match alone (RFC 9110 13.2.2 step 3; If-Modified-Since is then
+    // ignored), answered from prebuilt headers. A request Cache-Control (no-cache) takes `fresh` below.
+    if (!etagMatches(inm, file.etag, true)) return servePlain(req, res, config, file);
+    file.headers304 ??= [
+      'ETag', file.etag,
+      'Last-Modified', file.lastModified,
+      'Cache-Control', config.cacheControl,
+      'X-Content-Type-Options', 'nosniff',
+    ];
+    res.writeHead(304, file.headers304);
+    res.end();
+    return;
+  }
   if ((req.headers['if-match'] !== undefined || req.headers['if-unmodified-since'] !== undefined) && failsPrecondition(req, file)) {
     throw new HttpError(412);
   }
@@ -159,7 +176,7 @@ export function serveFile(req: IncomingMessage, res: ServerResponse, config: Con
   sendBody(req, res, file, 0, file.size - 1);
 }
 
-/** Body bytes of responses whose headers went out through writeHead (which getHeader cannot see), for the access log. */
+/** Body bytes of responses whose headers went out through writeHead (which getHeader cannot see), for the access log (set only when there is one). */
 export const sentBodyBytes = new WeakMap<ServerResponse, number>();
 
 /** The common case, a plain 200: every header prebuilt once per version of the file. */
@@ -174,7 +191,7 @@ function servePlain(req: IncomingMessage, res: ServerResponse, config: Config, f
     'Content-Length', String(file.size),
   ];
   res.writeHead(200, file.headers200);
-  sentBodyBytes.set(res, req.method === 'HEAD' ? 0 : file.size);
+  if (config.log) sentBodyBytes.set(res, req.method === 'HEAD' ? 0 : file.size);
   if (req.method === 'HEAD' || file.size === 0) {
     res.end();
   } else if (file.body) {
