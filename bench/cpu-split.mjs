@@ -4,7 +4,10 @@
 // or the spawn helper (its own, and its reaped children's) and, with
 // --no-spawn-helper, the scripts the server spawned itself.
 //
-//   node bench/cpu-split.mjs [--warm] [--script hello.py|hello.sh|echo.py] [--seconds 4] [--runs 2] [-- extra scriptserve flags]
+//   node bench/cpu-split.mjs [--warm] [--script hello.py|hello.sh|echo.py|route] [--conns 10] [--seconds 4] [--runs 2] [-- extra scriptserve flags]
+//
+// `--script route` measures the command route of `npm run bench`
+// (--route 'POST /hello=/bin/sh route.sh'), the same /bin/sh work as hello.sh.
 //
 // Prints one line per measured run. Needs wrk and taskset; loopback only;
 // the server on core 0, wrk on core 1.
@@ -22,6 +25,8 @@ const warm = args.includes('--warm');
 const script = opt('--script', 'hello.py');
 const seconds = Number(opt('--seconds', '4'));
 const runs = Number(opt('--runs', '2'));
+const conns = Number(opt('--conns', '10'));
+const route = script === 'route';
 
 /** utime+stime (ms), minor faults, and the same for reaped children, of one pid. */
 function usage(pid) {
@@ -43,12 +48,12 @@ const body = script === 'echo.py' ? BODY_64K : BODY_16;
 const lua = join(fx.work, 'split.lua');
 writeFileSync(lua, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body.toString('latin1'))}\n`);
 const port = await freePort();
-const argv = [process.execPath, SCRIPTSERVE_CLI, '-q', '-b', '127.0.0.1', '-p', String(port), '-d', fx.root, ...(warm ? ['--warm-python', '--warm-interpreter', PYTHON] : []), ...rest];
+const argv = [process.execPath, SCRIPTSERVE_CLI, '-q', '-b', '127.0.0.1', '-p', String(port), '-d', fx.root, ...(warm ? ['--warm-python', '--warm-interpreter', PYTHON] : []), ...(route ? ['--route', 'POST /hello=/bin/sh route.sh'] : []), ...rest];
 const server = startGroup(pinned(0, argv), { cwd: fx.root });
 try {
   await waitReady(port, server);
-  const url = `http://127.0.0.1:${port}/cgi-bin/${script}`;
-  const wrk = (s) => spawnSync('taskset', ['-c', '1', 'wrk', '-t1', '-c10', `-d${s}s`, '-s', lua, url], { encoding: 'utf8' }).stdout;
+  const url = route ? `http://127.0.0.1:${port}/hello` : `http://127.0.0.1:${port}/cgi-bin/${script}`;
+  const wrk = (s) => spawnSync('taskset', ['-c', '1', 'wrk', '-t1', `-c${conns}`, `-d${s}s`, '-s', lua, url], { encoding: 'utf8' }).stdout;
   wrk(1); // warm-up, unrecorded
   for (let i = 0; i < runs; i++) {
     // The warm fork server, or in cold mode the spawn helper (the same program), unless --no-spawn-helper.
@@ -63,7 +68,7 @@ try {
     const n = rps * seconds;
     const per = (x) => (x / n).toFixed(3);
     const perF = (x) => (x / n).toFixed(0);
-    let line = `${warm ? 'warm' : 'cold'} ${script}: ${rps.toFixed(0)} req/s | node ${per(n1.cpu - n0.cpu)} ms ${perF(n1.faults - n0.faults)} faults`;
+    let line = `${warm ? 'warm' : 'cold'} ${script}, ${conns} conns: ${rps.toFixed(0)} req/s | node ${per(n1.cpu - n0.cpu)} ms ${perF(n1.faults - n0.faults)} faults`;
     if (f0 && f1) {
       line += ` | ${warm ? 'fork server' : 'spawn helper'} ${per(f1.cpu - f0.cpu)} ms ${perF(f1.faults - f0.faults)} faults | its children ${per(f1.childCpu - f0.childCpu)} ms ${perF(f1.childFaults - f0.childFaults)} faults`;
     } else {
