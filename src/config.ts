@@ -1,4 +1,4 @@
-import { accessSync, constants, readFileSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { AccessConfigError, loadHtpasswd, normalizeOrigin, parseAuthSpec, type AccessPolicy, type PasswordCheck } from './access.js';
@@ -303,13 +303,42 @@ function resolveWarmInterpreter(command: string | undefined, interpreters: Reado
 /**
  * The spawn helper's interpreter: python3 from PATH, isolated from the
  * environment and the user's site (-I) and without site imports (-S), which
- * forkserver.py does not need. None found: scripts start with child_process.spawn.
+ * forkserver.py does not need. A python3 that is itself a `#!` script (a
+ * pyenv or asdf shim, which resolves a version through a shell every time it
+ * starts: seconds on a loaded core, while every script waits on
+ * child_process.spawn) is passed over for a later python3 in PATH that is a
+ * real interpreter; the helper's Python never runs a script, so which one it is
+ * does not matter as long as it starts. Only shims in PATH: the first one.
+ * None at all: scripts start with child_process.spawn.
  */
 function findSpawnHelper(): string[] | null {
+  let first: string | null = null;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, 'python3');
+    try {
+      if (!statSync(candidate).isFile()) continue;
+      accessSync(candidate, constants.X_OK);
+    } catch {
+      continue;
+    }
+    if (!startsWithShebang(candidate)) return [candidate, '-I', '-S'];
+    first ??= candidate;
+  }
+  return first === null ? null : [first, '-I', '-S'];
+}
+
+/** Does the file start with `#!` (a script, not a binary)? Unreadable counts as a script. */
+function startsWithShebang(path: string): boolean {
+  let fd: number | undefined;
   try {
-    return [findExecutable('python3', process.cwd(), 'spawn helper'), '-I', '-S'];
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(2);
+    return readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x23 && head[1] === 0x21;
   } catch {
-    return null;
+    return true;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

@@ -355,6 +355,35 @@ describe('spawn helper: off', () => {
     }
   });
 
+  test('a python3 shim first in PATH (a #! script, as pyenv puts there) is passed over for a real python3 later in PATH', async () => {
+    const marker = join(root, 'shim-ran');
+    const shims = pathDir('shims', { python3: { content: `#!/bin/sh\n: > ${marker}\nexec ${PYTHON} "$@"\n`, mode: 0o755 } });
+    const real = join(root, 'realbin');
+    mkdirSync(real);
+    symlinkSync(PYTHON, join(real, 'python3'));
+    const cli = await startCli(['-p', '0', '-d', root], { env: { PATH: `${shims}:${real}` } });
+    try {
+      const helped = await waitFor(async () => (await ppidOf(cli.port)) !== cli.child.pid, 10000, 50);
+      assert.ok(helped, 'no script was started by the spawn helper');
+      assert.throws(() => readFileSync(marker), /ENOENT/, 'the shim ran');
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  test('only a shim in PATH: the helper runs through it', async () => {
+    const marker = join(root, 'only-shim-ran');
+    const shims = pathDir('onlyshim', { python3: { content: `#!/bin/sh\n: > ${marker}\nexec ${PYTHON} "$@"\n`, mode: 0o755 } });
+    const cli = await startCli(['-p', '0', '-d', root], { env: { PATH: shims } });
+    try {
+      const helped = await waitFor(async () => (await ppidOf(cli.port)) !== cli.child.pid, 10000, 50);
+      assert.ok(helped, 'no script was started by the spawn helper');
+      assert.equal(readFileSync(marker, 'utf8'), '');
+    } finally {
+      await cli.stop();
+    }
+  });
+
   test('a python3 that cannot run: scripts still answer, and the helper is given up on after 5 starts', async () => {
     const bin = pathDir('badbin', { python3: { content: '#!/bin/sh\nexit 3\n', mode: 0o755 } });
     const cli = await startCli(['-p', '0', '-d', root], { env: { PATH: bin } });
