@@ -216,11 +216,18 @@ async function runPass(pass, defs, scenarioList, tool, fx, results) {
     const up = await startServers(order.filter((d) => d.scenarios.includes(sc.id)), fx, pass, results);
     try {
       for (const server of up) await warmUp(server, sc, tool, fx);
+      const pairedOn = sc.paired ? up.find((s) => s.def.id === 'scriptserve') : undefined;
+      if (pairedOn) await warmUp(pairedOn, sc.paired, tool, fx);
       for (const conns of cfg.connections) {
         for (const server of up) {
           const r = await measureServer(server, sc, conns, pass, tool, fx);
           results.runs.push(r);
           log(`pass ${pass} ${sc.id} c${conns} ${server.def.id}: ${r.refused ? `REFUSED ${r.refused}` : r.error ? `ERROR ${r.error}` : `${Math.round(r.rps)} req/s, ${r.mbps.toFixed(1)} MB/s, errors ${r.errors}`}`);
+          if (server === pairedOn) {
+            const p = await measureServer(server, sc.paired, conns, pass, tool, fx);
+            results.runs.push(p);
+            log(`pass ${pass} ${sc.paired.id} c${conns} ${server.def.id}: ${p.refused ? `REFUSED ${p.refused}` : p.error ? `ERROR ${p.error}` : `${Math.round(p.rps)} req/s, ${p.mbps.toFixed(1)} MB/s, errors ${p.errors}`}`);
+          }
         }
         if (sc.floor) {
           const f = await measureSpawnFloor(sc, conns, pass, fx.work);

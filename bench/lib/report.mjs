@@ -64,6 +64,10 @@ function scenarioTable(results, sc) {
       const s = summarize(results.runs.filter((r) => r.scenario === sc.compareWith && r.server === 'scriptserve' && r.conns === conns), metric);
       if (s) rows.push(row(`scriptserve, CGI /bin/sh script (from “${sc.compareWith}”)`, conns, s, Math.min(...results.servers.scriptserve.idle), ratio(s.best[metric], refValue)));
     }
+    if (sc.paired) {
+      const s = summarize(results.runs.filter((r) => r.scenario === sc.paired.id && r.server === 'scriptserve' && r.conns === conns), metric);
+      if (s) rows.push(row(sc.paired.label, conns, s, Math.min(...results.servers.scriptserve.idle), ratio(s.best[metric], refValue)));
+    }
     const f = summarize(floors.filter((x) => x.conns === conns), 'rps');
     if (f) rows.push(row(`floor: child_process.spawn ${sc.floor.label}, ${conns} in flight`, conns, f, NaN, ratio(f.best.rps, ref?.best.rps)));
     out.push(...rows);
@@ -113,7 +117,9 @@ function targets(results) {
   add("404: scriptserve ÷ node:http sending the same 404 bytes (context)", Number.isFinite(r404) ? `${ratioText(r404)}×` : 'not measured', '–', null);
   const sirvOverFloor = b('404', 'sirv') / b('404', 'floor-404');
   add("404: sirv-cli's empty 404 ÷ node:http sending scriptserve's 404 bytes (context)", Number.isFinite(sirvOverFloor) ? `${ratioText(sirvOverFloor)}×` : 'not measured', '–', null);
-  cmp('304: scriptserve 304 rate ÷ its GET 1 KiB rate', ss('304'), ss('get-1k'), 1.0);
+  cmp('304: scriptserve 304 rate ÷ its GET of the same file (same process, measured alternately)', ss('304'), ss('304-get'), 1.0);
+  const r304 = ss('304') / ss('get-1k');
+  add('304: scriptserve 304 rate ÷ its rate in the GET 1 KiB scenario, minutes apart (context)', Number.isFinite(r304) ? `${ratioText(r304)}×` : 'not measured', '–', null);
   cmp('Listing: scriptserve ÷ python http.server', ss('listing'), b('listing', 'python'), 5);
   cmp('Listing: scriptserve ÷ http-server', ss('listing'), b('listing', 'http-server'), 10);
   cmp('/bin/sh CGI: scriptserve ÷ sh spawn floor', ss('cgi-sh'), b('cgi-sh', 'floor'), 0.7);

@@ -143,7 +143,7 @@ export function serveFile(req: IncomingMessage, res: ServerResponse, config: Con
   if (inm !== undefined && h.range === undefined && h['if-match'] === undefined && h['if-unmodified-since'] === undefined && h['cache-control'] === undefined) {
     // The common revalidation: If-None-Match alone (RFC 9110 13.2.2 step 3; If-Modified-Since is then
     // ignored), answered from prebuilt headers. A request Cache-Control (no-cache) takes `fresh` below.
-    if (!etagMatches(inm, file.etag, true)) return servePlain(req, res, config, file);
+    if (inm !== file.etag && !etagMatches(inm, file.etag, true)) return servePlain(req, res, config, file);
     file.headers304 ??= [
       'ETag', file.etag,
       'Last-Modified', file.lastModified,
