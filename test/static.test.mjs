@@ -335,6 +335,14 @@ describe('validators and conditional requests', () => {
     assert.equal(res.body.toString(), HELLO);
   });
 
+  test('an empty If-None-Match counts as absent: If-Modified-Since decides', async () => {
+    const later = new Date(OLD_MTIME.getTime() + 86400_000).toUTCString();
+    const res = await get('/dated.txt', { headers: { 'If-None-Match': '', 'If-Modified-Since': later } });
+    assert.equal(res.status, 304);
+    const plain = await get('/dated.txt', { headers: { 'If-None-Match': '' } });
+    assert.equal(plain.status, 200);
+  });
+
   test('If-None-Match not matching → 200 with the body', async () => {
     for (const inm of ['"nope"', 'W/"nope"', '"a", "b"']) {
       const res = await get('/hello.txt', { headers: { 'If-None-Match': inm } });

@@ -140,9 +140,10 @@ export function serveFile(req: IncomingMessage, res: ServerResponse, config: Con
     return servePlain(req, res, config, file);
   }
   const inm = h['if-none-match'];
-  if (inm !== undefined && h.range === undefined && h['if-match'] === undefined && h['if-unmodified-since'] === undefined && h['cache-control'] === undefined) {
+  if (inm !== undefined && inm !== '' && h.range === undefined && h['if-match'] === undefined && h['if-unmodified-since'] === undefined && h['cache-control'] === undefined) {
     // The common revalidation: If-None-Match alone (RFC 9110 13.2.2 step 3; If-Modified-Since is then
-    // ignored), answered from prebuilt headers. A request Cache-Control (no-cache) takes `fresh` below.
+    // ignored), answered from prebuilt headers. A request Cache-Control (no-cache), and an empty
+    // If-None-Match (`fresh` treats it as absent and falls back to If-Modified-Since), take `fresh` below.
     if (inm !== file.etag && !etagMatches(inm, file.etag, true)) return servePlain(req, res, config, file);
     file.headers304 ??= [
       'ETag', file.etag,
