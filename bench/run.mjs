@@ -220,13 +220,10 @@ async function runPass(pass, defs, scenarioList, tool, fx, results) {
       if (pairedOn) await warmUp(pairedOn, sc.paired, tool, fx);
       for (const conns of cfg.connections) {
         for (const server of up) {
-          const r = await measureServer(server, sc, conns, pass, tool, fx);
-          results.runs.push(r);
-          log(`pass ${pass} ${sc.id} c${conns} ${server.def.id}: ${r.refused ? `REFUSED ${r.refused}` : r.error ? `ERROR ${r.error}` : `${Math.round(r.rps)} req/s, ${r.mbps.toFixed(1)} MB/s, errors ${r.errors}`}`);
-          if (server === pairedOn) {
-            const p = await measureServer(server, sc.paired, conns, pass, tool, fx);
-            results.runs.push(p);
-            log(`pass ${pass} ${sc.paired.id} c${conns} ${server.def.id}: ${p.refused ? `REFUSED ${p.refused}` : p.error ? `ERROR ${p.error}` : `${Math.round(p.rps)} req/s, ${p.mbps.toFixed(1)} MB/s, errors ${p.errors}`}`);
+          for (const scenario of server === pairedOn ? [sc, sc.paired] : [sc]) {
+            const r = await measureServer(server, scenario, conns, pass, tool, fx);
+            results.runs.push(r);
+            log(`pass ${pass} ${scenario.id} c${conns} ${server.def.id}: ${r.refused ? `REFUSED ${r.refused}` : r.error ? `ERROR ${r.error}` : `${Math.round(r.rps)} req/s, ${r.mbps.toFixed(1)} MB/s, errors ${r.errors}`}`);
           }
         }
         if (sc.floor) {

@@ -313,15 +313,7 @@ function resolveWarmInterpreter(command: string | undefined, interpreters: Reado
  */
 function findSpawnHelper(): string[] | null {
   let first: string | null = null;
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, 'python3');
-    try {
-      if (!statSync(candidate).isFile()) continue;
-      accessSync(candidate, constants.X_OK);
-    } catch {
-      continue;
-    }
+  for (const candidate of executables('python3', process.cwd())) {
     if (!startsWithShebang(candidate)) return [candidate, '-I', '-S'];
     first ??= candidate;
   }
@@ -567,20 +559,24 @@ function existsFile(path: string): boolean {
  * slash is taken relative to `base`, a bare name is searched in PATH.
  */
 export function findExecutable(name: string, base: string, what: string): string {
+  for (const candidate of executables(name, base)) return candidate;
+  throw new ConfigError(`${what}: command not found or not executable: ${name}`);
+}
+
+/** The executable files `name` may mean, in order: itself (against `base`) when it has a `/`, else each match in PATH. */
+function* executables(name: string, base: string): Generator<string> {
   const candidates = name.includes('/')
     ? [resolve(base, name)]
     : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, name));
   for (const candidate of candidates) {
     try {
-      if (statSync(candidate).isFile()) {
-        accessSync(candidate, constants.X_OK);
-        return candidate;
-      }
+      if (!statSync(candidate).isFile()) continue;
+      accessSync(candidate, constants.X_OK);
     } catch {
-      /* try the next one */
+      continue;
     }
+    yield candidate;
   }
-  throw new ConfigError(`${what}: command not found or not executable: ${name}`);
 }
 
 function seconds(value: number, what: string): number {

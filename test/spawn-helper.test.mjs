@@ -330,6 +330,8 @@ describe('spawn helper: off', () => {
     writeTree(bin, files);
     return bin;
   };
+  /** A PATH directory whose python3 is a shim (a #! script, as pyenv's) that creates `marker` when it runs. */
+  const shimDir = (name, marker) => pathDir(name, { python3: { content: `#!/bin/sh\n: > ${marker}\nexec ${PYTHON} "$@"\n`, mode: 0o755 } });
   before(() => {
     root = realpathSync(tempDir('scriptserve-spawn-off-'));
     writeTree(root, SCRIPTS);
@@ -357,7 +359,7 @@ describe('spawn helper: off', () => {
 
   test('a python3 shim first in PATH (a #! script, as pyenv puts there) is passed over for a real python3 later in PATH', async () => {
     const marker = join(root, 'shim-ran');
-    const shims = pathDir('shims', { python3: { content: `#!/bin/sh\n: > ${marker}\nexec ${PYTHON} "$@"\n`, mode: 0o755 } });
+    const shims = shimDir('shims', marker);
     const real = join(root, 'realbin');
     mkdirSync(real);
     symlinkSync(PYTHON, join(real, 'python3'));
@@ -373,7 +375,7 @@ describe('spawn helper: off', () => {
 
   test('only a shim in PATH: the helper runs through it', async () => {
     const marker = join(root, 'only-shim-ran');
-    const shims = pathDir('onlyshim', { python3: { content: `#!/bin/sh\n: > ${marker}\nexec ${PYTHON} "$@"\n`, mode: 0o755 } });
+    const shims = shimDir('onlyshim', marker);
     const cli = await startCli(['-p', '0', '-d', root], { env: { PATH: shims } });
     try {
       const helped = await waitFor(async () => (await ppidOf(cli.port)) !== cli.child.pid, 10000, 50);

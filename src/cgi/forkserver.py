@@ -286,25 +286,23 @@ class ForkServer:
         `in` before the child exists, so that whatever the child writes to its
         stdin comes after it; the pid, or why nothing started, comes on the
         control pipe."""
-        for fd in fds:
-            os.set_blocking(fd, True)
         try:
-            os.write(fds[0], b'spawning\n')
-        except OSError:
             for fd in fds:
+                os.set_blocking(fd, True)
+            try:
+                os.write(fds[0], b'spawning\n')
+            except OSError:
+                return  # the server sees `in` close before `spawning`: nothing started
+            try:
+                pid = SPAWNER.spawn(request['argv'], request['env'], request['cwd'], fds)
+            except Exception as err:  # OSError (the exec failed), or a request it cannot encode
+                control(b'failed %s %s' % (request_id, str(err).encode('utf-8', 'replace').replace(b'\n', b' ')))
+                return
+            control(b'spawned %s %d' % (request_id, pid))
+            self.children[pid] = request_id
+        finally:
+            for fd in fds:  # the child's alone from here (see launch)
                 os.close(fd)
-            return
-        try:
-            pid = SPAWNER.spawn(request['argv'], request['env'], request['cwd'], fds)
-        except Exception as err:  # OSError (the exec failed), or a request it cannot encode
-            control(b'failed %s %s' % (request_id, str(err).encode('utf-8', 'replace').replace(b'\n', b' ')))
-            for fd in fds:
-                os.close(fd)
-            return
-        control(b'spawned %s %d' % (request_id, pid))
-        for fd in fds:
-            os.close(fd)
-        self.children[pid] = request_id
 
     def drain_wakeups(self):
         try:
@@ -437,8 +435,8 @@ class Spawner:
     and 33), and the library then leaves those ignored in the child, where an
     ignored disposition survives exec; a set built here bit by bit resets
     them too. It also has the chdir action (glibc 2.29) that Python 3.11
-    lacks. Where any of this is missing, AVAILABLE is false and the server
-    spawns every script itself.
+    lacks. Where any of this is missing, make_spawner returns None, the
+    helper never says `ready spawn`, and the server spawns every script itself.
     """
 
     SETSIGDEF, SETSIGMASK, SETSID = 0x04, 0x08, 0x80  # <spawn.h>, the same in glibc and musl
@@ -779,9 +777,9 @@ def main():
     CONTROL_FD = os.dup(1)
     os.dup2(2, 1)
     _ARG_AREA = arg_area()
-    if sys.argv[4] == 'fork':  # (sys.orig_argv is 3.10+; a spawn helper runs on any python3 with ctypes)
-        show_cmdline(' '.join(sys.orig_argv[:-1]) + '\0', '')  # ps shows the fork server without its padding
     path, modules, server_pid, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    if mode == 'fork':  # (sys.orig_argv is 3.10+; a spawn helper runs on any python3 with ctypes)
+        show_cmdline(' '.join(sys.orig_argv[:-1]) + '\0', '')  # ps shows the fork server without its padding
     preload([m for m in modules.split(',') if m])
     if mode == 'spawn':
         SPAWNER = make_spawner()

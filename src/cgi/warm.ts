@@ -117,7 +117,6 @@ export class WarmPython {
     this.shebangs.set(script, { key, cmdline });
     return cmdline;
   }
-
 }
 
 function sameArgs(a: readonly string[], b: readonly string[]): boolean {

@@ -145,13 +145,7 @@ export function serveFile(req: IncomingMessage, res: ServerResponse, config: Con
     // ignored), answered from prebuilt headers. A request Cache-Control (no-cache), and an empty
     // If-None-Match (`fresh` treats it as absent and falls back to If-Modified-Since), take `fresh` below.
     if (inm !== file.etag && !etagMatches(inm, file.etag, true)) return servePlain(req, res, config, file);
-    file.headers304 ??= [
-      'ETag', file.etag,
-      'Last-Modified', file.lastModified,
-      'Cache-Control', config.cacheControl,
-      'X-Content-Type-Options', 'nosniff',
-    ];
-    res.writeHead(304, file.headers304);
+    res.writeHead(304, headers304(config, file));
     res.end();
     return;
   }
@@ -180,13 +174,20 @@ export function serveFile(req: IncomingMessage, res: ServerResponse, config: Con
 /** Body bytes of responses whose headers went out through writeHead (which getHeader cannot see), for the access log (set only when there is one). */
 export const sentBodyBytes = new WeakMap<ServerResponse, number>();
 
-/** The common case, a plain 200: every header prebuilt once per version of the file. */
-function servePlain(req: IncomingMessage, res: ServerResponse, config: Config, file: FileInfo): void {
-  file.headers200 ??= [
+/** A 304's headers (the validators and cache headers every answer for the file carries), built once per version of the file. */
+function headers304(config: Config, file: FileInfo): string[] {
+  return (file.headers304 ??= [
     'ETag', file.etag,
     'Last-Modified', file.lastModified,
     'Cache-Control', config.cacheControl,
     'X-Content-Type-Options', 'nosniff',
+  ]);
+}
+
+/** The common case, a plain 200: every header prebuilt once per version of the file. */
+function servePlain(req: IncomingMessage, res: ServerResponse, config: Config, file: FileInfo): void {
+  file.headers200 ??= [
+    ...headers304(config, file),
     'Accept-Ranges', 'bytes',
     'Content-Type', file.type,
     'Content-Length', String(file.size),
