@@ -24,7 +24,9 @@ echo "cwd: $(pwd)"
 set -- $(cut -d' ' -f5,6,19 /proc/$$/stat)
 [ "$1" = $$ ] && [ "$2" = $$ ] && echo "own session and group" || echo "group $1 session $2 of $$"
 echo "nice: $3"
-grep -E '^(SigBlk|SigIgn|SigCgt|Cpus_allowed_list|NoNewPrivs|Seccomp)' /proc/$$/status
+# Read with the shell's own read, never from a child: dash blocks every signal while it forks
+# and waits, so a child reading /proc/$$/status (grep did) may catch that window (issue 13).
+while read -r key value; do case $key in SigBlk:|SigIgn:|SigCgt:|Cpus_allowed_list:|NoNewPrivs:|Seccomp:) echo "$key	$value";; esac; done < /proc/$$/status
 echo "fds: $(ls /proc/$$/fd | tr '\\n' ' ')"
 for fd in 0 1 2; do echo "fd $fd $(grep flags /proc/$$/fdinfo/$fd)"; done
 echo "umask: $(umask)"
