@@ -119,12 +119,12 @@ export interface Qualifier {
   readonly flag: string;
   readonly arg: string;
   readonly help: string;
-  /** The item with the qualifier's value applied. */
-  readonly apply: (item: any, raw: string) => unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** The item with the qualifier's value applied (`never`: any item type is accepted). */
+  readonly apply: (item: never, raw: string) => unknown;
 }
 
 /** An option table: option name → spec. Order matters: it is the order of --help. */
-export type OptionTable = Readonly<Record<string, OptionSpec<any>>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type OptionTable = Readonly<Record<string, OptionSpec>>;
 
 /** The type of an option's value. */
 export type ValueOf<S> = S extends { readonly kind: Kind<infer T> } ? T : never;
@@ -285,7 +285,7 @@ function valuesOf(given: readonly Given[]): Record<string, unknown> {
     } else if (entry.items.length === 0) {
       throw new ConfigError(`--${name} must follow the --${spec.flag} it applies to`);
     } else {
-      entry.items[entry.items.length - 1] = spec.qualifier!.apply(entry.items[entry.items.length - 1], value!);
+      entry.items[entry.items.length - 1] = spec.qualifier!.apply(entry.items[entry.items.length - 1] as never, value!);
     }
   }
   const values: Record<string, unknown> = {};

@@ -19,7 +19,7 @@ import {
   either,
   func,
   listOf,
-  type OptionSpec,
+  type OptionTable,
   type ValueOf,
 } from './option-spec.js';
 
@@ -132,10 +132,12 @@ export const OPTIONS = {
     kind: STRING, scope: 'caller', flag: 'directory', short: 'd', arg: 'dir',
     help: 'directory to serve (default: the current directory)',
   },
+  /** Command line only: the port to listen on. Default 8000. */
   port: {
     kind: NUMBER, scope: 'cli', flag: 'port', short: 'p', arg: 'port', parse: parsePort,
     help: `port to listen on; 0 picks a free one (default: ${DEFAULT_PORT})`,
   },
+  /** Command line only: the address to listen on. Default 127.0.0.1. */
   bind: {
     kind: STRING, scope: 'cli', flag: 'bind', short: 'b', arg: 'address',
     help: `address to bind; 0.0.0.0 or :: exposes the server to the network (default: ${DEFAULT_HOST})`,
@@ -169,6 +171,7 @@ export const OPTIONS = {
     kind: BOOLEAN, flag: 'file-cache',
     no: 'do not keep files and listings in memory (for filesystems whose changes raise no inotify events)',
   },
+  /** Command line only: no access log on stdout (the library's is {@link log}). Default false. */
   quiet: {
     kind: BOOLEAN, scope: 'cli', flag: 'quiet', short: 'q',
     help: 'do not print access-log lines (default: print them)',
@@ -190,6 +193,7 @@ export const OPTIONS = {
     kind: NUMBER, flag: 'request-timeout', arg: 'seconds', parse: parseSeconds,
     help: `time a client has to send the whole request (default: ${DEFAULT_REQUEST_TIMEOUT_S})`,
   },
+  /** Command line only: seconds a stop signal leaves requests and scripts to finish. Default 10. */
   shutdownGrace: {
     kind: NUMBER, scope: 'cli', flag: 'shutdown-grace', arg: 'seconds', parse: parseSeconds,
     help: `on SIGINT/SIGTERM, time to let requests and scripts finish (default: ${DEFAULT_SHUTDOWN_GRACE_S})`,
@@ -314,6 +318,7 @@ export const OPTIONS = {
     kind: BOOLEAN, flag: 'cors',
     help: 'allow cross-origin requests from any origin and send Access-Control-Allow-Origin: * (default: off)',
   },
+  /** Command line only: processes sharing the port (node:cluster). Default 1. */
   workers: {
     kind: NUMBER, scope: 'cli', flag: 'workers', arg: 'n', parse: parseWorkers,
     help: 'serve from N processes sharing the port (node:cluster); "auto" is one per core; limits such as --max-scripts apply per worker (default: 1)',
@@ -323,9 +328,11 @@ export const OPTIONS = {
     kind: STRING, scope: 'caller', flag: 'config', arg: 'file',
     help: 'JSON config file with routes and options (default: scriptserve.json in the root, if present)',
   },
+  /** Command line only: print the version and exit. */
   version: { kind: BOOLEAN, scope: 'cli', flag: 'version', short: 'V', help: 'print the version' },
+  /** Command line only: print --help and exit. */
   help: { kind: BOOLEAN, scope: 'cli', flag: 'help', short: 'h', help: 'show this help' },
-} as const satisfies Readonly<Record<string, OptionSpec<any>>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+} as const satisfies OptionTable;
 
 type Table = typeof OPTIONS;
 
@@ -344,6 +351,6 @@ export type ServeOptions = Partial<Pick<OptionValues, Exclude<keyof Table, CliOn
 
 /** The library's part of the command line's values: every option but the command-line-only ones. */
 export function serveOptionsOf(values: Partial<OptionValues>): ServeOptions {
-  const spec = OPTIONS as Readonly<Record<string, OptionSpec>>;
-  return Object.fromEntries(Object.entries(values).filter(([key]) => spec[key]?.scope !== 'cli')) as ServeOptions;
+  const table: OptionTable = OPTIONS;
+  return Object.fromEntries(Object.entries(values).filter(([key]) => table[key]?.scope !== 'cli')) as ServeOptions;
 }

@@ -128,9 +128,10 @@ describe("scriptserve's table", () => {
   /** Flags (`-d`, `--directory`) named in the first column of each row of a Markdown table. */
   function readmeFlags() {
     const readme = readFileSync(join(ROOT_DIR, 'README.md'), 'utf8');
-    const start = readme.indexOf('\n### Options\n');
-    assert.ok(start >= 0, 'README.md has an "### Options" section');
-    const rows = readme.slice(start).split('\n').slice(2);
+    // Whatever its level, the README has one heading "Options" whose first table is the list.
+    const start = readme.search(/^#{2,4} Options$/m);
+    assert.ok(start >= 0, 'README.md has an "Options" heading');
+    const rows = readme.slice(start).split('\n').slice(1);
     const table = rows.slice(rows.findIndex((l) => l.startsWith('|')));
     const body = table.slice(0, table.findIndex((l) => !l.startsWith('|'))).slice(2);
     return body.flatMap((row) => [...row.split('|')[1].matchAll(/(?<![\w-])(--?[A-Za-z][\w-]*)/g)].map((m) => m[1]));
