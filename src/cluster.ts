@@ -19,9 +19,8 @@ export interface PrimaryOptions {
  * SIGINT, and a forwarded copy would count as a second one and skip the grace
  * period. A SIGHUP without a terminal (a service manager's reload) is passed
  * on as a reload message: each worker reloads and keeps serving. It restarts
- * a worker that dies
- * while serving, and exits 1 if a worker cannot start (port in use, bad
- * address), 0 once all have stopped after a signal.
+ * a worker that dies while serving, and exits 1 if a worker cannot start
+ * (port in use, bad address), 0 once all have stopped after a signal.
  */
 export function runPrimary(options: PrimaryOptions): void {
   let stopping = false;
