@@ -26,18 +26,22 @@ export function runPrimary(options: PrimaryOptions): void {
   let stopping = false;
   let announced = false;
   const live = new Set<Worker>();
+  const listeningWorkers = new WeakSet<Worker>();
+  /** Workers told to reload before they listened, whose handler may not have been there yet. */
+  const reloadWhileStarting = new Set<Worker>();
 
   const fork = (): void => {
     const worker = cluster.fork();
     live.add(worker);
     // Errors of its channel (a send racing its exit) change nothing: its 'exit' decides.
     worker.on('error', () => {});
-    let listening = false;
     worker.once('listening', (address) => {
-      listening = true;
+      listeningWorkers.add(worker);
       // A stop sent while this worker was still starting reached no listener
       // (it installs its own in the tick it calls listen): send it again now.
       if (level > 0) tell(worker, level, 'SIGTERM');
+      // So may a reload have been; if it did arrive, the worker knows its number and skips the copy.
+      if (reloadWhileStarting.delete(worker)) sendReload(worker);
       if (!announced) {
         announced = true;
         options.onListening(address.port);
@@ -45,11 +49,12 @@ export function runPrimary(options: PrimaryOptions): void {
     });
     worker.once('exit', (code) => {
       live.delete(worker);
+      reloadWhileStarting.delete(worker);
       if (stopping) {
         if (live.size === 0) process.exit(0);
         return;
       }
-      if (!listening) {
+      if (!listeningWorkers.has(worker)) {
         // It could not start: the others cannot either. Its own message is already on stderr.
         for (const other of live) other.process.kill('SIGKILL');
         process.exit(code || 1);
@@ -77,10 +82,18 @@ export function runPrimary(options: PrimaryOptions): void {
     if (live.size === 0) process.exit(0);
     for (const worker of live) tell(worker, level, signal);
   };
-  const reload = (): void => {
-    const message: ReloadMessage = { scriptserveReload: true };
+  let reloads = 0;
+  const sendReload = (worker: Worker): void => {
+    const message: ReloadMessage = { scriptserveReload: reloads };
     // A worker whose channel is gone is exiting: nothing to reload there.
-    for (const worker of live) if (worker.isConnected()) worker.send(message, () => {});
+    if (worker.isConnected()) worker.send(message, () => {});
+  };
+  const reload = (): void => {
+    reloads++;
+    for (const worker of live) {
+      if (!worker.isDead() && !listeningWorkers.has(worker)) reloadWhileStarting.add(worker);
+      sendReload(worker);
+    }
   };
   handleSignals({ stop: forward, reload });
   for (let i = 0; i < options.workers; i++) fork();
@@ -91,9 +104,9 @@ export interface StopMessage {
   readonly scriptserveStop: number;
 }
 
-/** What the primary sends its workers on a reload (SIGHUP without a terminal). */
+/** What the primary sends its workers on a reload (SIGHUP without a terminal): its number, 1 and up. */
 export interface ReloadMessage {
-  readonly scriptserveReload: true;
+  readonly scriptserveReload: number;
 }
 
 /** A worker's side of the primary's messages. */
@@ -104,16 +117,22 @@ export interface PrimaryMessageActions {
    * directly (the terminal's process group) and through the primary counts once.
    */
   readonly stopAt: (level: number) => void;
+  /** Each reload the primary sends, once (it may send one twice to a worker that was starting). */
   readonly reload: () => void;
 }
 
 /** In a worker, act on the stop levels and reloads the primary sends. */
 export function onPrimaryMessages(actions: PrimaryMessageActions): void {
+  let reloaded = 0;
   process.on('message', (message: unknown) => {
     const m = message as Partial<StopMessage & ReloadMessage> | null;
     const level = m?.scriptserveStop;
     if (typeof level === 'number' && Number.isInteger(level) && level > 0) actions.stopAt(level);
-    if (m?.scriptserveReload === true) actions.reload();
+    const reload = m?.scriptserveReload;
+    if (typeof reload === 'number' && reload > reloaded) {
+      reloaded = reload;
+      actions.reload();
+    }
   });
 }
 
