@@ -3,113 +3,34 @@ import { availableParallelism } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { AccessConfigError, loadHtpasswd, normalizeOrigin, parseAuthSpec, type AccessPolicy, type PasswordCheck } from './access.js';
 import { splitCommandLine } from './argv.js';
+import { ConfigError, checkOptionValues } from './option-spec.js';
+import {
+  DEFAULT_HEADER_TIMEOUT_S,
+  DEFAULT_REQUEST_TIMEOUT_S,
+  DEFAULT_SCRIPT_TIMEOUT_S,
+  DEFAULT_WARM_PRELOAD,
+  OPTIONS,
+  type LogWriter,
+  type RouteMode,
+  type RouteOptions,
+  type ServeOptions,
+} from './options.js';
 
-/** Log sink: receives one formatted access/error line at a time (no trailing newline). */
-export type LogWriter = (line: string) => void;
-
-/** How a command route answers. */
-export type RouteMode = 'stdout' | 'cgi';
-
-/** A command route as the user writes it (flag or config file). */
-export interface RouteOptions {
-  /** HTTP method, or `ANY` for every method. */
-  method: string;
-  /** URL path; a path ending in `/*` matches that prefix. */
-  path: string;
-  /** The command: a string split like a shell would (no shell runs it) or an argv array. */
-  command: string | string[];
-  /** `stdout` (default): stdout is the body, 200 on exit 0, 500 otherwise. `cgi`: parse the output as CGI. */
-  mode?: RouteMode;
-  /** Content-Type of a `stdout` route. Default `text/plain; charset=utf-8`. */
-  contentType?: string;
-  /** Per-route timeout in seconds. Default: the server's script timeout. */
-  timeout?: number;
-}
-
-/** Options of {@link createServer} and {@link createHandler}. Every field is optional. */
-export interface ServeOptions {
-  /** Directory to serve. Default: the current working directory. */
-  root?: string;
-  /** `Cache-Control: max-age` in seconds for files. Default: none, files are sent with `no-cache` (always revalidate). */
-  cache?: number;
-  /** `ignore` (default): dotfiles and dot-directories are hidden and answered 404. `allow`: served like any file. */
-  dotfiles?: 'ignore' | 'allow';
-  /** Follow symlinks whose target is outside the root. Default false (unsafe when true). */
-  followSymlinks?: boolean;
-  /** Generate listings for directories without index.html. Default true. */
-  listing?: boolean;
-  /** Access log sink. Default: no logging. */
-  log?: LogWriter;
-  /** Access log format. Default `text`. */
-  logFormat?: 'text' | 'json';
-  /** Run scripts in the script directories. Default true. */
-  cgi?: boolean;
-  /** URL prefixes of script directories. Default `['/cgi-bin/', '/htbin/']`. */
-  cgiDirs?: string[];
-  /** Extension → command that runs files with that extension (e.g. `{'.py': 'python3'}`). Default none on POSIX. */
-  interpreters?: Record<string, string>;
-  /** Names of server environment variables passed to scripts besides the allow-list. Default none. */
-  passEnv?: string[];
-  /** Pass the Authorization header to scripts as HTTP_AUTHORIZATION. Default false. */
-  passAuthorization?: boolean;
-  /** Seconds a script may run before its process group is killed. Default 60. */
-  scriptTimeout?: number;
-  /** Scripts running at once; the excess waits in a bounded queue, then gets 503. Default 4 × cores. */
-  maxScripts?: number;
-  /** Requests that may wait for a script slot; more get 503 at once. Default max(64, 16 × maxScripts). */
-  maxQueue?: number;
-  /** Largest request body accepted for a script, in bytes. Default 100 MiB. */
-  maxBody?: number;
-  /** Command routes. Default none (plus those of `scriptserve.json` in the root). */
-  routes?: RouteOptions[];
-  /** A JSON config file with routes and options. Default: `scriptserve.json` in the root, if present. */
-  configFile?: string;
-  /** Seconds a client has to send the request headers. Default 20. */
-  headerTimeout?: number;
-  /** Seconds a client has to send the whole request. Default 60. */
-  requestTimeout?: number;
-  /** HTTP Basic users as `user:password` (compared in constant time). Default none: no authentication. */
-  auth?: string[];
-  /** htpasswd file (bcrypt or SHA-256/512 crypt) with the users. Default none. */
-  authFile?: string;
-  /**
-   * Host header values accepted (DNS-rebinding defence). Default: on loopback
-   * connections only localhost names and the bound address; `'any'` turns the check off.
-   */
-  allowedHosts?: string[] | 'any';
-  /** Origins allowed to make cross-origin unsafe requests (POST…) from a browser. Default none. */
-  allowOrigins?: string[];
-  /** Allow cross-origin requests from anywhere and send `Access-Control-Allow-Origin: *`. Default false. */
-  cors?: boolean;
-  /**
-   * Remember resolved paths, small files and listings in memory, invalidated by
-   * file-system events (inotify). Default true; turn off on filesystems whose
-   * changes raise no events (network mounts changed from other machines).
-   */
-  fileCache?: boolean;
-  /**
-   * Warm Python (issue 7): run Python scripts in a child forked from a
-   * pre-started interpreter instead of starting one per request. Same
-   * semantics as a cold run, apart from the limits the README lists. Default false.
-   */
-  warmPython?: boolean;
-  /** Standard-library modules the warm fork server imports once at start-up. Default {@link DEFAULT_WARM_PRELOAD}. */
-  warmPreload?: string[];
-  /**
-   * The fork server's interpreter command (a path or a name found in PATH, plus flags).
-   * Only scripts a cold run would start with exactly this command run warm.
-   * Default: the `.py` interpreter mapping if any, else `python3` from PATH.
-   */
-  warmInterpreter?: string;
-  /**
-   * Start scripts (cold runs and command routes) from a small helper process
-   * with posix_spawn, which is several times cheaper than Node forking itself
-   * (bench/NOTES.md). The helper is python3 from PATH, started with the first
-   * script; without python3, or while the helper is down, scripts are started
-   * with child_process.spawn, as they are when this is false. Default true.
-   */
-  spawnHelper?: boolean;
-}
+export { ConfigError } from './option-spec.js';
+export {
+  DEFAULT_HEADER_TIMEOUT_S,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  DEFAULT_REQUEST_TIMEOUT_S,
+  DEFAULT_SCRIPT_TIMEOUT_S,
+  DEFAULT_WARM_PRELOAD,
+  parseInterpreterSpec,
+  parseRouteSpec,
+  type LogWriter,
+  type RouteMode,
+  type RouteOptions,
+  type ServeOptions,
+} from './options.js';
 
 /** A command route after validation: the command resolved to an absolute path. */
 export interface Route {
@@ -157,30 +78,10 @@ export interface Config {
   readonly spawnHelper: readonly string[] | null;
 }
 
-/** A configuration problem, reported at start-up as one line. */
-export class ConfigError extends Error {}
-
-export const DEFAULT_PORT = 8000;
-export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_CGI_DIRS = ['/cgi-bin/', '/htbin/'];
-export const DEFAULT_SCRIPT_TIMEOUT_S = 60;
 export const DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024;
-export const DEFAULT_HEADER_TIMEOUT_S = 20;
-export const DEFAULT_REQUEST_TIMEOUT_S = 60;
 export const DEFAULT_ROUTE_CONTENT_TYPE = 'text/plain; charset=utf-8';
 export const CONFIG_FILE_NAME = 'scriptserve.json';
-/**
- * Modules the warm fork server imports by default: common in CGI scripts,
- * present in Python 3.11 to 3.13 (no `cgi`, removed in 3.13), and free of
- * side effects at import (no threads, no open files). Not `random` (nor
- * `email.utils`, which imports it): once loaded, it reseeds itself after
- * every fork, which cost every request about 36 copy-on-write faults
- * (0.1 ms) whether the script used random or not (bench/NOTES.md).
- */
-export const DEFAULT_WARM_PRELOAD = [
-  'os', 'sys', 'io', 're', 'json', 'time', 'datetime', 'urllib.parse', 'html', 'base64', 'hashlib',
-  'collections', 'functools', 'string', 'http.cookies',
-];
 
 /** Default for `maxScripts`: four per core. */
 export function defaultMaxScripts(): number {
@@ -198,7 +99,7 @@ export function defaultMaxQueue(maxScripts: number): number {
  * Throws {@link ConfigError} with a one-line message.
  */
 export function resolveConfig(options: ServeOptions = {}): Config {
-  checkOptionTypes(options as Record<string, unknown>, 'option');
+  checkOptionValues(OPTIONS, options as Record<string, unknown>, 'caller', 'option', (key) => `unknown option "${key}"`);
   const root = resolveRoot(options.root ?? process.cwd());
   const fileOptions = loadConfigFile(options.configFile, root);
   const merged: ServeOptions = { ...fileOptions, ...stripUndefined(options) };
@@ -212,12 +113,6 @@ export function resolveConfig(options: ServeOptions = {}): Config {
   if (fileOptions.__file) hidden.add(fileOptions.__file);
   for (const route of routes) for (const arg of route.argv) addIfInside(hidden, arg, root);
 
-  if (options.logFormat !== undefined && options.logFormat !== 'text' && options.logFormat !== 'json') {
-    throw new ConfigError(`logFormat must be "text" or "json", not ${JSON.stringify(options.logFormat)}`);
-  }
-  if (merged.dotfiles !== undefined && merged.dotfiles !== 'ignore' && merged.dotfiles !== 'allow') {
-    throw new ConfigError(`dotfiles must be "ignore" or "allow", not ${JSON.stringify(merged.dotfiles)}`);
-  }
   return {
     root,
     cacheControl: merged.cache === undefined ? 'no-cache' : `max-age=${nonNegativeInt(merged.cache, 'cache')}`,
@@ -357,54 +252,6 @@ function resolveAccess(options: ServeOptions, merged: ServeOptions): AccessPolic
   }
 }
 
-type OptionKind = 'boolean' | 'number' | 'string' | 'strings' | 'record' | 'array' | 'function' | 'hosts';
-
-/** The type of every option, checked once so that a config file's `"followSymlinks": "false"` is an error, not a truthy string. */
-const OPTION_KINDS: Record<string, OptionKind> = {
-  root: 'string', cache: 'number', dotfiles: 'string', followSymlinks: 'boolean', listing: 'boolean', log: 'function',
-  logFormat: 'string', cgi: 'boolean', cgiDirs: 'strings', interpreters: 'record', passEnv: 'strings',
-  passAuthorization: 'boolean', scriptTimeout: 'number', maxScripts: 'number', maxQueue: 'number', maxBody: 'number', routes: 'array',
-  configFile: 'string', headerTimeout: 'number', requestTimeout: 'number', auth: 'strings', authFile: 'string',
-  allowedHosts: 'hosts', allowOrigins: 'strings', cors: 'boolean', fileCache: 'boolean',
-  warmPython: 'boolean', warmPreload: 'strings', warmInterpreter: 'string', spawnHelper: 'boolean',
-};
-
-/**
- * What a config file may set: every option except those only the caller
- * gives (the root and the file itself, logging, and credentials, which have
- * their own --auth-file).
- */
-const KNOWN_CONFIG_KEYS = new Set(
-  Object.keys(OPTION_KINDS).filter((k) => !['root', 'configFile', 'log', 'logFormat', 'auth', 'authFile'].includes(k)),
-);
-
-function hasKind(value: unknown, kind: OptionKind): boolean {
-  const strings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
-  switch (kind) {
-    case 'strings':
-      return strings(value);
-    case 'record':
-      return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((x) => typeof x === 'string');
-    case 'array':
-      return Array.isArray(value);
-    case 'hosts':
-      return value === 'any' || strings(value);
-    default:
-      return typeof value === kind;
-  }
-}
-
-function checkOptionTypes(options: Record<string, unknown>, what: string): void {
-  for (const [key, value] of Object.entries(options)) {
-    const kind = OPTION_KINDS[key];
-    if (value === undefined || kind === undefined) continue;
-    if (!hasKind(value, kind)) {
-      const expected = { strings: 'a list of strings', record: 'an object of strings', array: 'a list', hosts: 'a list of host names or "any"' }[kind as string] ?? `a ${kind}`;
-      throw new ConfigError(`${what} "${key}" must be ${expected}, not ${JSON.stringify(value)}`);
-    }
-  }
-}
-
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
@@ -446,10 +293,7 @@ function loadConfigFile(explicit: string | undefined, root: string): FileOptions
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new ConfigError(`config file ${path} must hold a JSON object`);
   }
-  for (const key of Object.keys(data)) {
-    if (!KNOWN_CONFIG_KEYS.has(key)) throw new ConfigError(`config file ${path}: unknown key "${key}"`);
-  }
-  checkOptionTypes(data as Record<string, unknown>, `config file ${path}: key`);
+  checkOptionValues(OPTIONS, data as Record<string, unknown>, 'file', `config file ${path}: key`, (key) => `config file ${path}: unknown key "${key}"`);
   return { ...(data as FileOptions), __file: realpathSync(path) };
 }
 
@@ -486,23 +330,6 @@ function resolveInterpreters(map: Record<string, string>): Map<string, string[]>
     out.set(ext.toLowerCase(), argv);
   }
   return out;
-}
-
-/** Parse `--interpreter .ext=COMMAND`. */
-export function parseInterpreterSpec(spec: string): [string, string] {
-  const eq = spec.indexOf('=');
-  if (eq <= 0 || eq === spec.length - 1) throw new ConfigError(`--interpreter takes .EXT=COMMAND, not ${JSON.stringify(spec)}`);
-  return [spec.slice(0, eq), spec.slice(eq + 1)];
-}
-
-/** Parse `--route 'METHOD /path=COMMAND'`. */
-export function parseRouteSpec(spec: string): RouteOptions {
-  const eq = spec.indexOf('=');
-  const head = eq > 0 ? spec.slice(0, eq).trim().split(/\s+/) : [];
-  if (head.length !== 2 || eq === spec.length - 1) {
-    throw new ConfigError(`--route takes 'METHOD /path=COMMAND', not ${JSON.stringify(spec)}`);
-  }
-  return { method: head[0]!, path: head[1]!, command: spec.slice(eq + 1) };
 }
 
 function parseCommand(command: string | string[], what: string): string[] {

@@ -232,6 +232,9 @@ describe('invalid options throw ConfigError at creation, with a clear message', 
     ['configFile missing', () => ({ root, configFile: join(root, 'missing.json') }), /missing\.json/],
     ["logFormat: 'xml'", () => ({ root, logFormat: 'xml' }), /logFormat|log format/i],
     ['log that is not a function', () => ({ root, log: 'stdout' }), /log/i],
+    ['an unknown option key (as in the config file)', () => ({ root, colour: 'blue' }), /unknown option "colour"/],
+    ['a key only the command line has', () => ({ root, port: 8080 }), /unknown option "port"/],
+    ['a misspelt option key', () => ({ root, listings: false }), /unknown option "listings"/],
   ];
 
   for (const [name, make, pattern] of cases) {
