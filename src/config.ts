@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { AccessConfigError, loadHtpasswd, normalizeOrigin, parseAuthSpec, type AccessPolicy, type PasswordCheck } from './access.js';
 import { splitCommandLine } from './argv.js';
+import { warmPythonRefusal } from './cgi/start/python-gate.js';
 
 /** Log sink: receives one formatted access/error line at a time (no trailing newline). */
 export type LogWriter = (line: string) => void;
@@ -243,7 +244,7 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     fileCache: merged.fileCache ?? true,
     warmPython: merged.warmPython ?? false,
     warmPreload: resolveWarmPreload(merged.warmPreload ?? DEFAULT_WARM_PRELOAD),
-    warmInterpreter: merged.warmPython ? resolveWarmInterpreter(merged.warmInterpreter, interpreters) : null,
+    warmInterpreter: merged.warmPython ? testedWarmInterpreter(resolveWarmInterpreter(merged.warmInterpreter, interpreters), root, merged.passEnv ?? []) : null,
     // No PATH search at start-up for a server that can run no script.
     spawnHelper: merged.spawnHelper === false || ((merged.cgi ?? true) === false && routes.length === 0) ? null : findSpawnHelper(),
   };
@@ -300,10 +301,17 @@ function resolveWarmInterpreter(command: string | undefined, interpreters: Reado
   return argv;
 }
 
+/** The warm interpreter, once warmPythonRefusal (cgi/start/python-gate.ts) has found it tested here. */
+function testedWarmInterpreter(argv: string[], root: string, passEnv: readonly string[]): string[] {
+  const refusal = warmPythonRefusal(argv, root, passEnv);
+  if (refusal) throw new ConfigError(refusal);
+  return argv;
+}
+
 /**
  * The spawn helper's interpreter: python3 from PATH, isolated from the
  * environment and the user's site (-I) and without site imports (-S), which
- * forkserver.py does not need. A python3 that is itself a `#!` script (a
+ * the helper (cgi/python/) does not need. A python3 that is itself a `#!` script (a
  * pyenv or asdf shim, which resolves a version through a shell every time it
  * starts: seconds on a loaded core, while every script waits on
  * child_process.spawn) is passed over for a later python3 in PATH that is a

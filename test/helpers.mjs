@@ -255,11 +255,14 @@ export function zombieChildren() {
   return processes().filter((p) => p.ppid === process.pid && p.state === 'Z').map((p) => p.pid);
 }
 
-/** Is `pid` a running child of this process that runs forkserver.py (a warm fork server or a spawn helper)? */
+/** The helper process's program (src/cgi/python/): what its command line shows. */
+export const HELPER_PROGRAM = 'scriptserve_helper.py';
+
+/** Is `pid` a running child of this process that runs the helper program (a warm fork server or a spawn helper)? */
 export function isForkServerChild(pid) {
   if (pid === process.pid || parentOf(pid) !== process.pid) return false;
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('forkserver.py');
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(HELPER_PROGRAM);
   } catch {
     return false;
   }

@@ -11,7 +11,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { delimiter, join } from 'node:path';
-import { PYTHON, deadline, isAlive, isForkServerChild, parentOf, request, rmSync, runCli, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
+import { HELPER_PROGRAM, PYTHON, deadline, isAlive, isForkServerChild, parentOf, request, rmSync, runCli, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
 
 const HOST = { Host: 'localhost' };
 const py = (body) => ({ content: `#!${PYTHON}\n${body}`, mode: 0o755 });
@@ -281,7 +281,7 @@ async function killForkServerDuring(port, path, forkServer) {
   return { inFlight };
 }
 
-/** The fork server that forked a warm child: a child of this process running forkserver.py. */
+/** The fork server that forked a warm child: a child of this process running the helper program. */
 const isForkServer = isForkServerChild;
 
 describe('warm Python', () => {
@@ -754,7 +754,7 @@ except (BrokenPipeError, ConnectionResetError):
       try {
         const ppid = await waitFor(async () => {
           const p = await ppidOf(cli.port, '/cgi-bin/ppid.py');
-          return p !== cli.child.pid && parentOf(p) === cli.child.pid && cmdline(p).includes('forkserver.py') ? p : 0;
+          return p !== cli.child.pid && parentOf(p) === cli.child.pid && cmdline(p).includes(HELPER_PROGRAM) ? p : 0;
         }, 5000);
         assert.ok(ppid, 'the CLI server did not run the script warm');
         assert.match(cmdline(ppid), /[\0 ]json,re[\0 ]/);
