@@ -14,8 +14,8 @@ export const ROOT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = join(ROOT_DIR, 'dist', 'cli.js');
 export const FIXTURES = join(ROOT_DIR, 'test', 'fixtures');
 
-/** Debian's python3 starts in ~30 ms; a pyenv shim on PATH can cost 0.2–0.8 s per start. */
-export const PYTHON = '/usr/bin/python3';
+/** Debian's python3 starts in ~30 ms; a pyenv shim on PATH can cost 0.2–0.8 s per start. SCRIPTSERVE_TEST_PYTHON names another (to try a version before listing it in TESTED_PYTHON_VERSIONS). */
+export const PYTHON = process.env.SCRIPTSERVE_TEST_PYTHON || '/usr/bin/python3';
 
 /** SCRIPTSERVE_TEST_WARM=1 (`npm run test:warm`) runs every server with warm Python on (issue 7). */
 export const WARM = process.env.SCRIPTSERVE_TEST_WARM === '1';

@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { HELPER_PROGRAM, PYTHON, deadline, isAlive, isForkServerChild, parentOf, request, rmSync, runCli, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
 
@@ -713,6 +714,33 @@ except (BrokenPipeError, ConnectionResetError):
       await assert.rejects(startServer({ root, warmPython: true, warmInterpreter: `${PYTHON} -uc pass` }), /-c, -m/);
       await assert.rejects(startServer({ root, warmPython: 'yes' }), /warmPython.*boolean/);
       await assert.rejects(startServer({ root, warmPython: true, warmInterpreter: '/no/such/python' }), /warm interpreter.*not found/);
+    });
+
+    test('an interpreter that is not a tested CPython is refused at start-up: createServer throws, the CLI exits 1 with one line', async () => {
+      const dir = tempDir();
+      try {
+        // What the start-up probe of each would print (sys.implementation.name and the version).
+        const fakes = [['cpython 3.9.18', 'CPython 3.9.18'], ['pypy 3.10.14', 'pypy 3.10.14'], ['cpython 3.14.0', 'CPython 3.14.0']];
+        const cases = fakes.map(([printed, refused], i) => {
+          const path = join(dir, `python${i}`);
+          writeFileSync(path, `#!/bin/sh\necho '${printed}'\n`, { mode: 0o755 });
+          return [path, refused];
+        });
+        // A real untested interpreter too, where pyenv has one.
+        const old = join(homedir(), '.pyenv/versions/3.9.18/bin/python3');
+        if (existsSync(old)) cases.push([old, 'CPython 3.9.18']);
+        for (const [path, refused] of cases) {
+          const why = `warm python: ${path}: ${refused} is not a tested interpreter (CPython `;
+          await assert.rejects(startServer({ root, warmPython: true, warmInterpreter: path }), (err) => err.message.startsWith(why));
+          const cli = await runCli(['-p', '0', '-d', root, '--warm-python', '--warm-interpreter', path]);
+          assert.equal(cli.code, 1, path);
+          assert.equal(cli.stdout, '');
+          assert.equal(cli.stderr.split('\n').length, 2, `one line: ${cli.stderr}`);
+          assert.ok(cli.stderr.startsWith(`scriptserve: ${why}`), cli.stderr);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     test('a preload module that does not exist is logged and the server still runs scripts warm', async () => {

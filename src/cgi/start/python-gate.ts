@@ -74,5 +74,5 @@ function probe(argv: readonly string[], cwd: string, env: Record<string, string>
   }
   const [implementation = '', version = ''] = out.trim().split(' ');
   const why = pythonRefusal({ implementation, version });
-  return why ? `warm python: ${argv.join(' ')} is ${why}` : null;
+  return why ? `warm python: ${argv.join(' ')}: ${why}` : null;
 }
