@@ -211,36 +211,32 @@ export class HelperProcess {
     const table = (this.pending = new Map());
     child.unref();
     for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as Socket).unref?.();
-    // The control pipe (its stdout): `ready`, then per request `spawned ID PID` or
-    // `failed ID WHY` (spawn requests), and `exit ID CODE SIGNAL` once the child is reaped.
+    this.readControlPipe(child, table);
+    drainStderr(child.stderr!, log, Infinity);
+    child.stdin!.on('error', () => {});
+    child.once('error', (err) => log(`${this.options.name}: ${err.message}`));
+    child.once('close', (code, signal) => {
+      orphan(table);
+      if (this.child !== child) return;
+      this.child = null;
+      this.ready = false;
+      if (this.closed) return;
+      this.failed(started, `${this.options.name} exited (${signal ?? 'exit ' + code})`);
+    });
+  }
+
+  /**
+   * The control pipe (its stdout): `ready`, then per request `spawned ID PID`
+   * or `failed ID WHY` (spawn requests), and `exit ID CODE SIGNAL` once the
+   * child is reaped.
+   */
+  private readControlPipe(child: ChildProcess, table: Map<string, Pending>): void {
     let partial = '';
     child.stdout!.setEncoding('latin1');
     child.stdout!.on('data', (text: string) => {
       const lines = (partial + text).split('\n');
       partial = lines.pop()!.slice(-4096);
       for (const line of lines) this.controlLine(table, line);
-    });
-    drainStderr(child.stderr!, log, Infinity);
-    child.stdin!.on('error', () => {});
-    child.once('error', (err) => log(`${this.options.name}: ${err.message}`));
-    child.once('close', (code, signal) => {
-      // No status will come for the children it started: each is settled, with
-      // no status, once its process is gone (it goes on running meanwhile, its
-      // group still under the timeout). One with no pid yet is marked orphaned
-      // (see the handshakes for what its request does).
-      for (const pending of table.values()) {
-        if (pending.pid !== undefined) settleWhenGone(pending.pid, () => pending.settle([null, null]));
-        else {
-          pending.orphaned = true;
-          pending.started?.(new Error('the helper died while starting the script'));
-        }
-      }
-      table.clear();
-      if (this.child !== child) return;
-      this.child = null;
-      this.ready = false;
-      if (this.closed) return;
-      this.failed(started, `${this.options.name} exited (${signal ?? 'exit ' + code})`);
     });
   }
 
@@ -306,6 +302,23 @@ export class HelperProcess {
     this.readyWaiters = [];
     for (const w of waiters) w(ok);
   }
+}
+
+/**
+ * A helper died: no status will come for the children it started. Each is
+ * settled, with no status, once its process is gone (it goes on running
+ * meanwhile, its group still under the timeout). One with no pid yet is
+ * marked orphaned (see the handshakes for what its request does).
+ */
+function orphan(table: Map<string, Pending>): void {
+  for (const pending of table.values()) {
+    if (pending.pid !== undefined) settleWhenGone(pending.pid, () => pending.settle([null, null]));
+    else {
+      pending.orphaned = true;
+      pending.started?.(new Error('the helper died while starting the script'));
+    }
+  }
+  table.clear();
 }
 
 /** The server process's real and effective user and group, and its supplementary groups. */
