@@ -57,7 +57,7 @@ try {
   wrk(1); // warm-up, unrecorded
   for (let i = 0; i < runs; i++) {
     // The warm fork server, or in cold mode the spawn helper (the same program), unless --no-spawn-helper.
-    const forkServer = Number(spawnSync('pgrep', ['-P', String(server.pid), '-f', 'forkserver'], { encoding: 'utf8' }).stdout.trim().split('\n')[0]) || 0;
+    const forkServer = Number(spawnSync('pgrep', ['-P', String(server.pid), '-f', 'scriptserve_helper'], { encoding: 'utf8' }).stdout.trim().split('\n')[0]) || 0;
     const n0 = usage(server.pid);
     const f0 = forkServer ? usage(forkServer) : null;
     const out = wrk(seconds);

@@ -15,6 +15,7 @@ import {
   type RouteOptions,
   type ServeOptions,
 } from './options.js';
+import { warmPythonRefusal } from './cgi/start/python-gate.js';
 
 export { ConfigError } from './option-spec.js';
 export {
@@ -138,7 +139,7 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     fileCache: merged.fileCache ?? true,
     warmPython: merged.warmPython ?? false,
     warmPreload: resolveWarmPreload(merged.warmPreload ?? DEFAULT_WARM_PRELOAD),
-    warmInterpreter: merged.warmPython ? resolveWarmInterpreter(merged.warmInterpreter, interpreters) : null,
+    warmInterpreter: merged.warmPython ? testedWarmInterpreter(resolveWarmInterpreter(merged.warmInterpreter, interpreters), root, merged.passEnv ?? []) : null,
     // No PATH search at start-up for a server that can run no script.
     spawnHelper: merged.spawnHelper === false || ((merged.cgi ?? true) === false && routes.length === 0) ? null : findSpawnHelper(),
   };
@@ -195,10 +196,17 @@ function resolveWarmInterpreter(command: string | undefined, interpreters: Reado
   return argv;
 }
 
+/** The warm interpreter, once warmPythonRefusal (cgi/start/python-gate.ts) has found it tested here. */
+function testedWarmInterpreter(argv: string[], root: string, passEnv: readonly string[]): string[] {
+  const refusal = warmPythonRefusal(argv, root, passEnv);
+  if (refusal) throw new ConfigError(refusal);
+  return argv;
+}
+
 /**
  * The spawn helper's interpreter: python3 from PATH, isolated from the
  * environment and the user's site (-I) and without site imports (-S), which
- * forkserver.py does not need. A python3 that is itself a `#!` script (a
+ * the helper (cgi/python/) does not need. A python3 that is itself a `#!` script (a
  * pyenv or asdf shim, which resolves a version through a shell every time it
  * starts: seconds on a loaded core, while every script waits on
  * child_process.spawn) is passed over for a later python3 in PATH that is a

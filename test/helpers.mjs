@@ -14,8 +14,8 @@ export const ROOT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = join(ROOT_DIR, 'dist', 'cli.js');
 export const FIXTURES = join(ROOT_DIR, 'test', 'fixtures');
 
-/** Debian's python3 starts in ~30 ms; a pyenv shim on PATH can cost 0.2–0.8 s per start. */
-export const PYTHON = '/usr/bin/python3';
+/** Debian's python3 starts in ~30 ms; a pyenv shim on PATH can cost 0.2–0.8 s per start. SCRIPTSERVE_TEST_PYTHON names another (to try a version before listing it in TESTED_PYTHON_VERSIONS). */
+export const PYTHON = process.env.SCRIPTSERVE_TEST_PYTHON || '/usr/bin/python3';
 
 /** SCRIPTSERVE_TEST_WARM=1 (`npm run test:warm`) runs every server with warm Python on (issue 7). */
 export const WARM = process.env.SCRIPTSERVE_TEST_WARM === '1';
@@ -255,11 +255,14 @@ export function zombieChildren() {
   return processes().filter((p) => p.ppid === process.pid && p.state === 'Z').map((p) => p.pid);
 }
 
-/** Is `pid` a running child of this process that runs forkserver.py (a warm fork server or a spawn helper)? */
+/** The helper process's program (src/cgi/python/): what its command line shows. */
+export const HELPER_PROGRAM = 'scriptserve_helper.py';
+
+/** Is `pid` a running child of this process that runs the helper program (a warm fork server or a spawn helper)? */
 export function isForkServerChild(pid) {
   if (pid === process.pid || parentOf(pid) !== process.pid) return false;
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('forkserver.py');
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(HELPER_PROGRAM);
   } catch {
     return false;
   }

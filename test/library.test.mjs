@@ -124,7 +124,7 @@ describe('createHandler', () => {
         assert.equal((await request(port, '/cgi-bin/hi.py', { method: 'POST', body: '' })).body.toString(), 'hi\n');
         assert.ok(inotifyWatches() >= before + 4, 'the root and three directories are watched');
         // This process's own fork server (other test files run theirs at the same time).
-        const forkServers = (await pidsMatching('forkserver.py')).filter((pid) => parentOf(pid) === process.pid);
+        const forkServers = (await pidsMatching('scriptserve_helper.py')).filter((pid) => parentOf(pid) === process.pid);
         assert.equal(forkServers.length, 1, 'one fork server runs');
         handler.close();
         assert.equal(inotifyWatches(), before, 'every watch is released');

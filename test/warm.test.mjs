@@ -10,8 +10,9 @@ import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { PYTHON, deadline, isAlive, isForkServerChild, parentOf, request, rmSync, runCli, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
+import { HELPER_PROGRAM, PYTHON, deadline, isAlive, isForkServerChild, parentOf, request, rmSync, runCli, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
 
 const HOST = { Host: 'localhost' };
 const py = (body) => ({ content: `#!${PYTHON}\n${body}`, mode: 0o755 });
@@ -281,7 +282,7 @@ async function killForkServerDuring(port, path, forkServer) {
   return { inFlight };
 }
 
-/** The fork server that forked a warm child: a child of this process running forkserver.py. */
+/** The fork server that forked a warm child: a child of this process running the helper program. */
 const isForkServer = isForkServerChild;
 
 describe('warm Python', () => {
@@ -715,6 +716,33 @@ except (BrokenPipeError, ConnectionResetError):
       await assert.rejects(startServer({ root, warmPython: true, warmInterpreter: '/no/such/python' }), /warm interpreter.*not found/);
     });
 
+    test('an interpreter that is not a tested CPython is refused at start-up: createServer throws, the CLI exits 1 with one line', async () => {
+      const dir = tempDir();
+      try {
+        // What the start-up probe of each would print (sys.implementation.name and the version).
+        const fakes = [['cpython 3.9.18', 'CPython 3.9.18'], ['pypy 3.10.14', 'pypy 3.10.14'], ['cpython 3.14.0', 'CPython 3.14.0']];
+        const cases = fakes.map(([printed, refused], i) => {
+          const path = join(dir, `python${i}`);
+          writeFileSync(path, `#!/bin/sh\necho '${printed}'\n`, { mode: 0o755 });
+          return [path, refused];
+        });
+        // A real untested interpreter too, where pyenv has one.
+        const old = join(homedir(), '.pyenv/versions/3.9.18/bin/python3');
+        if (existsSync(old)) cases.push([old, 'CPython 3.9.18']);
+        for (const [path, refused] of cases) {
+          const why = `warm python: ${path}: ${refused} is not a tested interpreter (CPython `;
+          await assert.rejects(startServer({ root, warmPython: true, warmInterpreter: path }), (err) => err.message.startsWith(why));
+          const cli = await runCli(['-p', '0', '-d', root, '--warm-python', '--warm-interpreter', path]);
+          assert.equal(cli.code, 1, path);
+          assert.equal(cli.stdout, '');
+          assert.equal(cli.stderr.split('\n').length, 2, `one line: ${cli.stderr}`);
+          assert.ok(cli.stderr.startsWith(`scriptserve: ${why}`), cli.stderr);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     test('a preload module that does not exist is logged and the server still runs scripts warm', async () => {
       const srv = await startServer({ root, warmPython: true, warmInterpreter: PYTHON, warmPreload: ['json', 'no_such_module_xyz'] });
       try {
@@ -754,7 +782,7 @@ except (BrokenPipeError, ConnectionResetError):
       try {
         const ppid = await waitFor(async () => {
           const p = await ppidOf(cli.port, '/cgi-bin/ppid.py');
-          return p !== cli.child.pid && parentOf(p) === cli.child.pid && cmdline(p).includes('forkserver.py') ? p : 0;
+          return p !== cli.child.pid && parentOf(p) === cli.child.pid && cmdline(p).includes(HELPER_PROGRAM) ? p : 0;
         }, 5000);
         assert.ok(ppid, 'the CLI server did not run the script warm');
         assert.match(cmdline(ppid), /[\0 ]json,re[\0 ]/);

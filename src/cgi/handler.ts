@@ -11,7 +11,7 @@ import { NO_BODY, prepareBody, type RequestBody } from './body.js';
 import { buildCgiEnv, type CgiRequest } from './env.js';
 import { CgiHeadParser, CgiOutputError, type CgiHead } from './parse.js';
 import { ScriptPool } from './pool.js';
-import { runScript, type RunningScript } from './run.js';
+import type { RunningScript } from './supervise.js';
 
 export { ScriptPool };
 
@@ -91,16 +91,17 @@ async function startScript(
   });
   const source = target.route ? `${target.route.method} ${target.route.path}` : target.scriptName;
   try {
-    return await runScript({
-      argv: target.argv,
-      env,
-      cwd: target.cwd,
-      timeoutMs: target.route?.timeoutMs ?? config.scriptTimeoutMs,
-      onStderr: (line) => config.log?.(formatMessage(source, line, config.logFormat)),
-      warm: target.route ? null : ctx.scripts.warm,
-      spawner: ctx.scripts.spawner,
-      resolution: target.realPathIsPath ? target : undefined,
-    });
+    return await ctx.scripts.start(
+      {
+        argv: target.argv,
+        env,
+        cwd: target.cwd,
+        timeoutMs: target.route?.timeoutMs ?? config.scriptTimeoutMs,
+        onStderr: (line) => config.log?.(formatMessage(source, line, config.logFormat)),
+        resolution: target.realPathIsPath ? target : undefined,
+      },
+      target.route ? 'route' : 'script',
+    );
   } catch (err) {
     throw new HttpError(500, { logMessage: `cannot start ${source}: ${(err as Error).message}` });
   }

@@ -2,11 +2,8 @@ import type { ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import { HttpError } from '../errors.js';
 import { inheritedVariables } from './env.js';
-import type { RunningScript } from './run.js';
-import { ForkServer } from './forkserver.js';
-import { Spawner } from './spawner.js';
-import { WarmPython } from './warm.js';
-import { formatMessage } from '../log.js';
+import { ScriptStarter, type ScriptKind } from './start/choose.js';
+import type { RunningScript, RunOptions } from './supervise.js';
 
 /** How long a request may wait for a script slot before it gets 503. */
 export const QUEUE_WAIT_MS = 10_000;
@@ -35,11 +32,8 @@ export class ScriptPool {
   private active = 0;
   private readonly queue: Waiter[] = [];
   private readonly running = new Set<RunningScript>();
-  /** The warm-Python fork server when `warmPython` is on (issue 7), else null. */
-  readonly warm: WarmPython | null;
-  /** Cold runs through the spawn helper (config.spawnHelper), a process of its own started with the first script. */
-  readonly spawner: Spawner | null;
-  private readonly helper: ForkServer | null;
+  /** The ways of starting scripts, chosen at start-up (start/choose.ts). */
+  private readonly starter: ScriptStarter;
   /**
    * The part of every script's environment taken from the server's own
    * (PATH, LANG, LC_*, TZ, --pass-env names), read once at start-up like the
@@ -49,18 +43,21 @@ export class ScriptPool {
 
   constructor(private readonly config: Config) {
     this.inherited = inheritedVariables({ serverEnv: process.env, passEnv: config.passEnv });
-    this.warm = config.warmPython ? new WarmPython(config, this.inherited) : null;
-    const log = (message: string): void => config.log?.(formatMessage('spawn helper', message, config.logFormat));
-    this.helper = config.spawnHelper
-      ? new ForkServer({ mode: 'spawn', interpreter: config.spawnHelper, preload: [], env: this.inherited, cwd: config.root, log })
-      : null;
-    this.spawner = this.helper ? new Spawner(this.helper, log) : null;
+    this.starter = new ScriptStarter(config, this.inherited);
+  }
+
+  /**
+   * Start a script (`script`: a CGI script, which may run warm; `route`: a
+   * command route) the way start-up chose for it. Rejects when the program
+   * cannot be started: the caller answers 500.
+   */
+  start(options: RunOptions, kind: ScriptKind): Promise<RunningScript> {
+    return this.starter.start(options, kind);
   }
 
   /** Stop the warm-Python fork server and the spawn helper, if any (the server is closing). */
   close(): void {
-    this.warm?.close();
-    this.helper?.close();
+    this.starter.close();
   }
 
   /** Wait for a slot; resolves with its release function (call it exactly once). */

@@ -1,10 +1,12 @@
 import { constants } from 'node:fs';
 import { access, open, stat } from 'node:fs/promises';
 import { basename, delimiter, isAbsolute, resolve } from 'node:path';
-import type { Config } from '../config.js';
-import { formatMessage } from '../log.js';
-import { ForkServer, NotSent } from './forkserver.js';
-import type { RunningScript, RunOptions } from './run.js';
+import type { Config } from '../../config.js';
+import { formatMessage } from '../../log.js';
+import type { RunningScript, RunOptions } from '../supervise.js';
+import { awaitForkedPid } from './fork-handshake.js';
+import { NotSent } from './handshake.js';
+import { HelperProcess } from './helper-process.js';
 
 /** How long a request waits for a fork server that is (re)starting before it runs cold instead. */
 export const WARM_START_WAIT_MS = 3000;
@@ -20,13 +22,14 @@ interface ShebangEntry {
 /**
  * Warm Python (issue 7): a fork server started once with the interpreter a
  * cold run would use forks one child per request, and the child makes itself
- * a fresh `python3 script.py` process (see forkserver.py). Scripts whose
- * interpreter differs from the fork server's, command routes, and every
- * request that the fork server provably did not take (it is down or
- * restarting, it could not fork, a connection to it failed) run cold.
+ * a fresh `python3 script.py` process (see python/scriptserve_warm.py). It
+ * serves the scripts a cold run would start with exactly its interpreter and
+ * flags (cmdlineFor); every request that the fork server provably did not
+ * take (it is down or restarting, it could not fork, a connection to it
+ * failed) runs cold.
  */
 export class WarmPython {
-  private readonly server: ForkServer;
+  private readonly server: HelperProcess;
   private readonly shebangs = new Map<string, ShebangEntry>();
   private readonly byResolution = new WeakMap<object, readonly string[] | null>();
 
@@ -35,14 +38,18 @@ export class WarmPython {
     /** The allow-listed environment scripts inherit (ScriptPool.inherited): the fork server starts with it, as a cold run would. */
     inherited: Readonly<Record<string, string>>,
   ) {
-    this.server = new ForkServer({
-      mode: 'fork',
+    this.server = new HelperProcess({
+      job: 'fork',
+      name: 'fork server',
       interpreter: config.warmInterpreter!,
       preload: config.warmPreload,
       env: inherited,
       // The working directory of a cold run, so the interpreter starts up the same way.
       cwd: config.root,
       log: (message) => config.log?.(formatMessage('warm python', message, config.logFormat)),
+      handshake: (input, sockets) => awaitForkedPid(input, sockets),
+      mayGiveUp: false,
+      fallback: 'scripts run cold',
     });
     this.server.ensureStarted();
   }
@@ -53,12 +60,12 @@ export class WarmPython {
   }
 
   /**
-   * Run the script warm when a cold run would use the fork server's interpreter;
-   * null means "run it cold" (another interpreter, a route, no fork server).
+   * Run a script this fork server serves (`cmdline`, from cmdlineFor); null
+   * means "run it cold": no fork server became ready within
+   * WARM_START_WAIT_MS, or it provably did not start the script.
    */
-  async tryRun(options: RunOptions): Promise<RunningScript | null> {
-    const cmdline = await this.memoCmdline(options);
-    if (!cmdline || !(await this.server.whenReady(WARM_START_WAIT_MS))) return null;
+  async tryRun(options: RunOptions, cmdline: readonly string[]): Promise<RunningScript | null> {
+    if (!(await this.server.whenReady(WARM_START_WAIT_MS))) return null;
     const script = options.argv[options.argv.length - 1]!;
     const body = {
       script,
@@ -72,7 +79,7 @@ export class WarmPython {
       realdir: options.resolution ? options.cwd : undefined,
     };
     try {
-      return await this.server.run({ kind: 'fork', body }, options);
+      return await this.server.run(body, options);
     } catch (err) {
       if (err instanceof NotSent) return null;
       throw err;
@@ -80,11 +87,12 @@ export class WarmPython {
   }
 
   /**
-   * coldCmdline, remembered per resolved script while the static cache keeps
-   * that resolution (it drops it on any change in the script's directory, so
-   * an edited `#!` line is read again).
+   * The command line of the script's cold run when this fork server serves it
+   * (its interpreter and flags), else null. Remembered per resolved script
+   * while the static cache keeps that resolution (it drops it on any change
+   * in the script's directory, so an edited `#!` line is read again).
    */
-  private async memoCmdline(options: RunOptions): Promise<readonly string[] | null> {
+  async cmdlineFor(options: RunOptions): Promise<readonly string[] | null> {
     const key = options.resolution;
     const known = key ? this.byResolution.get(key) : undefined;
     if (known !== undefined) return known;

@@ -1,10 +1,12 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { ScriptOutcome } from '../log.js';
 import { killGroup } from './kill-group.js';
-import type { Spawner } from './spawner.js';
-import type { WarmPython } from './warm.js';
+
+// The life of a started script, whichever way it started (child_process.spawn,
+// the spawn helper, a warm fork): its process group's timeout and stop, and
+// its stderr drained to the log. Everything in src/cgi/start/ builds on this;
+// this imports none of it.
 
 /** Time between SIGTERM and SIGKILL when a script is stopped. */
 export const KILL_GRACE_MS = 2000;
@@ -28,6 +30,7 @@ export interface RunningScript {
   kill(): void;
 }
 
+/** What a script is started with, whichever way starts it (src/cgi/start/). */
 export interface RunOptions {
   readonly argv: readonly string[];
   readonly env: Record<string, string>;
@@ -35,10 +38,6 @@ export interface RunOptions {
   readonly timeoutMs: number;
   /** Receives stderr one line at a time, bounded. */
   readonly onStderr: (line: string) => void;
-  /** Warm Python (issue 7): scripts it accepts run in a child of its fork server. Default none. */
-  readonly warm?: WarmPython | null;
-  /** The posix_spawn helper: what it accepts starts there, the rest with child_process.spawn. Default none. */
-  readonly spawner?: Spawner | null;
   /**
    * The script's resolution, given only when no symlink leads to the script
    * (so `cwd` is its real directory) and the static cache may keep it: the
@@ -47,45 +46,6 @@ export interface RunOptions {
    */
   readonly resolution?: object;
 }
-
-/**
- * Start a script: argv array, no shell, the environment given and nothing
- * else, in its own process group (detached) so that a timeout, a vanished
- * client or shutdown can signal the script and every child it forked.
- *
- * When the script's main process exits, whatever it left behind in its group
- * is killed too: a background child must not keep stdout open (and the
- * response hanging) or outlive its request. Throws when the program cannot be
- * started (ENOENT, EACCES): the caller answers 500.
- */
-export async function runScript(options: RunOptions): Promise<RunningScript> {
-  const started = (options.warm ? await options.warm.tryRun(options) : null) ?? (options.spawner ? await options.spawner.tryRun(options) : null);
-  return started ?? spawnScript(options);
-}
-
-function spawnScript(options: RunOptions): Promise<RunningScript> {
-  const child = spawn(options.argv[0]!, options.argv.slice(1), {
-    cwd: options.cwd,
-    env: options.env,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    detached: true,
-    windowsHide: true,
-  }) as ChildProcessByStdio<Writable, Readable, Readable>;
-
-  return new Promise((resolveStart, rejectStart) => {
-    // pid is set when the fork succeeded; otherwise 'error' follows and nothing runs.
-    const group = new GroupSupervisor(child.pid ?? 0, options.timeoutMs);
-    const exitedPromise = new Promise<ScriptOutcome>((resolveExit) => {
-      child.once('exit', (code, signal) => resolveExit(group.finished(code, signal)));
-    });
-    child.once('error', (err) => {
-      group.exited();
-      rejectStart(err);
-    });
-    child.once('spawn', () => resolveStart(group.running(child, options.onStderr, exitedPromise)));
-  });
-}
-
 /**
  * The life of a script's process group, the same for cold and warm runs: the
  * timeout, stop (SIGTERM to the group, SIGKILL after KILL_GRACE_MS), and, when

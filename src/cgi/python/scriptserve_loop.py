@@ -1,0 +1,310 @@
+# The helper's event loop and protocol, shared by its two jobs: the warm fork
+# server (scriptserve_warm.py) and the spawn helper (scriptserve_spawn.py).
+# Loaded by scriptserve_helper.py, which also describes the command line.
+#
+# Protocol, on a Unix socket in a private (0700) directory. Per request the
+# server opens three connections, each starting with `ID ROLE\n` (ROLE is in,
+# out or err); the `in` one is followed by one JSON line, the request (what
+# it holds is the launcher's business: {script, ...} to fork, {argv, cwd, env}
+# to spawn). The child gets the three as fds 0, 1, 2. The launcher reports a
+# start on `in` or on the control pipe (see each launcher); this process
+# closes its copies of the three as soon as the child has them (a script that
+# closes its stdin must see the server's writes fail, as with child_process).
+# After reaping the child, it reports `exit ID CODE -\n` or `exit ID - SIGNAME\n`
+# on the control pipe (its original stdout, moved to a private descriptor
+# before anything is preloaded, so that nothing a module prints can mix with
+# these lines; fd 1 then goes to stderr, the log), a pipe no child holds (a
+# script can write to its stdin, which is `in`, so nothing it could forge is
+# read there after the launcher's reply). The server writes the body to `in`
+# only after that reply, so nothing here ever reads request bodies. Only the
+# server's own process may connect: any other peer (SO_PEERCRED), a script
+# among them, is closed unread, since a forked child inherits this process's
+# memory and with it the ids of requests in flight.
+#
+# The first line on the control pipe is `ready JOB IMPLEMENTATION VERSION`
+# (JOB is fork, spawn, or - when the job cannot run here), so that the
+# server can refuse an interpreter its tests have not covered.
+
+import _socket
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import time
+
+MAX_HEADER_BYTES = 1 << 20
+ROLES = {b'in': 0, b'out': 1, b'err': 2}
+CONTROL_FD = None  # set by the entry: the control pipe to the server
+LOG_PREFIX = 'scriptserve helper'  # set by the entry: what the log calls this process
+
+
+def log(message):
+    # os.write, never sys.stderr: the stdio objects must stay untouched for the children.
+    try:
+        os.write(2, ('%s: %s\n' % (LOG_PREFIX, message)).encode('utf-8', 'replace'))
+    except OSError:
+        pass
+
+
+def control(line):
+    """One line to the server on the control pipe."""
+    try:
+        os.write(CONTROL_FD, line + b'\n')
+    except OSError:
+        pass  # the server is gone; the EOF on stdin ends this process
+
+
+def ready_line(job):
+    """`ready JOB IMPLEMENTATION VERSION`, the first line the server reads."""
+    return ('ready %s %s %d.%d.%d' % ((job, sys.implementation.name) + tuple(sys.version_info[:3]))).encode()
+
+
+class HelperLoop:
+    """The event loop: plain descriptors and select.poll, no socket objects per request.
+
+    Every fork write-protects this process's memory, so each page the loop
+    touches between two forks costs it a copy-on-write fault; the loop
+    therefore keeps its per-request work to a few C-level calls. `launcher`
+    starts one child per complete request (see scriptserve_warm.Forker and
+    scriptserve_spawn.SpawnLauncher): accepts(request) says whether a
+    request is one of its kind, launch(fds, request, request_id) returns the
+    child's pid or None, leaving the three descriptors to the child.
+    """
+
+    def __init__(self, path, server_pid, launcher):
+        self.path = path
+        self.launcher = launcher
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        self.listener.bind(path)
+        self.listener.listen(256)
+        self.listener.setblocking(False)
+        self.listen_fd = self.listener.fileno()
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(self.wake_w, False)
+        signal.set_wakeup_fd(self.wake_w)
+        # A Python handler (not SIG_IGN, which would reap children before their status is read).
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        # A poll object holds no descriptor of its own, so a child has nothing of it to close.
+        self.poller = select.poll()
+        self.poller.register(self.listen_fd, select.POLLIN)
+        self.poller.register(self.wake_r, select.POLLIN)
+        # stdin is the server's end of a socketpair: EOF means the server is gone, and so should this be.
+        self.poller.register(0, select.POLLIN)
+        self.pending = {}   # descriptor -> bytes of its preamble read so far
+        self.groups = {}    # request id -> [in, out, err descriptors, request], until all three came
+        self.members = {}   # descriptor of an incomplete group -> its request id
+        self.accept_paused_until = 0
+        self.children = {}  # pid -> its request id
+        # The server's process: the only peer let in (struct ucred starts with the pid).
+        self.server_pid = server_pid.to_bytes(4, sys.byteorder, signed=True)
+        self.probe = _socket.socket(socket.AF_UNIX, socket.SOCK_STREAM, 0, self.listen_fd)
+        self.probe.detach()
+        self.ready = []     # complete requests of this poll batch, to launch
+
+    def serve(self, job):
+        try:
+            os.write(CONTROL_FD, ready_line(job) + b'\n')
+        except OSError:  # the server is already gone; the EOF on stdin below ends this process
+            pass
+        listen_fd, wake_r = self.listen_fd, self.wake_r
+        while True:
+            for fd, _ in self.poller.poll(1000):
+                if fd in self.members:
+                    # Data or a hang-up before its request is complete: the server gave up on it.
+                    self.abandon(self.members[fd])
+                elif fd == listen_fd:
+                    self.accept()
+                elif fd == wake_r:
+                    self.drain_wakeups()
+                elif fd == 0:
+                    if not read_or_eof(0):
+                        self.remove_socket()
+                        return
+                elif fd in self.pending:
+                    self.read_preamble(fd)
+                # Anything else is a stale event of this batch: a descriptor an earlier event closed.
+            # Each fork write-protects this process's memory again, so the forks of
+            # a batch run back to back: the loop's bookkeeping between them is paid once.
+            if self.ready:
+                for group, request_id in self.ready:
+                    pid = self.launcher.launch(group[:3], group[3], request_id)
+                    if pid is not None:
+                        self.children[pid] = request_id
+                self.ready.clear()
+            self.reap()
+            if self.accept_paused_until and time.monotonic() >= self.accept_paused_until:
+                self.accept_paused_until = 0
+                self.poller.register(listen_fd, select.POLLIN)
+
+    def remove_socket(self):
+        """The server died without closing us (SIGKILL): remove its socket directory for it."""
+        try:
+            os.unlink(self.path)
+            os.rmdir(os.path.dirname(self.path))
+        except OSError:
+            pass
+
+    def accept(self):
+        while True:
+            try:
+                fd, _ = self.listener._accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as err:
+                # Out of descriptors (EMFILE): stop polling the listener for a second
+                # rather than spin on it; connections wait in the backlog meanwhile.
+                log('accept: %s' % err)
+                self.poller.unregister(self.listen_fd)
+                self.accept_paused_until = time.monotonic() + 1
+                return
+            if not self.from_server(fd):
+                os.close(fd)
+                continue
+            os.set_blocking(fd, False)
+            self.pending[fd] = b''
+            self.poller.register(fd, select.POLLIN)
+
+    def from_server(self, fd):
+        # One C-level socket object, made at start and pointed at each new
+        # descriptor in turn: no object is made per connection (each costs
+        # this process copy-on-write faults after every fork).
+        probe = self.probe
+        _socket.socket.__init__(probe, socket.AF_UNIX, socket.SOCK_STREAM, 0, fd)
+        try:
+            return probe.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12).startswith(self.server_pid)
+        except OSError:
+            return False
+        finally:
+            probe.detach()
+
+    def drop(self, fd):
+        self.pending.pop(fd, None)
+        try:
+            self.poller.unregister(fd)
+        except (KeyError, ValueError):
+            pass
+        os.close(fd)
+
+    def read_preamble(self, fd):
+        try:
+            data = os.read(fd, 65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b''
+        if not data:
+            return self.drop(fd)
+        buf = self.pending[fd] + data
+        if len(buf) > MAX_HEADER_BYTES:
+            return self.drop(fd)
+        nl = buf.find(b'\n')
+        if nl < 0:
+            self.pending[fd] = buf
+            return
+        parts = buf[:nl].split(b' ')
+        role = ROLES.get(parts[1]) if len(parts) == 2 and parts[0] else None
+        if role is None:
+            return self.drop(fd)
+        request = None
+        if role == 0:
+            end = buf.find(b'\n', nl + 1)
+            if end < 0:
+                self.pending[fd] = buf
+                return
+            try:
+                request = json.loads(buf[nl + 1:end])
+            except (ValueError, RecursionError):
+                return self.drop(fd)
+            # A fork server forks (warm Python), a spawn helper spawns: nothing else is accepted.
+            if not isinstance(request, dict) or not self.launcher.accepts(request):
+                return self.drop(fd)
+        del self.pending[fd]
+        group = self.groups.get(parts[0])
+        if group is None:
+            group = self.groups[parts[0]] = [None, None, None, None]
+        if group[role] is not None:
+            return self.drop(fd)
+        group[role] = fd
+        if request is not None:
+            group[3] = request
+        if group[0] is not None and group[1] is not None and group[2] is not None:
+            del self.groups[parts[0]]
+            for member in group[:3]:
+                self.members.pop(member, None)
+                if member != fd:
+                    self.poller.unregister(member)
+            self.poller.unregister(fd)
+            # Launched after this poll batch, together with any others that completed in it.
+            self.ready.append((group, parts[0]))
+        else:
+            # Stays polled: a hang-up before the group is complete frees the whole group.
+            self.members[fd] = parts[0]
+
+    def abandon(self, request_id):
+        group = self.groups.pop(request_id, None)
+        for fd in group[:3] if group else ():
+            if fd is not None:
+                self.members.pop(fd, None)
+                self.poller.unregister(fd)
+                os.close(fd)
+
+    def drain_wakeups(self):
+        try:
+            while os.read(self.wake_r, 4096):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+
+    def reap(self):
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            except InterruptedError:
+                continue
+            if pid == 0:
+                return
+            request_id = self.children.pop(pid, None)
+            if request_id is None:
+                continue
+            if os.WIFSIGNALED(status):
+                report = b'- %s' % signal_name(os.WTERMSIG(status)).encode()
+            else:
+                report = b'%d -' % os.WEXITSTATUS(status)
+            control(b'exit %s %s' % (request_id, report))
+
+
+def signal_name(number):
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return 'SIG%d' % number
+
+
+def read_or_eof(fd):
+    """Bytes from fd; b'' at EOF or on an error that means the same (ECONNRESET)."""
+    try:
+        return os.read(fd, 512)
+    except (BlockingIOError, InterruptedError):
+        return b'-'
+    except OSError:
+        return b''
+
+
+def send_line(fd, line):
+    # MSG_DONTWAIT, not O_NONBLOCK: the socket's open file is shared with a child's stdin.
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM, 0, fd)
+    try:
+        sock.send((line + '\n').encode('utf-8', 'replace'), socket.MSG_DONTWAIT)
+    except OSError:
+        pass
+    finally:
+        sock.detach()

@@ -1,0 +1,30 @@
+import type { Socket } from 'node:net';
+import { firstLine, NotSent, oneOutcome, watchSockets } from './handshake.js';
+
+/**
+ * A forked (warm) child: wait for `pid N` on `in`. The child writes that line
+ * before anything else and holds `in` as its stdin, so `in` closing without
+ * it proves no child runs the script (NotSent), and so does a connection that
+ * failed to connect at all: the fork server forks only once all three have
+ * arrived. A fork server that does not answer within START_REPLY_TIMEOUT_MS
+ * may still fork later, so that is an error (500), never a cold retry that
+ * could run the script twice.
+ */
+export function awaitForkedPid(input: Socket, sockets: readonly Socket[]): Promise<number> {
+  return new Promise((resolvePid, rejectPid) => {
+    const { fail, succeed } = oneOutcome(sockets, resolvePid, rejectPid);
+    watchSockets(sockets, fail);
+    firstLine(
+      input,
+      (line) => {
+        if (line.startsWith('pid ') && /^\d+$/.test(line.slice(4))) succeed(Number(line.slice(4)));
+        else if (line.startsWith('error ')) {
+          // The fork failed: nothing ran, so the caller may run the script cold.
+          fail(new NotSent(line.slice(6)));
+        } else fail(new Error(`the fork server sent a malformed reply: ${line.slice(0, 80)}`));
+      },
+      fail,
+    );
+    input.once('close', () => fail(new NotSent('the fork server closed the connection')));
+  });
+}

@@ -1,0 +1,343 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { drainStderr, GroupSupervisor, type RunningScript, type RunOptions } from '../supervise.js';
+import { NotSent, type Handshake, type Pending } from './handshake.js';
+import { parseReadyLine, pythonRefusal } from './python-gate.js';
+
+/** Restart delay after a helper dies, doubled on each failure in a row, up to RESTART_MAX_MS. */
+export const RESTART_MIN_MS = 100;
+export const RESTART_MAX_MS = 5000;
+/** Failed restarts in a row after which a helper that may give up (the spawn helper) is no longer restarted. */
+export const MAX_FAILED_RESTARTS = 5;
+/** Room reserved in the fork server's argv for a child's cold command line (what ps shows). */
+const ARGV_ROOM_BYTES = 4096;
+/** How often a child is looked for once its helper is gone (nobody is left to report its exit). */
+const ORPHAN_POLL_MS = 100;
+const HELPER_PROGRAM = fileURLToPath(new URL('../python/scriptserve_helper.py', import.meta.url));
+
+export interface HelperProcessOptions {
+  /** `fork`: the warm fork server (warm.ts); `spawn`: the spawn helper of cold runs (helper.ts). */
+  readonly job: 'fork' | 'spawn';
+  /** What its log lines call it (`fork server`, `helper`). */
+  readonly name: string;
+  /** Absolute argv of its interpreter and flags. */
+  readonly interpreter: readonly string[];
+  readonly preload: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
+  readonly log: (message: string) => void;
+  /** How a request learns its child's pid (fork-handshake.ts, spawn-handshake.ts). */
+  readonly handshake: Handshake;
+  /**
+   * Scripts have another way to start, so the helper is given up on, with
+   * one log line, when it is refused, dies before its first `ready`, or keeps
+   * dying: the spawn helper. Without it (the warm fork server) it is always
+   * restarted.
+   */
+  readonly mayGiveUp: boolean;
+  /** What the one log line says scripts do once it is given up on. */
+  readonly fallback: string;
+}
+
+const live = new Set<HelperProcess>();
+let exitHookInstalled = false;
+
+/**
+ * One helper process (python/scriptserve_helper.py) and its supervision:
+ * start, restart with a backoff, the ready line and its interpreter check,
+ * the peer check (has this server changed its user since the helper
+ * started?), and the protocol to it: a Unix socket in a private directory,
+ * three connections per request (the child's stdin, stdout and stderr), and
+ * a control pipe (the process's stdout) for `ready` and for each child's pid
+ * and exit status. What a request's reply looks like is its job's handshake.
+ */
+export class HelperProcess {
+  private child: ChildProcess | null = null;
+  private dir = '';
+  private socketPath = '';
+  private readyWaiters: ((ok: boolean) => void)[] = [];
+  /** The running helper's requests that wait for their pid or exit status, by request id. */
+  private pending = new Map<string, Pending>();
+  private ready = false;
+  private everReady = false;
+  private closed = false;
+  private started = false;
+  private failures = 0;
+  /**
+   * Request ids: a secret per-server prefix and a counter. Only the server's
+   * process may talk to the helper (SO_PEERCRED), but a forked child inherits
+   * its memory; an id must not be guessable from outside either.
+   */
+  private readonly idPrefix = randomBytes(12).toString('hex');
+  private nextId = 0;
+
+  /** Who the server process was (user, group, groups) when the running helper started: its children are that too. */
+  private startedAs = '';
+
+  constructor(private readonly options: HelperProcessOptions) {}
+
+  /** Has the server process changed its user or groups since this helper started (a library user dropping privileges)? */
+  identityChanged(): boolean {
+    return this.startedAs !== '' && this.startedAs !== processIdentity();
+  }
+
+  /** True once the helper has said `ready` for its job on a tested interpreter (and until it dies). */
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  /** Start the process unless it runs already or was given up on (a lazy user calls this on first need). */
+  ensureStarted(): void {
+    if (this.started || this.closed) return;
+    this.started = true;
+    this.dir = mkdtempSync(join(tmpdir(), 'scriptserve-warm-'));
+    this.socketPath = join(this.dir, 's');
+    live.add(this);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.once('exit', () => {
+        for (const helper of live) helper.close();
+      });
+    }
+    this.start();
+  }
+
+  /** Stop the helper and remove its socket directory. Scripts already running finish on their own. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    live.delete(this);
+    this.settleReady(false);
+    if (this.child?.pid !== undefined && this.child.exitCode === null) {
+      try {
+        this.child.kill('SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Resolves true once ready, false when it is closed or not ready within `waitMs`. */
+  whenReady(waitMs: number): Promise<boolean> {
+    this.ensureStarted();
+    if (this.ready) return Promise.resolve(true);
+    if (this.closed) return Promise.resolve(false);
+    return new Promise((resolveReady) => {
+      const timer = setTimeout(() => done(false), waitMs);
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        this.readyWaiters = this.readyWaiters.filter((w) => w !== done);
+        resolveReady(ok);
+      };
+      this.readyWaiters.push(done);
+    });
+  }
+
+  /**
+   * Have the helper start a child for one request (`body`, the JSON line its
+   * job reads). Rejects with NotSent when it provably started nothing (the
+   * caller may then spawn the script itself), with another error when that
+   * cannot be known (500).
+   */
+  async run(body: object, options: RunOptions): Promise<RunningScript> {
+    const id = `${this.idPrefix}${(++this.nextId).toString(36)}`;
+    const sockets = (['in', 'out', 'err'] as const).map((role) => {
+      const socket = connect(this.socketPath);
+      socket.write(`${id} ${role}\n`);
+      return socket;
+    });
+    const [input, output, errors] = sockets as [Socket, Socket, Socket];
+    // Registered before the request goes out: the exit line (on another channel) may beat the pid.
+    const table = this.pending;
+    let settle!: Pending['settle'];
+    const status = new Promise<readonly [number | null, string | null]>((resolveStatus) => (settle = resolveStatus));
+    const pending: Pending = { settle };
+    table.set(id, pending);
+    input.write(JSON.stringify(body) + '\n');
+    let pid: number;
+    try {
+      pid = await this.options.handshake(input, sockets, pending);
+    } catch (err) {
+      table.delete(id);
+      throw err;
+    }
+    pending.pid = pid;
+    // The helper died after starting it but before its pid was read here.
+    if (pending.orphaned) settleWhenGone(pid, () => settle([null, null]));
+    const group = new GroupSupervisor(pid, options.timeoutMs);
+    const exited = status.then(([exit, signal]) => group.finished(exit, signal));
+    // What child_process does when a child it spawned exits: stdin is destroyed,
+    // and stdout and stderr are resumed (flushStdio), so that a stream its reader
+    // gave up on (a 502 after bad headers) drains to its end and closes instead
+    // of holding its descriptor with unread bytes forever.
+    void exited.then(() => {
+      input.destroy();
+      process.nextTick(() => {
+        for (const stream of [output, errors]) if (stream.readable) stream.resume();
+      });
+    });
+    return group.running({ stdin: input, stdout: output, stderr: errors }, options.onStderr, exited);
+  }
+
+  private start(): void {
+    const { job, interpreter, preload, env, cwd, log } = this.options;
+    const padding = 'x'.repeat(job === 'fork' ? ARGV_ROOM_BYTES : 1);
+    const args = [...interpreter.slice(1), HELPER_PROGRAM, this.socketPath, preload.join(','), String(process.pid), job, padding];
+    const started = Date.now();
+    let child: ChildProcess;
+    try {
+      // LD_BIND_NOW: every symbol is bound at start, so no forked child writes the
+      // shared lookup tables (each such page a copy-on-write fault; 12-15 fewer per
+      // request). It is gone from the children's environment, which is the request's.
+      child = spawn(interpreter[0]!, args, {
+        cwd,
+        env: job === 'fork' ? { ...env, LD_BIND_NOW: '1' } : env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        detached: true,
+      });
+    } catch (err) {
+      this.failed(started, `${this.options.name} cannot start: ${(err as Error).message}`);
+      return;
+    }
+    this.child = child;
+    this.startedAs = processIdentity();
+    const table = (this.pending = new Map());
+    child.unref();
+    for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as Socket).unref?.();
+    this.readControlPipe(child, table);
+    drainStderr(child.stderr!, log, Infinity);
+    child.stdin!.on('error', () => {});
+    child.once('error', (err) => log(`${this.options.name}: ${err.message}`));
+    child.once('close', (code, signal) => {
+      orphan(table);
+      if (this.child !== child) return;
+      this.child = null;
+      this.ready = false;
+      if (this.closed) return;
+      this.failed(started, `${this.options.name} exited (${signal ?? 'exit ' + code})`);
+    });
+  }
+
+  /**
+   * The control pipe (its stdout): `ready`, then per request `spawned ID PID`
+   * or `failed ID WHY` (spawn requests), and `exit ID CODE SIGNAL` once the
+   * child is reaped.
+   */
+  private readControlPipe(child: ChildProcess, table: Map<string, Pending>): void {
+    let partial = '';
+    child.stdout!.setEncoding('latin1');
+    child.stdout!.on('data', (text: string) => {
+      const lines = (partial + text).split('\n');
+      partial = lines.pop()!.slice(-4096);
+      for (const line of lines) this.controlLine(table, line);
+    });
+  }
+
+  private controlLine(table: Map<string, Pending>, line: string): void {
+    const space = line.indexOf(' ');
+    const word = space < 0 ? line : line.slice(0, space);
+    if (word === 'exit') {
+      const m = /^exit (\S+) (-|\d+) (-|SIG\w+)$/.exec(line);
+      if (!m) return;
+      table.get(m[1]!)?.settle([m[2] === '-' ? null : Number(m[2]), m[3] === '-' ? null : m[3]!]);
+      table.delete(m[1]!);
+    } else if (word === 'spawned') {
+      const m = /^spawned (\S+) (\d+)$/.exec(line);
+      const pending = m ? table.get(m[1]!) : undefined;
+      if (!pending) return;
+      pending.pid = Number(m![2]);
+      pending.started?.(pending.pid);
+    } else if (word === 'failed') {
+      const rest = line.slice(space + 1);
+      const id = rest.slice(0, rest.indexOf(' '));
+      const pending = table.get(id);
+      if (!pending) return;
+      table.delete(id);
+      pending.started?.(new NotSent(rest.slice(id.length + 1)));
+    } else if (word === 'ready' && !this.ready) {
+      this.readyLine(line);
+    }
+  }
+
+  /** `ready JOB IMPLEMENTATION VERSION`: ready for requests, unless the job cannot run here or the interpreter is untested. */
+  private readyLine(line: string): void {
+    const { name, job, interpreter } = this.options;
+    const ready = parseReadyLine(line);
+    if (ready === null) return this.giveUp(`${name} sent a malformed ready line: ${line.slice(0, 80)}`);
+    if (ready.job !== job) return this.giveUp(`${interpreter[0]} cannot do the ${name}'s job (see the line before)`);
+    const untested = pythonRefusal(ready);
+    if (untested !== null) return this.giveUp(`${interpreter[0]}: ${untested}`);
+    this.ready = this.everReady = true;
+    this.settleReady(true);
+  }
+
+  /** It exited or could not start: restart it after a backoff, or give up on it. */
+  private failed(started: number, why: string): void {
+    // A helper that lived a while gets restarted at once; one that keeps dying backs off.
+    this.failures = Date.now() - started > 10_000 ? 0 : this.failures + 1;
+    if (this.options.mayGiveUp && !this.everReady) return this.giveUp(`${why} before it was ready`);
+    if (this.options.mayGiveUp && this.failures >= MAX_FAILED_RESTARTS) return this.giveUp(`${why}; gave up after ${this.failures} failed starts`);
+    this.options.log(`${why}; restarting`);
+    const delay = Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** Math.max(0, this.failures - 1));
+    setTimeout(() => {
+      if (!this.closed) this.start();
+    }, this.failures === 0 ? 0 : delay).unref();
+  }
+
+  /** Stop for good, with the one log line that says why and what scripts do instead. */
+  private giveUp(why: string): void {
+    this.options.log(`${why}; ${this.options.fallback}`);
+    this.close();
+  }
+
+  private settleReady(ok: boolean): void {
+    const waiters = this.readyWaiters;
+    this.readyWaiters = [];
+    for (const w of waiters) w(ok);
+  }
+}
+
+/**
+ * A helper died: no status will come for the children it started. Each is
+ * settled, with no status, once its process is gone (it goes on running
+ * meanwhile, its group still under the timeout). One with no pid yet is
+ * marked orphaned (see the handshakes for what its request does).
+ */
+function orphan(table: Map<string, Pending>): void {
+  for (const pending of table.values()) {
+    if (pending.pid !== undefined) settleWhenGone(pending.pid, () => pending.settle([null, null]));
+    else {
+      pending.orphaned = true;
+      pending.started?.(new Error('the helper died while starting the script'));
+    }
+  }
+  table.clear();
+}
+
+/** The server process's real and effective user and group, and its supplementary groups. */
+function processIdentity(): string {
+  return `${process.getuid?.()}:${process.geteuid?.()}:${process.getgid?.()}:${process.getegid?.()}:${process.getgroups?.().join(',')}`;
+}
+
+/**
+ * Call `settle` once process `pid` has ended: no such process, or a zombie
+ * (its new parent, init or a subreaper, has not reaped it yet).
+ */
+function settleWhenGone(pid: number, settle: () => void): void {
+  const check = (): void => {
+    readFile(`/proc/${pid}/stat`, 'latin1').then(
+      // The state follows the command name, which ends at the last ')'.
+      (stat) => (stat[stat.lastIndexOf(')') + 2] === 'Z' ? settle() : later()),
+      () => settle(),
+    );
+  };
+  const later = (): void => void setTimeout(check, ORPHAN_POLL_MS).unref();
+  check();
+}
