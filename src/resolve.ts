@@ -55,7 +55,7 @@ const SERVER: Target = { kind: 'server' };
 const CACHED_NOT_FOUND = new HttpError(404);
 
 /** The raw path of a request target (everything before `?`): the cache key. */
-export function cacheKey(url: string): string {
+function cacheKey(url: string): string {
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
 }
@@ -65,8 +65,9 @@ export function cacheKey(url: string): string {
  * `config.fileCache` is on. A hit costs no filesystem call and no promise; a
  * miss resolves through the file system and remembers the outcome when it is
  * safe to (see StaticCache): a file with its validators and bytes, a listing,
- * a 404, or a script's resolution. A path that a command route covers, for
- * any method, is never cached, so no hit needs to look at routes.
+ * a 404, or a script's resolution. A script's resolution holds for every
+ * method no command route takes; a file, listing or 404 is never cached for a
+ * path some route covers, so those hits need not look at routes.
  */
 export class Resolver {
   private readonly cache: StaticCache<ScriptTarget> | null;
@@ -84,12 +85,19 @@ export class Resolver {
     if (url === '*' && method === 'OPTIONS') return SERVER;
     const entry = this.cache?.get(cacheKey(url));
     if (entry === undefined) return this.resolveMiss(url, method);
-    if (entry.kind === 'script') return { kind: 'script', script: entry.script, path: parseRequestTarget(url) };
+    if (entry.kind === 'script') return this.cachedScript(entry.script, url, method);
     // Files, listings and 404s are remembered from GET and HEAD only; other methods get their 405 or route on a miss.
     if (method !== 'GET' && method !== 'HEAD') return this.resolveMiss(url, method);
     if (entry.kind === 'file') return entry;
     if (entry.kind === 'missing') throw CACHED_NOT_FOUND;
     return this.listingTarget(cacheKey(url), entry);
+  }
+
+  /** A cached script's resolution, unless a command route takes this method. */
+  private cachedScript(script: ScriptTarget, url: string, method: string): Target | Promise<Target> {
+    const path = parseRequestTarget(url);
+    if (matchRoute(this.config.routes, path, method)) return this.resolveMiss(url, method);
+    return { kind: 'script', script, path };
   }
 
   /** Stop watching and forget everything (server or handler close); later requests resolve uncached. */
@@ -129,10 +137,10 @@ export class Resolver {
    */
   private openTicket(url: string, path: RequestPath, method: string): MissTicket | null {
     const cache = this.cache;
-    if (cache === null || !path.canonical || routeCovers(this.config.routes, path)) return null;
+    if (cache === null || !path.canonical) return null;
     const n = path.segments.length;
     if (isScriptPath(this.config, path)) return cache.openTicket(cacheKey(url), path.segments, n - 1);
-    if (method !== 'GET' && method !== 'HEAD') return null;
+    if ((method !== 'GET' && method !== 'HEAD') || routeCovers(this.config.routes, path)) return null;
     return cache.openTicket(cacheKey(url), path.segments, path.trailingSlash ? n : n - 1);
   }
 
