@@ -11,6 +11,9 @@ import { serveFile } from './static/serve-file.js';
 /** connect/express's `next`: the request is the next handler's to answer. */
 export type Next = (err?: unknown) => void;
 
+/** The one error edge (server.ts): answers any failure with a status, a short page and a log entry. */
+export type ErrorEdge = (ctx: RequestContext, err: unknown, next?: Next) => void;
+
 /** Methods a file or directory answers; everything else is 405 (known write methods) or 501. */
 const STATIC_ALLOW = 'GET, HEAD, OPTIONS';
 const REFUSED_ON_STATIC = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
@@ -22,12 +25,15 @@ const MAX_LOCAL_REDIRECTS = 8;
 const MAX_HEADER_FIELDS = 100;
 /** A longer request target is 414 (RFC 9112 3 recommends supporting at least 8000 octets). */
 const MAX_URL_BYTES = 8192;
+/** The 404 of a cached miss, handed to the error edge without a throw (see the `not-found` target). */
+const NOT_FOUND = new HttpError(404);
 
 /**
  * One request, top to bottom: request checks → built-in endpoints →
  * authentication → cross-origin check → resolve → dispatch. Each step throws
- * the HttpError that answers its failure, for the one error edge in
- * server.ts. Built once, at start-up.
+ * the HttpError that answers its failure; the caller passes what is thrown
+ * to the one error edge (server.ts), which is also given here for the one
+ * failure that is not thrown, a cached 404. Built once, at start-up.
  */
 export class RequestPipeline {
   private readonly authenticate: ((req: IncomingMessage) => Promise<string>) | null;
@@ -35,6 +41,7 @@ export class RequestPipeline {
   constructor(
     private readonly config: Config,
     private readonly resolver: Resolver,
+    private readonly answerError: ErrorEdge,
   ) {
     this.authenticate = config.access.users ? createAuthenticator(config.access.users) : null;
   }
@@ -73,13 +80,15 @@ export class RequestPipeline {
       case 'directory':
         return serveListing(req, res, target.body);
       case 'script':
-        return this.runScript(ctx, target, method);
+        return this.runScript(ctx, target, method, next);
       case 'redirect':
         return answerRedirect(res, target.location, method);
       case 'other-method':
         return refuseMethod(res, method, next);
       case 'server':
         return answerOptions(res, STATIC_ALLOW);
+      case 'not-found':
+        return this.answerError(ctx, NOT_FOUND, next);
     }
   }
 
@@ -88,13 +97,13 @@ export class RequestPipeline {
    * resolve the new path and dispatch again, as a GET (HEAD stays HEAD)
    * without a body.
    */
-  private async runScript(ctx: RequestContext, target: Target & { kind: 'script' }, method: string): Promise<void> {
+  private async runScript(ctx: RequestContext, target: Target & { kind: 'script' }, method: string, next?: Next): Promise<void> {
     let redirect = await handleScript(ctx, target.script, target.path, method);
     for (let hops = 0; redirect; hops++) {
       if (hops === MAX_LOCAL_REDIRECTS) throw new HttpError(502, { logMessage: 'too many local redirects' });
       const asGet = ctx.req.method === 'HEAD' ? 'HEAD' : 'GET';
       const found = await this.resolver.resolve(redirect.location, asGet);
-      if (found.kind !== 'script') return this.dispatch(ctx, found, asGet);
+      if (found.kind !== 'script') return this.dispatch(ctx, found, asGet, next);
       redirect = await handleScript(ctx, found.script, found.path, asGet, true);
     }
   }

@@ -44,15 +44,20 @@ export type Target =
   /** A file or directory asked for with a method other than GET or HEAD: answered from its Allow list, never read. */
   | { readonly kind: 'other-method' }
   /** `OPTIONS *` (RFC 9112 3.2.4, the asterisk form): the server itself, not a resource. */
-  | { readonly kind: 'server' };
+  | { readonly kind: 'server' }
+  /**
+   * A 404 the cache remembers. Returned rather than thrown: a throw costs a
+   * stack capture (Node keeps one for uncaught exceptions), several times the
+   * rest of the hot path. A 404 found on a miss is thrown like any failure.
+   */
+  | { readonly kind: 'not-found' };
 
 type CachedFile = CacheEntry<ScriptTarget> & { kind: 'file' };
 type CachedListing = CacheEntry<ScriptTarget> & { kind: 'listing' };
 
 const OTHER_METHOD: Target = { kind: 'other-method' };
 const SERVER: Target = { kind: 'server' };
-/** Thrown for a cached 404: one instance, so the hot path builds no stack trace. */
-const CACHED_NOT_FOUND = new HttpError(404);
+const NOT_FOUND_TARGET: Target = { kind: 'not-found' };
 
 /** The raw path of a request target (everything before `?`): the cache key. */
 function cacheKey(url: string): string {
@@ -78,8 +83,8 @@ export class Resolver {
 
   /**
    * The target of a request: synchronous when the cache knows it (the hot
-   * path), else a promise. Failures are HttpErrors (a cached 404 included),
-   * thrown or rejected.
+   * path), else a promise. Failures are HttpErrors, thrown or rejected,
+   * except a cached 404, which is a target.
    */
   resolve(url: string, method: string): Target | Promise<Target> {
     if (url === '*' && method === 'OPTIONS') return SERVER;
@@ -89,7 +94,7 @@ export class Resolver {
     // Files, listings and 404s are remembered from GET and HEAD only; other methods get their 405 or route on a miss.
     if (method !== 'GET' && method !== 'HEAD') return this.resolveMiss(url, method);
     if (entry.kind === 'file') return entry;
-    if (entry.kind === 'missing') throw CACHED_NOT_FOUND;
+    if (entry.kind === 'missing') return NOT_FOUND_TARGET;
     return this.listingTarget(cacheKey(url), entry);
   }
 

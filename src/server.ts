@@ -47,7 +47,7 @@ export function createHandler(options: ServeOptions | Config = {}): RequestHandl
  * not.
  */
 function listenerFor(config: Config, scripts: ScriptPool, resolver: Resolver): Listener {
-  const pipeline = new RequestPipeline(config, resolver);
+  const pipeline = new RequestPipeline(config, resolver, answerError);
   return (req, res, next) => {
     const ctx = newContext(req, res, config, scripts);
     if (ctx.record) logWhenClosed(ctx, performance.now());
