@@ -55,6 +55,8 @@ export class RequestPipeline {
     checkRequest(this.config, ctx.req);
     // Built-in endpoints that need no credentials (a health check, CORS
     // preflights, live reload, job status) answer here, before authentication.
+    // `OPTIONS *` is not one of them: it names the server, so it resolves (the
+    // `server` target) behind authentication, as it always has.
     if (this.authenticate === null) return this.resolveAndDispatch(ctx, next);
     return this.authenticate(ctx.req).then((user) => {
       ctx.remoteUser = user;
@@ -62,6 +64,7 @@ export class RequestPipeline {
     });
   }
 
+  /** The steps after authentication: the cross-origin check, resolve, dispatch. */
   private resolveAndDispatch(ctx: RequestContext, next: Next | undefined): void | Promise<void> {
     const { req, res } = ctx;
     checkCrossOrigin(this.config.access, req);
@@ -72,6 +75,7 @@ export class RequestPipeline {
     return this.dispatch(ctx, target, method, next);
   }
 
+  /** Each kind of target has one handler. */
   private dispatch(ctx: RequestContext, target: Target, method: string, next?: Next): void | Promise<void> {
     const { req, res } = ctx;
     switch (target.kind) {
