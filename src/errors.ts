@@ -72,20 +72,31 @@ export const ERROR_PAGE_HEADERS: Readonly<Record<string, string>> = {
 /**
  * Send a short status page (errors, and the bodies of redirects). Any headers already set for the success path (ETag,
  * Content-Range…) are dropped first so that they cannot describe the page.
- * HEAD gets the same headers and no body.
+ * HEAD gets the same headers and no body. Returns the body bytes sent.
  */
 export function sendError(
   res: ServerResponse,
   status: number,
-  options: { message?: string; headers?: Record<string, string>; head?: boolean } = {},
-): void {
+  options: { message?: string; headers?: Readonly<Record<string, string>>; head?: boolean } = {},
+): number {
+  const head = options.head === true;
+  // The common 404 (a cached miss on the hot path) goes out from prebuilt headers; the bytes are the same.
+  if (status === 404 && options.message === undefined && hasNoFields(options.headers) && res.getHeaderNames().length === 0) {
+    return sendNotFound(res, head);
+  }
   for (const name of res.getHeaderNames()) res.removeHeader(name);
   const body = Buffer.from(renderErrorPage(status, options.message));
   res.statusCode = status;
   for (const [k, v] of Object.entries(ERROR_PAGE_HEADERS)) res.setHeader(k, v);
   for (const [k, v] of Object.entries(options.headers ?? {})) res.setHeader(k, v);
   res.setHeader('Content-Length', body.length);
-  res.end(options.head ? undefined : body);
+  res.end(head ? undefined : body);
+  return head ? 0 : body.length;
+}
+
+function hasNoFields(headers: Readonly<Record<string, string>> | undefined): boolean {
+  for (const _ in headers) return false;
+  return true;
 }
 
 // The page as a string, not a Buffer: node:http then sends status line,
@@ -96,8 +107,8 @@ const NOT_FOUND_BYTES = Buffer.byteLength(NOT_FOUND_PAGE);
 /** The 404 page's headers, built once: a flat [name, value, …] list for writeHead. */
 const NOT_FOUND_HEADERS: string[] = [...Object.entries(ERROR_PAGE_HEADERS).flat(), 'Content-Length', String(NOT_FOUND_BYTES)];
 
-/** The common 404, from a prebuilt page and headers (the same page {@link sendError} would send). */
-export function sendNotFound(res: ServerResponse, head: boolean): number {
+/** The common 404, from a prebuilt page and headers (the same bytes {@link sendError} sends otherwise). */
+function sendNotFound(res: ServerResponse, head: boolean): number {
   res.writeHead(404, NOT_FOUND_HEADERS);
   if (head) {
     res.end();

@@ -1,3 +1,5 @@
+import type { ServerResponse } from 'node:http';
+
 /** What a script run adds to its request's log line. */
 export interface ScriptOutcome {
   /** Exit code, or null when a signal ended it. */
@@ -25,6 +27,12 @@ export interface AccessRecord {
   /** Detail for the log only (never sent to the client). */
   error?: string;
 }
+
+/**
+ * Body bytes of responses whose headers went out through writeHead (which
+ * getHeader cannot see), for the access log; set only when there is one.
+ */
+export const sentBodyBytes = new WeakMap<ServerResponse, number>();
 
 /**
  * Make request data safe to print: control characters (C0, DEL, C1) become

@@ -1,9 +1,12 @@
-import type { Stats } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { access, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, sep } from 'node:path';
 import type { Config, Route } from './config.js';
 import { HttpError, permissionDenied } from './errors.js';
-import { encodePath, type RequestPath } from './request-path.js';
+import { encodePath, parseRequestTarget, type RequestPath } from './request-path.js';
+import { loadFile, StaticCache, type CacheEntry, type MissTicket } from './static/cache.js';
+import { listingBody, readListing } from './static/listing.js';
+import { fileInfo, type FileInfo } from './static/serve-file.js';
 
 /** A script to run: found in a script directory, or a command route. */
 export interface ScriptTarget {
@@ -25,8 +28,207 @@ export interface ScriptTarget {
   readonly realPathIsPath?: boolean;
 }
 
-/** Where a request goes. Each kind has one handler. */
+/**
+ * Where a request goes, with what the cache knows about it. Each kind has one
+ * handler in the pipeline.
+ */
 export type Target =
+  /** A file for GET or HEAD: its validators, and its bytes when small and cached. */
+  | { readonly kind: 'file'; readonly file: FileInfo }
+  /** A directory listing for GET or HEAD; `body` renders it, or takes it from the cache. */
+  | { readonly kind: 'directory'; readonly body: (json: boolean) => Promise<Buffer> }
+  /** The canonical spelling of the path (301, or 308 for methods with a body). */
+  | { readonly kind: 'redirect'; readonly location: string }
+  /** A script or command route, with the parsed path its environment is built from. */
+  | { readonly kind: 'script'; readonly script: ScriptTarget; readonly path: RequestPath }
+  /** A file or directory asked for with a method other than GET or HEAD: answered from its Allow list, never read. */
+  | { readonly kind: 'other-method' }
+  /** `OPTIONS *` (RFC 9112 3.2.4, the asterisk form): the server itself, not a resource. */
+  | { readonly kind: 'server' }
+  /**
+   * A 404 the cache remembers. Returned rather than thrown: a throw costs a
+   * stack capture (Node keeps one for uncaught exceptions), several times the
+   * rest of the hot path. A 404 found on a miss is thrown like any failure.
+   */
+  | { readonly kind: 'not-found' };
+
+type CachedFile = CacheEntry<ScriptTarget> & { kind: 'file' };
+type CachedListing = CacheEntry<ScriptTarget> & { kind: 'listing' };
+
+const OTHER_METHOD: Target = { kind: 'other-method' };
+const SERVER: Target = { kind: 'server' };
+const NOT_FOUND_TARGET: Target = { kind: 'not-found' };
+
+/** The raw path of a request target (everything before `?`): the cache key. */
+function cacheKey(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+/**
+ * URL → target, with the file cache (static/cache.ts) behind it when
+ * `config.fileCache` is on. A hit costs no filesystem call and no promise; a
+ * miss resolves through the file system and remembers the outcome when it is
+ * safe to (see StaticCache): a file with its validators and bytes, a listing,
+ * a 404, or a script's resolution. A script's resolution holds for every
+ * method no command route takes; a file, listing or 404 is never cached for a
+ * path some route covers, so those hits need not look at routes.
+ */
+export class Resolver {
+  private readonly cache: StaticCache<ScriptTarget> | null;
+
+  constructor(private readonly config: Config) {
+    this.cache = config.fileCache ? new StaticCache<ScriptTarget>(config.root) : null;
+  }
+
+  /**
+   * The target of a request: synchronous when the cache knows it (the hot
+   * path), else a promise. Failures are HttpErrors, thrown or rejected,
+   * except a cached 404, which is a target.
+   */
+  resolve(url: string, method: string): Target | Promise<Target> {
+    if (url === '*' && method === 'OPTIONS') return SERVER;
+    const entry = this.cache?.get(cacheKey(url));
+    if (entry === undefined) return this.resolveMiss(url, method);
+    if (entry.kind === 'script') return this.cachedScript(entry.script, url, method);
+    // Files, listings and 404s are remembered from GET and HEAD only; other methods get their 405 or route on a miss.
+    if (method !== 'GET' && method !== 'HEAD') return this.resolveMiss(url, method);
+    if (entry.kind === 'file') return entry;
+    if (entry.kind === 'missing') return NOT_FOUND_TARGET;
+    return this.listingTarget(cacheKey(url), entry);
+  }
+
+  /** A cached script's resolution, unless a command route takes this method. */
+  private cachedScript(script: ScriptTarget, url: string, method: string): Target | Promise<Target> {
+    const path = parseRequestTarget(url);
+    if (matchRoute(this.config.routes, path, method)) return this.resolveMiss(url, method);
+    return { kind: 'script', script, path };
+  }
+
+  /** Stop watching and forget everything (server or handler close); later requests resolve uncached. */
+  close(): void {
+    this.cache?.close();
+  }
+
+  private async resolveMiss(url: string, method: string): Promise<Target> {
+    const path = parseRequestTarget(url);
+    const ticket = this.openTicket(url, path, method);
+    let found: Found;
+    try {
+      found = await find(this.config, path, method);
+    } catch (err) {
+      if (ticket && err instanceof HttpError && err.status === 404) this.rememberMissing(ticket, path);
+      throw err;
+    }
+    const getOrHead = method === 'GET' || method === 'HEAD';
+    switch (found.kind) {
+      case 'redirect':
+        return found;
+      case 'script':
+        if (ticket) this.rememberScript(ticket, found.script);
+        return { kind: 'script', script: found.script, path };
+      case 'file':
+        return getOrHead ? this.fileTarget(found, ticket) : OTHER_METHOD;
+      case 'directory':
+        return getOrHead ? this.directoryTarget(found, ticket) : OTHER_METHOD;
+    }
+  }
+
+  /**
+   * Before resolving a miss that may be cached, watch the directories it may
+   * depend on: down to where a script may be, or to the file's directory (the
+   * directory itself for a path with a trailing slash). Null when nothing
+   * about this request is cached.
+   */
+  private openTicket(url: string, path: RequestPath, method: string): MissTicket | null {
+    const cache = this.cache;
+    if (cache === null || !path.canonical) return null;
+    const n = path.segments.length;
+    if (isScriptPath(this.config, path)) return cache.openTicket(cacheKey(url), path.segments, n - 1);
+    if ((method !== 'GET' && method !== 'HEAD') || routeCovers(this.config.routes, path)) return null;
+    return cache.openTicket(cacheKey(url), path.segments, path.trailingSlash ? n : n - 1);
+  }
+
+  /** Remember a 404 outside the script directories, when the directory that would hold the name is watched. */
+  private rememberMissing(ticket: MissTicket, path: RequestPath): void {
+    if (ticket.watchedDepth < path.segments.length - 1 || isScriptPath(this.config, path)) return;
+    const fsPath = this.config.root + (path.segments.length ? sep + path.segments.join(sep) : '');
+    this.cache!.put(ticket.key, { kind: 'missing', fsPath }, ticket.generation);
+  }
+
+  /** Remember how a script path resolved, when no symlink is involved and its directory is watched. */
+  private rememberScript(ticket: MissTicket, script: ScriptTarget): void {
+    if (script.route || !script.realPathIsPath) return;
+    if (ticket.watchedDepth < this.depthOf(script.scriptFilename) - 1) return;
+    this.cache!.put(ticket.key, { kind: 'script', fsPath: script.scriptFilename, script }, ticket.generation);
+  }
+
+  private async fileTarget(found: Found & { kind: 'file' }, ticket: MissTicket | null): Promise<Target> {
+    const { fsPath } = found;
+    if (ticket && found.realPath === fsPath && ticket.watchedDepth >= this.depthOf(fsPath) - 1) {
+      // Read after the watches exist, through one descriptor, so bytes and validators agree.
+      const file = await loadFile(fsPath);
+      if (file) {
+        const entry: CachedFile = { kind: 'file', fsPath, file };
+        this.cache!.put(ticket.key, entry, ticket.generation);
+        return entry;
+      }
+    }
+    // Not cached (a symlink on the way, or no watch): still refuse an unreadable file before any header goes out.
+    await access(fsPath, constants.R_OK).catch((err: unknown) => {
+      throw permissionDenied(err, fsPath) ?? err;
+    });
+    return { kind: 'file', file: fileInfo(fsPath, found.stats) };
+  }
+
+  private directoryTarget(found: Found & { kind: 'directory' }, ticket: MissTicket | null): Target {
+    const { fsPath, urlPath, isRoot } = found;
+    if (ticket && found.realPath === fsPath && ticket.watchedDepth >= this.depthOf(fsPath)) {
+      const entry: CachedListing = { kind: 'listing', fsPath, urlPath, isRoot, html: null, json: null };
+      if (this.cache!.put(ticket.key, entry, ticket.generation)) return this.listingTarget(ticket.key, entry);
+    }
+    return {
+      kind: 'directory',
+      body: async (json) => listingBody(urlPath, (await readListing(this.config, fsPath)).entries, isRoot, json),
+    };
+  }
+
+  private listingTarget(key: string, entry: CachedListing): Target {
+    return { kind: 'directory', body: (json) => this.cachedListingBody(key, entry, json) };
+  }
+
+  /**
+   * A cached listing's body, rendered on first use for each format. The
+   * listing shows each subdirectory's date, so subdirectories are watched
+   * before the directory is read; a listing with symlinks (whose targets no
+   * watch covers) is served but not kept.
+   */
+  private async cachedListingBody(key: string, entry: CachedListing, json: boolean): Promise<Buffer> {
+    const ready = json ? entry.json : entry.html;
+    if (ready) return ready;
+    const cache = this.cache!;
+    const generation = cache.generation;
+    const dirents = await readdir(entry.fsPath, { withFileTypes: true });
+    const relative = entry.fsPath === this.config.root ? [] : entry.fsPath.slice(this.config.root.length + 1).split(sep);
+    const subdirsWatched = dirents
+      .filter((d) => d.isDirectory() && (this.config.dotfiles === 'allow' || !d.name.startsWith('.')))
+      .every((d) => cache.watchPath([...relative, d.name], relative.length + 1) === relative.length + 1);
+    // The names read above: a name added or removed since is an event in this directory, which bumps the generation.
+    const { entries, hasSymlinks } = await readListing(this.config, entry.fsPath, dirents);
+    const body = listingBody(entry.urlPath, entries, entry.isRoot, json);
+    if (subdirsWatched && !hasSymlinks) cache.storeListingBody(key, entry, json, body, generation);
+    return body;
+  }
+
+  /** Directory levels of an absolute path below the root (root itself: 0). */
+  private depthOf(fsPath: string): number {
+    if (fsPath === this.config.root) return 0;
+    return fsPath.slice(this.config.root.length + 1).split(sep).length;
+  }
+}
+
+/** What the file system says a request path is, before anything is read or cached. */
+type Found =
   /** `realPath` differs from `fsPath` when a symlink is on the way (such targets are not cached). */
   | { readonly kind: 'file'; readonly fsPath: string; readonly realPath: string; readonly stats: Stats }
   | { readonly kind: 'directory'; readonly fsPath: string; readonly realPath: string; readonly urlPath: string; readonly isRoot: boolean }
@@ -37,11 +239,11 @@ const NOT_FOUND = (): HttpError => new HttpError(404);
 const INDEX_FILE = 'index.html';
 
 /**
- * Map a parsed request to a target. Order: command routes, canonical-path
- * redirect, script directories, then files. Everything here fails with one
- * HttpError; nothing touches the response.
+ * Map a parsed request to what the file system holds for it. Order: command
+ * routes, canonical-path redirect, script directories, then files.
+ * Everything here fails with one HttpError; nothing touches the response.
  */
-export async function resolveTarget(config: Config, path: RequestPath, method: string): Promise<Target> {
+async function find(config: Config, path: RequestPath, method: string): Promise<Found> {
   const route = matchRoute(config.routes, path, method);
   if (route) return { kind: 'script', script: routeTarget(config, route, path) };
   if (!path.canonical) {
@@ -70,12 +272,22 @@ function startsWith(segments: readonly string[], prefix: readonly string[], fold
 }
 
 /** The command route for a request, if one matches its method and path. */
-export function matchRoute(routes: readonly Route[], path: RequestPath, method: string): Route | undefined {
+function matchRoute(routes: readonly Route[], path: RequestPath, method: string): Route | undefined {
   if (routes.length === 0) return undefined;
-  const p = path.decoded;
-  return routes.find(
-    (r) => (r.method === 'ANY' || r.method === method) && (r.prefix ? p.startsWith(r.path) : p === r.path),
-  );
+  return routes.find((r) => (r.method === 'ANY' || r.method === method) && routeMatchesPath(r, path));
+}
+
+/**
+ * Does a command route take this path for some method? Such a path is never
+ * cached: a file or 404 remembered from HEAD must not answer the GET that a
+ * `GET` route takes.
+ */
+function routeCovers(routes: readonly Route[], path: RequestPath): boolean {
+  return routes.length > 0 && routes.some((r) => routeMatchesPath(r, path));
+}
+
+function routeMatchesPath(route: Route, path: RequestPath): boolean {
+  return route.prefix ? path.decoded.startsWith(route.path) : path.decoded === route.path;
 }
 
 function routeTarget(config: Config, route: Route, path: RequestPath): ScriptTarget {
@@ -159,7 +371,7 @@ function scriptArgv(config: Config, fsPath: string, stats: Stats): string[] {
   return [fsPath];
 }
 
-async function resolveStatic(config: Config, path: RequestPath, method: string): Promise<Target> {
+async function resolveStatic(config: Config, path: RequestPath, method: string): Promise<Found> {
   const fsPath = path.segments.length === 0 ? config.root : config.root + sep + path.segments.join(sep);
   const stats = await statOrNull(fsPath);
   if (!stats) throw NOT_FOUND();
@@ -206,6 +418,6 @@ async function checkRealPath(config: Config, fsPath: string, path: RequestPath):
 }
 
 /** Does this path lead into a script directory (whose answers are never cached)? */
-export function isScriptPath(config: Config, path: RequestPath): boolean {
+function isScriptPath(config: Config, path: RequestPath): boolean {
   return config.cgiEnabled && config.cgiDirs.some((d) => startsWith(path.segments, d, true));
 }

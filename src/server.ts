@@ -1,14 +1,12 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { checkCrossOrigin, checkHost, createAuthenticator } from './access.js';
-import { handleScript, ScriptPool } from './cgi/handler.js';
+import { ScriptPool } from './cgi/pool.js';
 import { resolveConfig, type Config, type ServeOptions } from './config.js';
+import { newContext, type RequestContext } from './context.js';
 import { ERROR_PAGE_HEADERS, HttpError, reasonPhrase, renderErrorPage, sendError } from './errors.js';
-import { formatAccess, type AccessRecord, type ScriptOutcome } from './log.js';
-import { parseRequestTarget, type RequestPath } from './request-path.js';
-import { resolveTarget, type Target } from './resolve.js';
-import { StaticFiles, type MissTicket } from './static/handler.js';
-import { sentBodyBytes } from './static/serve-file.js';
+import { formatAccess, sentBodyBytes } from './log.js';
+import { RequestPipeline, type Next } from './pipeline.js';
+import { Resolver } from './resolve.js';
 
 /** A node:http request listener; `next` (connect/express) is called when the handler declines. */
 export interface RequestHandler {
@@ -21,33 +19,7 @@ export interface RequestHandler {
   close(): void;
 }
 
-/** Per-request state shared by the steps of one request. */
-export interface RequestContext {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  readonly config: Config;
-  readonly scripts: ScriptPool;
-  readonly statics: StaticFiles;
-  readonly record: AccessRecord;
-  /** Body bytes written so far by a streaming step (scripts); null means "use Content-Length". */
-  bytes: number | null;
-  /** Set when a script runs: its outcome joins the request's log line. */
-  scriptDone?: Promise<ScriptOutcome>;
-  /** Answer as if `target` (a local path, RFC 3875 6.2.2) had been requested with GET. */
-  readonly redirectLocally: (location: string) => Promise<void>;
-  /** The user HTTP Basic authentication let in (REMOTE_USER), if any. */
-  remoteUser?: string;
-  /** Local redirects followed so far for this request. */
-  localRedirects: number;
-}
-
-/** Methods a file or directory answers; everything else is 405 (known write methods) or 501. */
-const STATIC_ALLOW = 'GET, HEAD, OPTIONS';
-const REFUSED_ON_STATIC = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
-/** Methods never served, whatever the target (RFC 9110 9.3.6, 9.3.8: a file server has no use for them). */
-const NEVER_SERVED = new Set(['CONNECT', 'TRACE']);
-/** How many local redirects a script may chain before the server gives up. */
-const MAX_LOCAL_REDIRECTS = 8;
+type Listener = (req: IncomingMessage, res: ServerResponse, next?: Next) => void;
 
 function isConfig(o: ServeOptions | Config): o is Config {
   return typeof (o as Config).cacheControl === 'string' && (o as Config).hiddenFiles instanceof Set;
@@ -60,241 +32,85 @@ function isConfig(o: ServeOptions | Config): o is Config {
 export function createHandler(options: ServeOptions | Config = {}): RequestHandler {
   const config = isConfig(options) ? options : resolveConfig(options);
   const scripts = new ScriptPool(config);
-  const statics = new StaticFiles(config);
-  return Object.assign(handlerFor(config, scripts, statics), {
+  const resolver = new Resolver(config);
+  return Object.assign(listenerFor(config, scripts, resolver), {
     close(): void {
-      statics.close();
+      resolver.close();
       scripts.close();
     },
   });
 }
 
-/** More header fields than this is 431: no real client sends them, and each one costs work. */
-const MAX_HEADER_FIELDS = 100;
-/** A longer request target is 414 (RFC 9112 3 recommends supporting at least 8000 octets). */
-const MAX_URL_BYTES = 8192;
-
-function handlerFor(config: Config, scripts: ScriptPool, statics: StaticFiles): (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void {
-  const authenticate = config.access.users ? createAuthenticator(config.access.users) : null;
-  // The hot path (a cached file or 404, no auth, not middleware) is answered
-  // synchronously, without the per-request context; its checks run only on a hit.
-  const fast = statics.cache !== null && authenticate === null;
-  const checks = (req: IncomingMessage): boolean => passesChecks(config, req);
+/**
+ * The request listener: a context, the access line when the response closes,
+ * the pipeline, and the error edge for whatever it throws, synchronously or
+ * not.
+ */
+function listenerFor(config: Config, scripts: ScriptPool, resolver: Resolver): Listener {
+  const pipeline = new RequestPipeline(config, resolver, answerError);
   return (req, res, next) => {
-    if (fast && !next) {
-      const started = config.log ? performance.now() : 0;
-      if (statics.serveFast(req, res, checks)) {
-        if (config.log) {
-          const record = newRecord(req);
-          res.once('close', () => config.log!(formatAccess(finishRecord(record, req, res, started, null), config.logFormat)));
-        }
-        return;
-      }
-    }
-    const record = newRecord(req);
-    const started = performance.now();
-    const ctx: RequestContext = {
-      req,
-      res,
-      config,
-      scripts,
-      statics,
-      record,
-      bytes: null,
-      redirectLocally: (location) => redirectLocally(ctx, location),
-      localRedirects: 0,
-    };
-    if (config.log) res.once('close', () => logAccess(ctx, started));
-    handleRequest(ctx, authenticate, next).catch((err: unknown) => answerError(ctx, err));
-  };
-}
-
-/** The checks every request passes before its target is looked at; throws the HttpError that answers a failure. */
-function checkRequest(config: Config, req: IncomingMessage): void {
-  if ((req.url ?? '').length > MAX_URL_BYTES) throw new HttpError(414);
-  if (req.rawHeaders.length > 2 * MAX_HEADER_FIELDS) throw new HttpError(431, { publicMessage: 'Too many header fields.' });
-  // RFC 9112 3.2: an HTTP/1.1 request without Host, or with two, is 400. Node's own
-  // requireHostHeader answers without our page, so the check lives here.
-  const hosts = countHostHeaders(req);
-  if (hosts > 1) throw new HttpError(400, { publicMessage: 'More than one Host header.' });
-  if (hosts === 0 && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
-    throw new HttpError(400, { publicMessage: 'HTTP/1.1 requests need a Host header.' });
-  }
-  if (NEVER_SERVED.has(req.method ?? 'GET')) throw new HttpError(501);
-  checkHost(config.access, req);
-}
-
-/** {@link checkRequest} for the hot path: false sends the request down the normal path, which answers it. */
-function passesChecks(config: Config, req: IncomingMessage): boolean {
-  if (config.access.cors) return false;
-  try {
-    checkRequest(config, req);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The request side of an access record, taken when the request arrives. */
-function newRecord(req: IncomingMessage): AccessRecord {
-  return {
-    time: new Date(),
-    client: req.socket.remoteAddress ?? '-',
-    method: req.method ?? '-',
-    path: req.url ?? '-',
-    status: 0,
-    bytes: 0,
-    ms: 0,
-  };
-}
-
-/**
- * The response side, when the response closes. Body bytes: what a streaming
- * step counted, else what writeHead or Content-Length announced.
- */
-function finishRecord(record: AccessRecord, req: IncomingMessage, res: ServerResponse, started: number, streamed: number | null): AccessRecord {
-  record.status = res.statusCode;
-  record.ms = performance.now() - started;
-  record.aborted = !res.writableFinished;
-  if (streamed !== null) record.bytes = streamed;
-  else if (req.method !== 'HEAD' && res.statusCode !== 304) record.bytes = sentBodyBytes.get(res) ?? Number(res.getHeader('content-length') ?? 0);
-  return record;
-}
-
-function logAccess(ctx: RequestContext, started: number): void {
-  const { req, res, record, config } = ctx;
-  finishRecord(record, req, res, started, ctx.bytes);
-  if (!ctx.scriptDone) {
-    config.log!(formatAccess(record, config.logFormat));
-    return;
-  }
-  void ctx.scriptDone.then((outcome) => {
-    record.script = outcome;
-    config.log!(formatAccess(record, config.logFormat));
-  });
-}
-
-async function handleRequest(
-  ctx: RequestContext,
-  authenticate: ((req: IncomingMessage) => Promise<string>) | null,
-  next?: (err?: unknown) => void,
-): Promise<void> {
-  const { req, res, config } = ctx;
-  const method = req.method ?? 'GET';
-  checkRequest(config, req);
-  if (authenticate) ctx.remoteUser = await authenticate(req);
-  checkCrossOrigin(config.access, req);
-  if (config.access.cors) res.setHeader('Access-Control-Allow-Origin', '*');
-  const url = req.url ?? '/';
-  if (method === 'OPTIONS' && url === '*') return answerOptions(res, STATIC_ALLOW);
-  try {
-    if ((method === 'GET' || method === 'HEAD') && ctx.statics.cache) {
-      const hit = ctx.statics.serveHit(req, res, url);
-      if (hit !== false) return hit === true ? undefined : await hit;
-    }
-    const path = parseRequestTarget(url);
-    const cachedScript = ctx.statics.cachedScript(url, path, method);
-    if (cachedScript) return await handleScript(ctx, cachedScript, path, method);
-    const ticket = ctx.statics.prepareMiss(url, path, method);
-    const scriptTicket = ticket ? null : ctx.statics.prepareScriptMiss(url, path);
-    let target: Target;
+    const ctx = newContext(req, res, config, scripts);
+    if (ctx.record) logWhenClosed(ctx, performance.now());
     try {
-      target = await resolveTarget(config, path, method);
+      const pending = pipeline.handle(ctx, next);
+      if (pending !== undefined) pending.catch((err: unknown) => answerError(ctx, err, next));
     } catch (err) {
-      if (err instanceof HttpError && err.status === 404) ctx.statics.rememberMissing(ticket, path);
-      throw err;
+      answerError(ctx, err, next);
     }
-    if (target.kind === 'script') ctx.statics.rememberScript(scriptTicket, target.script);
-    return await dispatch(ctx, target, path, method, next, ticket);
-  } catch (err) {
-    if (next && err instanceof HttpError && err.status === 404) return next();
-    throw err;
-  }
-}
-
-async function dispatch(
-  ctx: RequestContext,
-  target: Target,
-  path: RequestPath,
-  method: string,
-  next?: (err?: unknown) => void,
-  ticket: MissTicket | null = null,
-): Promise<void> {
-  const { req, res } = ctx;
-  switch (target.kind) {
-    case 'script':
-      return handleScript(ctx, target.script, path, method);
-    case 'redirect':
-      return answerRedirect(res, target.location, method);
-    case 'file':
-    case 'directory':
-      if (method !== 'GET' && method !== 'HEAD') {
-        if (next) return next();
-        if (method === 'OPTIONS') return answerOptions(res, STATIC_ALLOW);
-        if (REFUSED_ON_STATIC.has(method)) throw new HttpError(405, { headers: { Allow: STATIC_ALLOW } });
-        throw new HttpError(501);
-      }
-      if (target.kind === 'file') return ctx.statics.serveFileTarget(req, res, target, ticket);
-      return ctx.statics.serveDirectoryTarget(req, res, target, ticket);
-  }
-}
-
-/** How many Host fields the request has (two make the target ambiguous). */
-function countHostHeaders(req: IncomingMessage): number {
-  const raw = req.rawHeaders;
-  let seen = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 4 && (name === 'Host' || name === 'host' || name.toLowerCase() === 'host')) seen++;
-  }
-  return seen;
-}
-
-function answerOptions(res: ServerResponse, allow: string): void {
-  res.statusCode = 204;
-  res.setHeader('Allow', allow);
-  res.end();
+  };
 }
 
 /**
- * 301 for GET/HEAD (what python's and every file server send for a directory
- * without its slash); 308 otherwise so that the method and body survive.
+ * Write the request's access line when its response closes. Body bytes: what
+ * a streaming step counted, else what writeHead or Content-Length announced.
+ * A script's exit joins the line when it comes.
  */
-function answerRedirect(res: ServerResponse, location: string, method: string): void {
-  sendError(res, method === 'GET' || method === 'HEAD' ? 301 : 308, { headers: { Location: location }, head: method === 'HEAD' });
-}
-
-async function redirectLocally(ctx: RequestContext, location: string): Promise<void> {
-  if (++ctx.localRedirects > MAX_LOCAL_REDIRECTS) throw new HttpError(502, { logMessage: 'too many local redirects' });
-  const path = parseRequestTarget(location);
-  const method = ctx.req.method === 'HEAD' ? 'HEAD' : 'GET';
-  const target = await resolveTarget(ctx.config, path, method);
-  // RFC 3875 6.2.2: the server answers as if the client had asked for the new path with GET.
-  if (target.kind === 'script') return handleScript(ctx, target.script, path, method, true);
-  return dispatch(ctx, target, path, method);
+function logWhenClosed(ctx: RequestContext, started: number): void {
+  const { req, res, config } = ctx;
+  const record = ctx.record!;
+  res.once('close', () => {
+    record.status = res.statusCode;
+    record.ms = performance.now() - started;
+    record.aborted = !res.writableFinished;
+    if (ctx.bytes !== null) record.bytes = ctx.bytes;
+    else if (req.method !== 'HEAD' && res.statusCode !== 304) record.bytes = sentBodyBytes.get(res) ?? Number(res.getHeader('content-length') ?? 0);
+    if (!ctx.scriptDone) {
+      config.log!(formatAccess(record, config.logFormat));
+      return;
+    }
+    void ctx.scriptDone.then((outcome) => {
+      record.script = outcome;
+      config.log!(formatAccess(record, config.logFormat));
+    });
+  });
 }
 
 /**
  * THE error edge: every failure of a request ends here. Known failures give
  * their status and a short page; anything else is a generic 500 whose detail
  * goes only to the log. If the headers are already out, the only honest
- * answer is to cut the connection.
+ * answer is to cut the connection. As middleware, a 404 is the next
+ * handler's to answer.
  */
-function answerError(ctx: RequestContext, err: unknown): void {
+function answerError(ctx: RequestContext, err: unknown, next: Next | undefined): void {
   const { req, res, record } = ctx;
   const known = err instanceof HttpError;
   const status = known ? err.status : 500;
-  if (!known || status >= 500) record.error = err instanceof Error ? err.message : String(err);
-  else if (err.message !== reasonPhrase(status) && err.message !== err.publicMessage) record.error = err.message;
+  if (next && status === 404 && known) return next();
+  if (record) {
+    if (!known || status >= 500) record.error = err instanceof Error ? err.message : String(err);
+    else if (err.message !== reasonPhrase(status) && err.message !== err.publicMessage) record.error = err.message;
+  }
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
-  sendError(res, status, {
+  const bytes = sendError(res, status, {
     message: known ? err.publicMessage : undefined,
     headers: known ? err.headers : undefined,
     head: req.method === 'HEAD',
   });
+  if (record) sentBodyBytes.set(res, bytes);
 }
 
 /** Status for a request the HTTP parser refused before any handler saw it. */
@@ -333,7 +149,7 @@ export function rawErrorResponse(status: number): string {
 export function createServer(options: ServeOptions | Config = {}): Server {
   const config = isConfig(options) ? options : resolveConfig(options);
   const scripts = new ScriptPool(config);
-  const statics = new StaticFiles(config);
+  const resolver = new Resolver(config);
   const server = createHttpServer(
     {
       requireHostHeader: false,
@@ -344,10 +160,10 @@ export function createServer(options: ServeOptions | Config = {}): Server {
       // slowloris client hold a connection half a minute past its deadline.
       connectionsCheckingInterval: 1000,
     },
-    handlerFor(config, scripts, statics),
+    listenerFor(config, scripts, resolver),
   );
   server.on('close', () => {
-    statics.close();
+    resolver.close();
     scripts.close();
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {

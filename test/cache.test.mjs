@@ -236,6 +236,32 @@ describe('script resolution cache', () => {
   });
 });
 
+describe('paths a command route covers', () => {
+  test('a HEAD answered by the file or a 404 is not cached for the GET a GET route takes', async () => {
+    const root = tempDir();
+    writeTree(root, { 'x.txt': 'file\n' });
+    const routes = [
+      { method: 'GET', path: '/x.txt', command: ['/bin/echo', 'route x'] },
+      { method: 'GET', path: '/y', command: ['/bin/echo', 'route y'] },
+    ];
+    const s = await startServer({ root, routes });
+    try {
+      for (const [path, body] of [['/x.txt', 'route x\n'], ['/y', 'route y\n']]) {
+        const head = await request(s.port, path, { method: 'HEAD' });
+        assert.equal(head.status, path === '/y' ? 404 : 200, `HEAD ${path}: no HEAD route, so the file system answers`);
+        for (let i = 0; i < 3; i++) {
+          const r = await request(s.port, path);
+          assert.equal(r.status, 200, `GET ${path}, round ${i}`);
+          assert.equal(r.body.toString(), body, `GET ${path}, round ${i}: the route answers`);
+        }
+      }
+    } finally {
+      await s.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 test('entries put again for the same key (racing misses) do not inflate the byte count', () => {
   const cache = new StaticCache(tempDir('scriptserve-cache-unit-'));
   const file = (n) => ({ kind: 'file', fsPath: '/x', file: { body: Buffer.alloc(n) } });

@@ -182,6 +182,19 @@ describe('createHandler', () => {
       assert.equal(calls[0].err, undefined, 'next() is called without an error');
     });
 
+    test('a missing file remembered by the cache still calls next(), every time, for GET and HEAD', async () => {
+      const calls = [];
+      await listening(app(createHandler({ root }), calls), async (port) => {
+        for (let i = 0; i < 3; i++) {
+          for (const method of ['GET', 'HEAD']) {
+            const res = await request(port, '/cached-nope.txt', { method });
+            assert.equal(res.status, 299, `${method}, round ${i}`);
+          }
+        }
+      });
+      assert.equal(calls.length, 6);
+    });
+
     test('POST to a static file calls next() (the app may handle it) and the file is untouched', async () => {
       const calls = [];
       await listening(app(createHandler({ root }), calls), async (port) => {

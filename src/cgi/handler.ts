@@ -5,25 +5,29 @@ import { HttpError } from '../errors.js';
 import { formatMessage, type ScriptOutcome } from '../log.js';
 import type { RequestPath } from '../request-path.js';
 import type { ScriptTarget } from '../resolve.js';
-import type { RequestContext } from '../server.js';
+import type { RequestContext } from '../context.js';
 import { SERVER_SOFTWARE } from '../version.js';
 import { NO_BODY, prepareBody, type RequestBody } from './body.js';
 import { buildCgiEnv, type CgiRequest } from './env.js';
 import { CgiHeadParser, CgiOutputError, type CgiHead } from './parse.js';
-import { ScriptPool } from './pool.js';
 import type { RunningScript } from './supervise.js';
-
-export { ScriptPool };
 
 /** A stdout route holds its output this long (or up to ROUTE_COMMIT_BYTES) hoping to learn the exit code before choosing the status. */
 export const ROUTE_COMMIT_MS = 250;
 export const ROUTE_COMMIT_BYTES = 64 * 1024;
 
+/** A script's answer that is not a response: "answer as if this local path had been asked for" (RFC 3875 6.2.2). */
+export interface LocalRedirect {
+  readonly location: string;
+}
+
 /**
  * Run a script (or command route) for a request, in phases: body, slot,
  * environment, process, then the response (CGI head, NPH, or stdout route).
  * Failures before the first byte are thrown as HttpError; after that, the
- * connection is cut.
+ * connection is cut. A local redirect is returned, not followed: resolving
+ * the new path is the pipeline's step, not this relay's. `redirected` runs the
+ * script as the target of one: a GET without a body.
  */
 export async function handleScript(
   ctx: RequestContext,
@@ -31,7 +35,7 @@ export async function handleScript(
   path: RequestPath,
   method: string,
   redirected = false,
-): Promise<void> {
+): Promise<LocalRedirect | undefined> {
   const { req, res, config } = ctx;
   // A local redirect runs its target as a GET without a body (RFC 3875 6.2.2).
   const body = redirected ? NO_BODY : await prepareBody(req, config.maxBodyBytes, () => sendContinue(req, res));
@@ -39,7 +43,7 @@ export async function handleScript(
   // script starts: check after each wait, so no script outlives its client.
   const gone = (): boolean => req.socket.destroyed || res.destroyed;
   try {
-    if (gone()) return;
+    if (gone()) return undefined;
     const release = await ctx.scripts.acquire(res);
     let script: RunningScript;
     try {
@@ -53,14 +57,20 @@ export async function handleScript(
     ctx.scriptDone = script.exited;
     if (gone()) {
       script.stop('client-gone');
-      return;
+      return undefined;
     }
     res.once('close', () => {
       if (!res.writableFinished) script.stop('client-gone');
     });
     body.pipeTo(script.stdin, () => script.stop('client-gone'));
-    if (target.nph) return await relayNph(ctx, script);
-    if (target.route?.mode === 'stdout') return await relayStdoutRoute(ctx, script, target.route.contentType);
+    if (target.nph) {
+      await relayNph(ctx, script);
+      return undefined;
+    }
+    if (target.route?.mode === 'stdout') {
+      await relayStdoutRoute(ctx, script, target.route.contentType);
+      return undefined;
+    }
     return await relayCgi(ctx, script);
   } finally {
     void body.dispose();
@@ -177,7 +187,7 @@ function failureBeforeHead(script: RunningScript, outcome: ScriptOutcome): HttpE
   return new HttpError(502, { logMessage: 'script ended without a complete header block' });
 }
 
-async function relayCgi(ctx: RequestContext, script: RunningScript): Promise<void> {
+async function relayCgi(ctx: RequestContext, script: RunningScript): Promise<LocalRedirect | undefined> {
   let parsed: { head: CgiHead; rest: Buffer } | null;
   try {
     parsed = await readHead(script.stdout);
@@ -190,7 +200,7 @@ async function relayCgi(ctx: RequestContext, script: RunningScript): Promise<voi
   const { head, rest } = parsed;
   if (head.kind === 'local-redirect') {
     script.stdout.resume();
-    return ctx.redirectLocally(head.location);
+    return { location: head.location };
   }
   const { res } = ctx;
   res.statusCode = head.status;
@@ -205,7 +215,8 @@ async function relayCgi(ctx: RequestContext, script: RunningScript): Promise<voi
     script.stop('error');
     throw new HttpError(502, { logMessage: `bad script header: ${(err as Error).message}` });
   }
-  return relayBody(ctx, script, rest, declared);
+  await relayBody(ctx, script, rest, declared);
+  return undefined;
 }
 
 /**

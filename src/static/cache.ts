@@ -2,7 +2,6 @@ import { watch, type FSWatcher } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, sep } from 'node:path';
 import { permissionDenied } from '../errors.js';
-import type { ScriptTarget } from '../resolve.js';
 import { fileInfo, type FileInfo } from './serve-file.js';
 
 /** Files up to this size are held in memory; larger ones keep only their metadata and stream from disk. */
@@ -14,8 +13,11 @@ export const MAX_CACHE_ENTRIES = 8192;
 /** Most directories watched; past this, nothing new is cached. */
 export const MAX_WATCHED_DIRS = 4096;
 
-/** What a request path resolved to, while nothing on disk has changed. */
-export type CacheEntry =
+/**
+ * What a request path resolved to, while nothing on disk has changed. `S` is
+ * the resolver's description of a script (the cache only stores it).
+ */
+export type CacheEntry<S = unknown> =
   | { readonly kind: 'file'; readonly fsPath: string; readonly file: FileInfo }
   | {
       readonly kind: 'listing';
@@ -27,7 +29,15 @@ export type CacheEntry =
     }
   | { readonly kind: 'missing'; readonly fsPath: string }
   /** A script's resolution (argv, SCRIPT_NAME, PATH_INFO…), valid for any method no command route takes. */
-  | { readonly kind: 'script'; readonly fsPath: string; readonly script: ScriptTarget };
+  | { readonly kind: 'script'; readonly fsPath: string; readonly script: S };
+
+/** What a miss set up before resolving: the key, the generation, how deep the watches reach. */
+export interface MissTicket {
+  readonly key: string;
+  readonly generation: number;
+  /** Directory levels below the root that are watched (-1: not even the root). */
+  readonly watchedDepth: number;
+}
 
 /**
  * Remembers how static request paths resolved (a file with its headers and,
@@ -44,8 +54,8 @@ export type CacheEntry =
  * than the last completed change. Paths that involve a symlink are not cached
  * (a change to the target would not be seen in the link's directory).
  */
-export class StaticCache {
-  private readonly entries = new Map<string, CacheEntry>();
+export class StaticCache<S = unknown> {
+  private readonly entries = new Map<string, CacheEntry<S>>();
   /** The keys cached for each file-system path, so an event about one name finds its entries without a scan. */
   private readonly byPath = new Map<string, Set<string>>();
   private readonly watchers = new Map<string, FSWatcher>();
@@ -56,13 +66,23 @@ export class StaticCache {
 
   constructor(private readonly root: string) {}
 
-  get(key: string): CacheEntry | undefined {
+  get(key: string): CacheEntry<S> | undefined {
     return this.entries.get(key);
   }
 
   /** Is this entry still the one cached for key (not invalidated since)? */
-  holds(key: string, entry: CacheEntry): boolean {
+  holds(key: string, entry: CacheEntry<S>): boolean {
     return this.entries.get(key) === entry;
+  }
+
+  /**
+   * Before resolving a miss: read the generation, then watch the directories
+   * down to `depth` levels, so that any change from then on is seen (and a
+   * put with this ticket's generation declines what raced it).
+   */
+  openTicket(key: string, segments: readonly string[], depth: number): MissTicket {
+    const generation = this.generation;
+    return { key, generation, watchedDepth: this.watchPath(segments, Math.max(0, depth)) };
   }
 
   /**
@@ -81,7 +101,7 @@ export class StaticCache {
   }
 
   /** Cache an entry if nothing changed since `generation` was read; returns whether it was kept. */
-  put(key: string, entry: CacheEntry, generation: number): boolean {
+  put(key: string, entry: CacheEntry<S>, generation: number): boolean {
     if (generation !== this.generation || this.closed) return false;
     // Misses that raced for the same key each put an entry: the replaced one leaves the count and the index.
     const old = this.entries.get(key);
@@ -96,7 +116,7 @@ export class StaticCache {
   }
 
   /** Record a listing body rendered for a cached entry (if the entry is still current). */
-  storeListingBody(key: string, entry: CacheEntry & { kind: 'listing' }, json: boolean, body: Buffer, generation: number): void {
+  storeListingBody(key: string, entry: CacheEntry<S> & { kind: 'listing' }, json: boolean, body: Buffer, generation: number): void {
     if (generation !== this.generation || this.closed || !this.holds(key, entry)) return;
     const old = json ? entry.json : entry.html;
     if (json) entry.json = body;
@@ -168,7 +188,7 @@ export class StaticCache {
   }
 
   /** Remove the entries cached for `fsPath` that `which` selects. */
-  private drop(fsPath: string, which: (entry: CacheEntry) => boolean): void {
+  private drop(fsPath: string, which: (entry: CacheEntry<S>) => boolean): void {
     const keys = this.byPath.get(fsPath);
     if (!keys) return;
     for (const key of keys) {
@@ -178,14 +198,14 @@ export class StaticCache {
   }
 
   /** Forget one entry: the map, the path index and the byte count. */
-  private remove(key: string, entry: CacheEntry): void {
+  private remove(key: string, entry: CacheEntry<S>): void {
     this.entries.delete(key);
     const keys = this.byPath.get(entry.fsPath);
     if (keys?.delete(key) && keys.size === 0) this.byPath.delete(entry.fsPath);
     this.account(entry, -1);
   }
 
-  private account(entry: CacheEntry, sign: 1 | -1): void {
+  private account(entry: CacheEntry<S>, sign: 1 | -1): void {
     if (entry.kind === 'file' && entry.file.body) this.bytes += sign * entry.file.body.length;
     if (entry.kind === 'listing') this.bytes += sign * ((entry.html?.length ?? 0) + (entry.json?.length ?? 0));
   }

@@ -5,10 +5,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { pipeline } from 'node:stream';
-import fresh from 'fresh';
-import parseRange from 'range-parser';
+import { evaluatePreconditions } from '../conditional.js';
 import type { Config } from '../config.js';
 import { HttpError } from '../errors.js';
+import { sentBodyBytes } from '../log.js';
+import { resolveRanges, type ByteRange } from './range.js';
 
 /**
  * Read size for files streamed from disk: 256 KiB moved 25–30 % more bytes per
@@ -16,8 +17,6 @@ import { HttpError } from '../errors.js';
  * 256 KiB per connection at most.
  */
 const STREAM_CHUNK_BYTES = 256 * 1024;
-/** More ranges than this in one request are ignored and the whole file is sent (Apache's MaxRanges idea). */
-export const MAX_RANGES = 50;
 const DEFAULT_TYPE = 'application/octet-stream';
 const typeCache = new Map<string, string>();
 /**
@@ -50,19 +49,6 @@ export function etagFor(stats: Stats): string {
   return `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;
 }
 
-/** Entity-tag list membership (RFC 9110 13.1.1/13.1.2); `weak` selects weak comparison. */
-function etagMatches(header: string, etag: string, weak: boolean): boolean {
-  if (header.trim() === '*') return true;
-  const opaque = etag.startsWith('W/') ? etag.slice(2) : etag;
-  for (const raw of header.split(',')) {
-    const tag = raw.trim();
-    if (tag === etag) return true;
-    if (weak && tag.startsWith('W/') && tag.slice(2) === opaque) return true;
-    if (weak && tag === opaque) return true;
-  }
-  return false;
-}
-
 /** What serving a file needs, computed once per version of the file (and cached by StaticCache). */
 export interface FileInfo {
   readonly fsPath: string;
@@ -93,86 +79,30 @@ export function fileInfo(fsPath: string, stats: Stats, body: Buffer | null = nul
   };
 }
 
-function parseHttpDate(value: string | undefined): number {
-  if (!value) return NaN;
-  const t = Date.parse(value);
-  return Number.isNaN(t) ? NaN : Math.floor(t / 1000);
-}
-
 /**
- * RFC 9110 13.2.2, steps 1 and 2: If-Match, else If-Unmodified-Since, fail
- * with 412. Steps 3 and 4 (If-None-Match over If-Modified-Since) are `fresh`.
- */
-function failsPrecondition(req: IncomingMessage, file: FileInfo): boolean {
-  const ifMatch = req.headers['if-match'];
-  if (ifMatch !== undefined) return !etagMatches(ifMatch, file.etag, false);
-  const ius = parseHttpDate(req.headers['if-unmodified-since']);
-  return !Number.isNaN(ius) && file.mtimeS > ius;
-}
-
-/**
- * If-Range (RFC 9110 13.1.5): the Range applies only when the validator still
- * matches: an entity-tag by strong comparison, a date by exact equality with
- * Last-Modified.
- */
-function ifRangeAllows(req: IncomingMessage, file: FileInfo): boolean {
-  const ifRange = req.headers['if-range'] as string | undefined;
-  if (ifRange === undefined) return true;
-  const value = ifRange.trim();
-  if (value.startsWith('"') || value.startsWith('W/')) return !value.startsWith('W/') && value === file.etag;
-  return value === file.lastModified;
-}
-
-/**
- * Serve one regular file for GET or HEAD: preconditions, then ranges, then the
- * bytes, from memory or streamed from disk. HEAD gets exactly GET's headers.
- * Throws HttpError (412, 416) before anything is written.
+ * Serve one regular file for GET or HEAD: preconditions (one evaluator,
+ * conditional.ts), then ranges, then the bytes, from memory or streamed from
+ * disk. HEAD gets exactly GET's headers. A request that reached a file through
+ * a script's local redirect is answered as a GET (RFC 3875 6.2.2). Throws
+ * HttpError (412, 416) before anything is written.
  */
 export function serveFile(req: IncomingMessage, res: ServerResponse, config: Config, file: FileInfo): void {
-  const h = req.headers;
-  if (
-    h['if-none-match'] === undefined &&
-    h['if-modified-since'] === undefined &&
-    h.range === undefined &&
-    h['if-match'] === undefined &&
-    h['if-unmodified-since'] === undefined
-  ) {
-    return servePlain(req, res, config, file);
-  }
-  const inm = h['if-none-match'];
-  if (inm !== undefined && inm !== '' && h.range === undefined && h['if-match'] === undefined && h['if-unmodified-since'] === undefined && h['cache-control'] === undefined) {
-    // The common revalidation: If-None-Match alone (RFC 9110 13.2.2 step 3; If-Modified-Since is then
-    // ignored), answered from prebuilt headers. A request Cache-Control (no-cache), and an empty
-    // If-None-Match (`fresh` treats it as absent and falls back to If-Modified-Since), take `fresh` below.
-    if (inm !== file.etag && !etagMatches(inm, file.etag, true)) return servePlain(req, res, config, file);
+  const method = req.method === 'HEAD' ? 'HEAD' : 'GET';
+  const verdict = evaluatePreconditions(method, req.headers, file);
+  if (verdict === 'not-modified') {
     res.writeHead(304, headers304(config, file));
     res.end();
     return;
   }
-  if ((req.headers['if-match'] !== undefined || req.headers['if-unmodified-since'] !== undefined) && failsPrecondition(req, file)) {
-    throw new HttpError(412);
+  if (verdict === 'precondition-failed') throw new HttpError(412);
+  const range = verdict === 'send' ? req.headers.range : undefined;
+  if (range !== undefined) {
+    const ranges = resolveRanges(range, file.size);
+    if (ranges.kind === 'unsatisfiable') throw new HttpError(416, { headers: { 'Content-Range': `bytes */${file.size}` } });
+    if (ranges.kind === 'ranges') return serveRanges(req, res, config, file, ranges.ranges);
   }
-  res.setHeader('ETag', file.etag);
-  res.setHeader('Last-Modified', file.lastModified);
-  res.setHeader('Cache-Control', config.cacheControl);
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  if (
-    (req.headers['if-none-match'] !== undefined || req.headers['if-modified-since'] !== undefined) &&
-    fresh(req.headers, { etag: file.etag, 'last-modified': file.lastModified })
-  ) {
-    res.statusCode = 304;
-    res.end();
-    return;
-  }
-  res.setHeader('Accept-Ranges', 'bytes');
-  const rangeHeader = req.headers.range;
-  if (rangeHeader !== undefined && ifRangeAllows(req, file) && serveRanges(req, res, file, rangeHeader)) return;
-  res.statusCode = 200;
-  sendBody(req, res, file, 0, file.size - 1);
+  servePlain(req, res, config, file);
 }
-
-/** Body bytes of responses whose headers went out through writeHead (which getHeader cannot see), for the access log (set only when there is one). */
-export const sentBodyBytes = new WeakMap<ServerResponse, number>();
 
 /** A 304's headers (the validators and cache headers every answer for the file carries), built once per version of the file. */
 function headers304(config: Config, file: FileInfo): string[] {
@@ -203,21 +133,19 @@ function servePlain(req: IncomingMessage, res: ServerResponse, config: Config, f
   }
 }
 
-/** Answer a Range request; false when the header is to be ignored (malformed, other unit, too many ranges). */
-function serveRanges(req: IncomingMessage, res: ServerResponse, file: FileInfo, header: string): boolean {
-  const size = file.size;
-  const ranges = parseRange(size, clampSuffixes(header, size), { combine: true });
-  if (ranges === -1) throw new HttpError(416, { headers: { 'Content-Range': `bytes */${size}` } });
-  if (ranges === -2 || ranges.type !== 'bytes' || ranges.length === 0 || ranges.length > MAX_RANGES) return false;
+/** 206 for satisfiable ranges: one range as a plain body, several as multipart/byteranges. */
+function serveRanges(req: IncomingMessage, res: ServerResponse, config: Config, file: FileInfo, ranges: readonly ByteRange[]): void {
+  const common = headers304(config, file);
+  for (let i = 0; i < common.length; i += 2) res.setHeader(common[i]!, common[i + 1]!);
+  res.setHeader('Accept-Ranges', 'bytes');
   if (ranges.length > 1) {
     sendMultipart(req, res, file, ranges);
-    return true;
+    return;
   }
   const { start, end } = ranges[0]!;
   res.statusCode = 206;
-  res.setHeader('Content-Range', `bytes ${start}-${end}/${size}`);
+  res.setHeader('Content-Range', `bytes ${start}-${end}/${file.size}`);
   sendBody(req, res, file, start, end);
-  return true;
 }
 
 function sendBody(req: IncomingMessage, res: ServerResponse, file: FileInfo, start: number, end: number): void {
@@ -254,20 +182,8 @@ function streamFile(res: ServerResponse, fsPath: string, start: number, end: num
   });
 }
 
-/**
- * RFC 9110 14.1.3: a suffix longer than the representation selects all of it.
- * range-parser drops such a range (its start would be negative), so rewrite
- * `-N` with N > size as `0-` first.
- */
-function clampSuffixes(header: string, size: number): string {
-  if (size === 0 || !header.includes('-')) return header;
-  return header.replace(/(^\s*bytes\s*=\s*|,\s*)-(\d+)(?=\s*(,|$))/gi, (whole, lead: string, n: string) =>
-    Number(n) > size ? `${lead}0-` : whole,
-  );
-}
-
 /** multipart/byteranges (RFC 9110 14.6) with an exact Content-Length. */
-function sendMultipart(req: IncomingMessage, res: ServerResponse, file: FileInfo, ranges: parseRange.Ranges): void {
+function sendMultipart(req: IncomingMessage, res: ServerResponse, file: FileInfo, ranges: readonly ByteRange[]): void {
   // Fixed length, so HEAD and GET of the same ranges announce the same Content-Length.
   const boundary = 'scriptserve-' + randomBytes(12).toString('hex');
   const heads = ranges.map(

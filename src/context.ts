@@ -1,0 +1,42 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ScriptPool } from './cgi/pool.js';
+import type { Config } from './config.js';
+import type { AccessRecord, ScriptOutcome } from './log.js';
+
+/**
+ * The state one request's steps share, from the checks to the response. It
+ * sits below every step (pipeline, static, cgi) and imports none of them, so
+ * no step reaches back up to another.
+ */
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly config: Config;
+  readonly scripts: ScriptPool;
+  /** The access-log record, null when nothing is logged (the record costs a clock read). */
+  readonly record: AccessRecord | null;
+  /** Body bytes written so far by a streaming step (scripts); null means "use Content-Length". */
+  bytes: number | null;
+  /** Set when a script runs: its outcome joins the request's log line. */
+  scriptDone?: Promise<ScriptOutcome>;
+  /** The user HTTP Basic authentication let in (REMOTE_USER), if any. */
+  remoteUser?: string;
+}
+
+/** A fresh context for a request; `record` only when there is an access log. */
+export function newContext(req: IncomingMessage, res: ServerResponse, config: Config, scripts: ScriptPool): RequestContext {
+  return { req, res, config, scripts, record: config.log ? newRecord(req) : null, bytes: null, scriptDone: undefined, remoteUser: undefined };
+}
+
+/** The request side of an access record, taken when the request arrives. */
+function newRecord(req: IncomingMessage): AccessRecord {
+  return {
+    time: new Date(),
+    client: req.socket.remoteAddress ?? '-',
+    method: req.method ?? '-',
+    path: req.url ?? '-',
+    status: 0,
+    bytes: 0,
+    ms: 0,
+  };
+}
