@@ -20,7 +20,10 @@ import { fileURLToPath } from 'node:url';
  * itself. A new test file that runs Python scripts through startServer or
  * startCli belongs here. Longest first, so the runners finish together.
  */
-export const WARM_FILES = ['test/cgi.test.mjs', 'test/stress-fast.test.mjs', 'test/spawn-helper.test.mjs', 'test/browser.test.mjs'];
+export const WARM_FILES = [
+  'test/cgi.test.mjs', 'test/stress-fast.test.mjs', 'test/spawn-helper.test.mjs', 'test/browser.test.mjs',
+  'test/workers.test.mjs', 'test/library.test.mjs', 'test/cgi-logging.test.mjs',
+];
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NODE_TEST = ['--test', '--test-concurrency=2', '--test-timeout=180000'];
