@@ -109,10 +109,7 @@ class HelperLoop:
         self.ready = []     # complete requests of this poll batch, to launch
 
     def serve(self, job):
-        try:
-            os.write(CONTROL_FD, ready_line(job) + b'\n')
-        except OSError:  # the server is already gone; the EOF on stdin below ends this process
-            pass
+        control(ready_line(job))
         listen_fd, wake_r = self.listen_fd, self.wake_r
         while True:
             for fd, _ in self.poller.poll(1000):

@@ -15,9 +15,10 @@ export type ScriptKind = 'script' | 'route';
  * when config.spawnHelper is and this platform can run it (else one log line
  * says why), child_process.spawn always. A request asks only the way its
  * script belongs to: the fork server for a script a cold run would start
- * with its interpreter, else the spawn helper or spawn. Either helper that
- * is (re)starting, or provably started nothing, leaves the request to
- * child_process.spawn.
+ * with its interpreter, else the spawn helper or spawn. A fork server that
+ * is (re)starting, or provably started nothing, leaves the request to the
+ * cold way (the spawn helper, else child_process.spawn), as a spawn helper in
+ * that state leaves it to child_process.spawn.
  */
 export class ScriptStarter {
   private readonly warm: WarmPython | null;
@@ -38,7 +39,7 @@ export class ScriptStarter {
   async start(options: RunOptions, kind: ScriptKind): Promise<RunningScript> {
     if (kind === 'script' && this.warm) {
       const cmdline = await this.warm.cmdlineFor(options);
-      if (cmdline) return (await this.warm.tryRun(options, cmdline)) ?? spawnScript(options);
+      if (cmdline) return (await this.warm.tryRun(options, cmdline)) ?? this.cold(options);
     }
     return this.cold(options);
   }

@@ -35,10 +35,11 @@ export interface HelperProcessOptions {
   /** How a request learns its child's pid (fork-handshake.ts, spawn-handshake.ts). */
   readonly handshake: Handshake;
   /**
-   * Scripts have another way to start, so the helper is given up on, with
-   * one log line, when it is refused, dies before its first `ready`, or keeps
-   * dying: the spawn helper. Without it (the warm fork server) it is always
-   * restarted.
+   * A helper whose ready line refuses it (an untested interpreter) is always
+   * given up on, with one log line. With this flag (the spawn helper: scripts
+   * have another way to start) it is also given up on when it dies before its
+   * first `ready` or keeps dying; without it (the warm fork server) those
+   * deaths are restarted with back-off.
    */
   readonly mayGiveUp: boolean;
   /** What the one log line says scripts do once it is given up on. */

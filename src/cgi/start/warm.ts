@@ -47,7 +47,7 @@ export class WarmPython {
       // The working directory of a cold run, so the interpreter starts up the same way.
       cwd: config.root,
       log: (message) => config.log?.(formatMessage('warm python', message, config.logFormat)),
-      handshake: (input, sockets) => awaitForkedPid(input, sockets),
+      handshake: awaitForkedPid,
       mayGiveUp: false,
       fallback: 'scripts run cold',
     });
