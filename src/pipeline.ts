@@ -53,10 +53,11 @@ export class RequestPipeline {
    */
   handle(ctx: RequestContext, next?: Next): void | Promise<void> {
     checkRequest(this.config, ctx.req);
-    // Built-in endpoints that need no credentials (a health check, CORS
-    // preflights, live reload, job status) answer here, before authentication.
-    // `OPTIONS *` is not one of them: it names the server, so it resolves (the
-    // `server` target) behind authentication, as it always has.
+    // The place for built-in endpoints that need no credentials (none yet;
+    // later: a health check, CORS preflights, live reload, job status): they
+    // answer here, before authentication. `OPTIONS *` is not one of them: it
+    // names the server, so it resolves (the `server` target) behind
+    // authentication, as it always has.
     if (this.authenticate === null) return this.resolveAndDispatch(ctx, next);
     return this.authenticate(ctx.req).then((user) => {
       ctx.remoteUser = user;

@@ -10,7 +10,7 @@ import { Resolver } from './resolve.js';
 
 /** A node:http request listener; `next` (connect/express) is called when the handler declines. */
 export interface RequestHandler {
-  (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void;
+  (req: IncomingMessage, res: ServerResponse, next?: Next): void;
   /**
    * Release what the handler holds: its file-system watches and cache, and
    * the warm Python fork server. Scripts still running finish on their own.
@@ -25,20 +25,26 @@ function isConfig(o: ServeOptions | Config): o is Config {
   return typeof (o as Config).cacheControl === 'string' && (o as Config).hiddenFiles instanceof Set;
 }
 
-/**
- * A request handler for any node:http server, or connect/express middleware.
- * Options are validated here, once (throws ConfigError).
- */
-export function createHandler(options: ServeOptions | Config = {}): RequestHandler {
+/** What createHandler and createServer share: the config validated once, the script pool, the handler over both. */
+function assemble(options: ServeOptions | Config): { config: Config; scripts: ScriptPool; handler: RequestHandler } {
   const config = isConfig(options) ? options : resolveConfig(options);
   const scripts = new ScriptPool(config);
   const resolver = new Resolver(config);
-  return Object.assign(listenerFor(config, scripts, resolver), {
+  const handler = Object.assign(listenerFor(config, scripts, resolver), {
     close(): void {
       resolver.close();
       scripts.close();
     },
   });
+  return { config, scripts, handler };
+}
+
+/**
+ * A request handler for any node:http server, or connect/express middleware.
+ * Options are validated here, once (throws ConfigError).
+ */
+export function createHandler(options: ServeOptions | Config = {}): RequestHandler {
+  return assemble(options).handler;
 }
 
 /**
@@ -147,9 +153,7 @@ export function rawErrorResponse(status: number): string {
  * instead of Node's bare close.
  */
 export function createServer(options: ServeOptions | Config = {}): Server {
-  const config = isConfig(options) ? options : resolveConfig(options);
-  const scripts = new ScriptPool(config);
-  const resolver = new Resolver(config);
+  const { config, scripts, handler } = assemble(options);
   const server = createHttpServer(
     {
       requireHostHeader: false,
@@ -160,12 +164,9 @@ export function createServer(options: ServeOptions | Config = {}): Server {
       // slowloris client hold a connection half a minute past its deadline.
       connectionsCheckingInterval: 1000,
     },
-    listenerFor(config, scripts, resolver),
+    handler,
   );
-  server.on('close', () => {
-    resolver.close();
-    scripts.close();
-  });
+  server.on('close', () => handler.close());
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const status = clientErrorStatus(err);
     const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
