@@ -9,19 +9,20 @@
  * server like SIGTERM, so that nothing is left holding the port. Under a
  * service manager (no TTY) it is the conventional "reload your configuration"
  * (nginx, sshd, systemd's `ExecReload=kill -HUP $MAINPID`): the hooks
- * registered with {@link onReload} run, one line is logged, and the server
+ * registered with {@link onReload} run (none yet: later issues add the
+ * certificates and the config file), one line is logged, and the server
  * keeps serving.
  */
 import { isatty } from 'node:tty';
 
 /** What SIGHUP does in this process. */
-export type HangUpMeaning = 'stop' | 'reload';
+type HangUpMeaning = 'stop' | 'reload';
 
 /** Decided once, at start-up: a terminal that hangs up later still is one then. */
 let hangUp: HangUpMeaning | undefined;
 
 /** `stop` when stdin or stdout is a terminal, `reload` otherwise. */
-export function hangUpMeaning(): HangUpMeaning {
+function hangUpMeaning(): HangUpMeaning {
   hangUp ??= isatty(0) || isatty(1) ? 'stop' : 'reload';
   return hangUp;
 }
@@ -74,7 +75,7 @@ export function onReload(name: string, run: () => void | Promise<void>): () => v
  * line and the others still run, and the server keeps what it had. Resolves
  * to the one line to log.
  */
-export async function reloadAll(): Promise<string> {
+async function reloadAll(): Promise<string> {
   const done: string[] = [];
   const failed: string[] = [];
   for (const hook of [...reloadHooks]) {
@@ -103,7 +104,7 @@ export interface ServerStop {
  * reached a worker both directly (a terminal signals its whole process group)
  * and from its primary counts once. Returns the function that raises the level.
  */
-export function stopLevels(stop: ServerStop): (to: number) => void {
+function stopLevels(stop: ServerStop): (to: number) => void {
   let level = 0;
   return (to) => {
     if (to <= level) return;
