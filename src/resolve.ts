@@ -6,6 +6,7 @@ import { HttpError, permissionDenied } from './errors.js';
 import { encodePath, parseRequestTarget, type RequestPath } from './request-path.js';
 import { loadFile, StaticCache, type CacheEntry, type MissTicket } from './static/cache.js';
 import { listingBody, readListing } from './static/listing.js';
+import { isInside } from './server-code.js';
 import { fileInfo, type FileInfo } from './static/serve-file.js';
 
 /** A script to run: found in a script directory, or a command route. */
@@ -311,11 +312,6 @@ async function statOrNull(fsPath: string): Promise<Stats | null> {
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG' || code === 'ELOOP') return null;
     throw permissionDenied(err, fsPath) ?? err;
   }
-}
-
-/** True when `real` is `dir` or inside it. */
-function isInside(real: string, dir: string): boolean {
-  return real === dir || real.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 }
 
 /**

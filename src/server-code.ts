@@ -1,0 +1,28 @@
+import { extname, sep } from 'node:path';
+import type { Config } from './config.js';
+
+/**
+ * Is this real path (inside the root, after `realpath`) something the server
+ * runs or reads as configuration rather than serves? True for files in a
+ * script directory, files whose extension is mapped to an interpreter, the
+ * config file and the commands of routes. The one place that decides it:
+ * static serving, uploads and archives all ask here, so a file that can
+ * become code is never served as a file, written by an upload or packed
+ * into an archive.
+ */
+export function isServerCode(config: Config, realPath: string): boolean {
+  if (config.hiddenFiles.has(realPath)) return true;
+  if (config.interpreters.has(extname(realPath).toLowerCase())) return true;
+  return inScriptDirectory(config, realPath);
+}
+
+/** Is this real path inside one of the script directories (when scripts are on)? */
+export function inScriptDirectory(config: Config, realPath: string): boolean {
+  if (!config.cgiEnabled) return false;
+  return config.cgiDirs.some((dir) => isInside(realPath, config.root + sep + dir.join(sep)));
+}
+
+/** Is `real` the directory `dir` or inside it? Both are real, absolute paths. */
+export function isInside(real: string, dir: string): boolean {
+  return real === dir || real.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+}
