@@ -2,7 +2,7 @@
 // sockets (fetch/URL would normalize `..` and `%2e%2e` before sending), real
 // scripts. Every wait has a deadline.
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -283,3 +283,14 @@ export function pidsMatching(marker) {
 }
 
 export { rmSync };
+
+/**
+ * The `skip` option for tests that run a real program (nginx, php-cgi, git…):
+ * false when it is installed; otherwise a visible skip note, except in CI
+ * (`CI` set), where a missing program is an error: `.ci/run` installs it.
+ */
+export function needProgram(path, debianPackage) {
+  if (existsSync(path)) return false;
+  if (process.env.CI) throw new Error(`${path} is missing: .ci/run should have installed ${debianPackage}`);
+  return `${path} not installed (apt-get install ${debianPackage})`;
+}
