@@ -171,6 +171,20 @@ export const OPTIONS = {
     kind: BOOLEAN, flag: 'file-cache',
     no: 'do not keep files and listings in memory (for filesystems whose changes raise no inotify events)',
   },
+  /**
+   * Live reload for development: HTML files get a script tag that opens a
+   * Server-Sent Events stream, and any change under the root reloads every
+   * open page (a changed `.css` file is swapped in place). Default false.
+   */
+  liveReload: {
+    kind: BOOLEAN, flag: 'live-reload',
+    help: 'reload open pages when a file under the root changes; CSS is swapped in place (default: off)',
+  },
+  /** Command line only: open the served URL in the default browser once listening. Default false. */
+  open: {
+    kind: BOOLEAN, scope: 'cli', flag: 'open',
+    help: 'open the served URL in the default browser (xdg-open, open or start) once listening (default: off)',
+  },
   /** Command line only: no access log on stdout (the library's is {@link log}). Default false. */
   quiet: {
     kind: BOOLEAN, scope: 'cli', flag: 'quiet', short: 'q',

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkCrossOrigin, checkHost, createAuthenticator } from './access.js';
 import { handleScript } from './cgi/handler.js';
 import type { Config } from './config.js';
+import type { LiveReload } from './live-reload/endpoint.js';
 import type { RequestContext } from './context.js';
 import { HttpError, sendError } from './errors.js';
 import type { Resolver, Target } from './resolve.js';
@@ -42,6 +43,7 @@ export class RequestPipeline {
     private readonly config: Config,
     private readonly resolver: Resolver,
     private readonly answerError: ErrorEdge,
+    private readonly liveReload: LiveReload | null = null,
   ) {
     this.authenticate = config.access.users ? createAuthenticator(config.access.users) : null;
   }
@@ -58,6 +60,7 @@ export class RequestPipeline {
     // answer here, before authentication. `OPTIONS *` is not one of them: it
     // names the server, so it resolves (the `server` target) behind
     // authentication, as it always has.
+    if (this.liveReload?.answer(ctx)) return;
     if (this.authenticate === null) return this.resolveAndDispatch(ctx, next);
     return this.authenticate(ctx.req).then((user) => {
       ctx.remoteUser = user;

@@ -4,6 +4,7 @@ import { ScriptPool } from './cgi/pool.js';
 import { resolveConfig, type Config, type ServeOptions } from './config.js';
 import { newContext, type RequestContext } from './context.js';
 import { ERROR_PAGE_HEADERS, HttpError, reasonPhrase, renderErrorPage, sendError } from './errors.js';
+import { LiveReload } from './live-reload/endpoint.js';
 import { formatAccess, sentBodyBytes } from './log.js';
 import { RequestPipeline, type Next } from './pipeline.js';
 import { Resolver } from './resolve.js';
@@ -26,17 +27,19 @@ function isConfig(o: ServeOptions | Config): o is Config {
 }
 
 /** What createHandler and createServer share: the config validated once, the script pool, the handler over both. */
-function assemble(options: ServeOptions | Config): { config: Config; scripts: ScriptPool; handler: RequestHandler } {
+function assemble(options: ServeOptions | Config): { config: Config; scripts: ScriptPool; handler: RequestHandler; live: LiveReload | null } {
   const config = isConfig(options) ? options : resolveConfig(options);
   const scripts = new ScriptPool(config);
   const resolver = new Resolver(config);
-  const handler = Object.assign(listenerFor(config, scripts, resolver), {
+  const live = config.liveReload ? new LiveReload(config) : null;
+  const handler = Object.assign(listenerFor(config, scripts, resolver, live), {
     close(): void {
       resolver.close();
       scripts.close();
+      live?.close();
     },
   });
-  return { config, scripts, handler };
+  return { config, scripts, handler, live };
 }
 
 /**
@@ -52,8 +55,8 @@ export function createHandler(options: ServeOptions | Config = {}): RequestHandl
  * the pipeline, and the error edge for whatever it throws, synchronously or
  * not.
  */
-function listenerFor(config: Config, scripts: ScriptPool, resolver: Resolver): Listener {
-  const pipeline = new RequestPipeline(config, resolver, answerError);
+function listenerFor(config: Config, scripts: ScriptPool, resolver: Resolver, live: LiveReload | null): Listener {
+  const pipeline = new RequestPipeline(config, resolver, answerError, live);
   return (req, res, next) => {
     const ctx = newContext(req, res, config, scripts);
     if (ctx.record) logWhenClosed(ctx, performance.now());
@@ -153,7 +156,7 @@ export function rawErrorResponse(status: number): string {
  * instead of Node's bare close.
  */
 export function createServer(options: ServeOptions | Config = {}): Server {
-  const { config, scripts, handler } = assemble(options);
+  const { config, scripts, handler, live } = assemble(options);
   const server = createHttpServer(
     {
       requireHostHeader: false,
@@ -211,10 +214,45 @@ export function createServer(options: ServeOptions | Config = {}): Server {
     server.emit('request', req, res);
   });
   pools.set(server, scripts);
+  countRequests(server);
+  if (live) endStreamsOnClose(server, live);
   return server;
 }
 
 const pools = new WeakMap<Server, ScriptPool>();
+
+/**
+ * A stop (`server.close()`, which closeGracefully calls first) ends the
+ * live-reload streams before anything else: a stream is never idle, so it
+ * would hold the close for the whole grace period.
+ */
+function endStreamsOnClose(server: Server, live: LiveReload): void {
+  const close = server.close.bind(server);
+  server.close = (callback?: (err?: Error) => void): Server => {
+    live.endStreams();
+    return close(callback);
+  };
+  streamsOf.set(server, live);
+}
+
+const streamsOf = new WeakMap<Server, LiveReload>();
+const requestsOf = new WeakMap<Server, { open: number }>();
+
+/** Count the requests in flight, for the line a stop prints. */
+function countRequests(server: Server): void {
+  const count = { open: 0 };
+  requestsOf.set(server, count);
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    count.open++;
+    res.once('close', () => count.open--);
+  });
+}
+
+/** What a graceful stop of a server from {@link createServer} waits for now: requests in flight (live-reload streams, which it ends, aside) and running scripts. */
+export function pendingWork(server: Server): { requests: number; scripts: number } {
+  const requests = (requestsOf.get(server)?.open ?? 0) - (streamsOf.get(server)?.openStreams ?? 0);
+  return { requests: Math.max(0, requests), scripts: pools.get(server)?.runningCount ?? 0 };
+}
 
 /**
  * Shut a server from {@link createServer} down: stop accepting, close idle

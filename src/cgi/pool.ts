@@ -99,6 +99,11 @@ export class ScriptPool {
     });
   }
 
+  /** Scripts running now (for the line a stop prints). */
+  get runningCount(): number {
+    return this.running.size;
+  }
+
   /** SIGKILL every running script's group at once (the server exits now). */
   killAll(): void {
     for (const script of this.running) script.kill();

@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream';
 import { evaluatePreconditions } from '../conditional.js';
 import type { Config } from '../config.js';
 import { HttpError } from '../errors.js';
+import { isInjectable, serveInjectedPage } from '../live-reload/page.js';
 import { sentBodyBytes } from '../log.js';
 import { resolveRanges, type ByteRange } from './range.js';
 
@@ -86,7 +87,9 @@ export function fileInfo(fsPath: string, stats: Stats, body: Buffer | null = nul
  * a script's local redirect is answered as a GET (RFC 3875 6.2.2). Throws
  * HttpError (412, 416) before anything is written.
  */
-export function serveFile(req: IncomingMessage, res: ServerResponse, config: Config, file: FileInfo): void {
+export function serveFile(req: IncomingMessage, res: ServerResponse, config: Config, file: FileInfo): void | Promise<void> {
+  // Live reload answers HTML pages itself: another representation, with its own validators, no ranges, no precompressed copy.
+  if (config.liveReload && isInjectable(file)) return serveInjectedPage(req, res, config, file);
   const method = req.method === 'HEAD' ? 'HEAD' : 'GET';
   const verdict = evaluatePreconditions(method, req.headers, file);
   if (verdict === 'not-modified') {
