@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { isIP } from 'node:net';
-import { isWorker, onPrimaryMessages, runPrimary } from './cluster.js';
+import { isWorker, onPrimaryMessages, reportStopping, runPrimary } from './cluster.js';
 import { resolveConfig, type Config } from './config.js';
 import { ConfigError, helpRows, parseCommandLine, type HelpRow } from './option-spec.js';
 import {
@@ -13,8 +13,9 @@ import {
   type OptionValues,
   type ServeOptions,
 } from './options.js';
-import { closeGracefully, createServer, killScripts } from './server.js';
+import { closeGracefully, createServer, killScripts, pendingWork } from './server.js';
 import { handleServerSignals } from './signals.js';
+import { openBrowser, reachableUrls, STOPPING_NOW_LINE, stoppingLine, urlToOpen } from './terminal.js';
 import { VERSION } from './version.js';
 
 /** The --help text, wrapped to 80 columns like most tools' help. */
@@ -131,14 +132,23 @@ function main(argv: readonly string[]): void {
   const { host, port } = settings;
   const announce = (realPort: number): void => {
     process.stdout.write(`Serving ${config.root} at http://${urlHost(host)}:${realPort}/\n`);
+    const reachable = reachableUrls(host, realPort);
+    if (reachable.length > 0) process.stdout.write(`Reachable at:\n${reachable.map((url) => `  ${url}\n`).join('')}`);
+    if (opts.open) openBrowser(urlToOpen(host, realPort), (line) => process.stderr.write(line + '\n'));
     if (!isLoopback(host) && (config.cgiEnabled || config.routes.length > 0) && !config.access.users) {
       process.stderr.write(
         `scriptserve: warning: scripts are enabled without --auth and the server is reachable from the network on ${host}; anyone who can reach it can run them.\n`,
       );
     }
   };
+  const graceS = opts.shutdownGrace ?? DEFAULT_SHUTDOWN_GRACE_S;
+  const say = (line: string): void => void process.stderr.write(line + '\n');
   if ((opts.workers ?? 1) > 1 && !isWorker()) {
-    runPrimary({ workers: opts.workers!, onListening: announce });
+    runPrimary({
+      workers: opts.workers!,
+      onListening: announce,
+      onStop: (_level, pending) => say(pending ? stoppingLine(pending, graceS) : STOPPING_NOW_LINE),
+    });
     return;
   }
   const server = createServer(config);
@@ -148,9 +158,20 @@ function main(argv: readonly string[]): void {
     // With --workers, the primary prints the banner once for all.
     if (!isWorker()) announce(typeof address === 'object' && address ? address.port : port);
   });
-  const graceMs = (opts.shutdownGrace ?? DEFAULT_SHUTDOWN_GRACE_S) * 1000;
+  const graceMs = graceS * 1000;
+  // A worker reports what it waits for to its primary, which prints one line for all.
   const actions = handleServerSignals(
-    { graceful: () => closeGracefully(server, graceMs), now: () => killScripts(server) },
+    {
+      graceful: () => {
+        if (isWorker()) reportStopping(pendingWork(server));
+        else say(stoppingLine(pendingWork(server), graceS));
+        return closeGracefully(server, graceMs);
+      },
+      now: () => {
+        if (!isWorker()) say(STOPPING_NOW_LINE);
+        killScripts(server);
+      },
+    },
     isWorker() ? ` (worker ${process.pid})` : '',
   );
   if (isWorker()) onPrimaryMessages(actions);

@@ -6,7 +6,23 @@ export interface PrimaryOptions {
   readonly workers: number;
   /** Called once, with the port the workers share, when the first one listens. */
   readonly onListening: (port: number) => void;
+  /**
+   * Called for each stop level the primary sends: level 1 (graceful) with
+   * what the workers together wait for, once each has said so (or exited, or
+   * STOP_REPORT_WAIT_MS passed), and before the primary exits; level 2 and up
+   * (now) at once, with null.
+   */
+  readonly onStop?: (level: number, pending: PendingWork | null) => void;
 }
+
+/** What a stopping server waits for: requests in flight and running scripts. */
+export interface PendingWork {
+  readonly requests: number;
+  readonly scripts: number;
+}
+
+/** How long the primary waits for the workers' reports before printing what it has. */
+const STOP_REPORT_WAIT_MS = 500;
 
 /**
  * The primary of `--workers N`: forks N copies of this CLI that share the
@@ -35,6 +51,13 @@ export function runPrimary(options: PrimaryOptions): void {
     live.add(worker);
     // Errors of its channel (a send racing its exit) change nothing: its 'exit' decides.
     worker.on('error', () => {});
+    worker.on('message', (message: unknown) => {
+      const report = (message as Partial<StoppingMessage> | null)?.scriptserveStopping;
+      if (report && typeof report.requests === 'number' && typeof report.scripts === 'number') {
+        reports.set(worker, report);
+        checkReports();
+      }
+    });
     worker.once('listening', (address) => {
       listeningWorkers.add(worker);
       // A stop sent while this worker was still starting reached no listener
@@ -51,6 +74,7 @@ export function runPrimary(options: PrimaryOptions): void {
       live.delete(worker);
       reloadWhileStarting.delete(worker);
       if (stopping) {
+        checkReports();
         if (live.size === 0) process.exit(0);
         return;
       }
@@ -61,6 +85,29 @@ export function runPrimary(options: PrimaryOptions): void {
       }
       fork();
     });
+  };
+
+  /** What each worker said it waits for when its graceful stop began (it may say so before the primary's own signal runs). */
+  const reports = new Map<Worker, PendingWork>();
+  /** Set while the primary waits for the reports of a graceful stop; called once all are in (or exited, or time is up). */
+  let reportsDone: (() => void) | null = null;
+  const checkReports = (): void => {
+    if (reportsDone && [...live].every((w) => reports.has(w))) reportsDone();
+  };
+  const collectReports = (): void => {
+    const timer = setTimeout(() => reportsDone?.(), STOP_REPORT_WAIT_MS);
+    reportsDone = () => {
+      reportsDone = null;
+      clearTimeout(timer);
+      let requests = 0;
+      let scripts = 0;
+      for (const report of reports.values()) {
+        requests += report.requests;
+        scripts += report.scripts;
+      }
+      options.onStop?.(1, { requests, scripts });
+    };
+    checkReports();
   };
 
   let level = 0;
@@ -81,6 +128,8 @@ export function runPrimary(options: PrimaryOptions): void {
     level++;
     if (live.size === 0) process.exit(0);
     for (const worker of live) tell(worker, level, signal);
+    if (level === 1) collectReports();
+    else options.onStop?.(level, null);
   };
   let reloads = 0;
   const sendReload = (worker: Worker): void => {
@@ -107,6 +156,17 @@ export interface StopMessage {
 /** What the primary sends its workers on a reload (SIGHUP without a terminal): its number, 1 and up. */
 export interface ReloadMessage {
   readonly scriptserveReload: number;
+}
+
+/** What a worker tells its primary when its graceful stop begins. */
+export interface StoppingMessage {
+  readonly scriptserveStopping: PendingWork;
+}
+
+/** In a worker: tell the primary what this worker's graceful stop waits for. */
+export function reportStopping(pending: PendingWork): void {
+  const message: StoppingMessage = { scriptserveStopping: pending };
+  process.send?.(message, undefined, undefined, () => {});
 }
 
 /** A worker's side of the primary's messages. */

@@ -1,4 +1,10 @@
+import cluster from 'node:cluster';
 import type { ServerResponse } from 'node:http';
+
+/** Under `--workers` (node:cluster), the worker's id (1, 2…), which JSON log records carry; undefined in a single process. */
+const WORKER_ID: number | undefined = cluster.isWorker ? cluster.worker?.id : undefined;
+/** The JSON records' `worker` field, or nothing. */
+const WORKER_FIELD: { worker?: number } = WORKER_ID === undefined ? {} : { worker: WORKER_ID };
 
 /** What a script run adds to its request's log line. */
 export interface ScriptOutcome {
@@ -50,6 +56,7 @@ export function formatAccess(rec: AccessRecord, format: 'text' | 'json'): string
   if (format === 'json') {
     return jsonLine({
       time: rec.time.toISOString(),
+      ...WORKER_FIELD,
       client: rec.client,
       method: rec.method,
       path: rec.path,
@@ -76,7 +83,7 @@ export function formatAccess(rec: AccessRecord, format: 'text' | 'json'): string
 /** Format a free-form server message (script stderr, warnings) with the same escaping, in the log's format. */
 export function formatMessage(source: string, message: string, format: 'text' | 'json' = 'text'): string {
   const time = new Date().toISOString();
-  if (format === 'json') return jsonLine({ time, source, message });
+  if (format === 'json') return jsonLine({ time, ...WORKER_FIELD, source, message });
   return `${time} ${escapeLogText(source)}: ${escapeLogText(message)}`;
 }
 
