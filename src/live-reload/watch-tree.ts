@@ -40,7 +40,7 @@ export class TreeWatcher {
 
   /** Watch the tree; resolves once every directory that exists now is watched. */
   start(): Promise<void> {
-    return this.add(this.root);
+    return this.walk(this.root);
   }
 
   /** How many directories are watched. */
@@ -55,32 +55,47 @@ export class TreeWatcher {
     this.watchers.clear();
   }
 
-  /** Watch `dir` first, then walk it, so a name created during the walk is seen either way. */
-  private async add(dir: string): Promise<void> {
-    if (this.closed || this.watchers.has(dir)) return;
+  /**
+   * Watch `top` and every directory below it, breadth first, so that when
+   * the tree has more directories than MAX_WATCHED_TREE_DIRS, the shallow
+   * ones (the site's own folders) are watched before deep ones (a
+   * `node_modules`). Each directory is watched before it is read, so a name
+   * created meanwhile is seen either way.
+   */
+  private async walk(top: string): Promise<void> {
+    const queue = [top];
+    for (let dir = queue.shift(); dir !== undefined; dir = queue.shift()) {
+      if (!this.watchDir(dir)) continue;
+      let names;
+      try {
+        names = await readdir(dir, { withFileTypes: true });
+      } catch {
+        continue;
+      }
+      for (const d of names) if (d.isDirectory() && !this.skip(d.name)) queue.push(dir + sep + d.name);
+    }
+  }
+
+  /** Watch one directory; false when it cannot be (gone, closed, the cap reached, no inotify watch left). */
+  private watchDir(dir: string): boolean {
+    if (this.closed) return false;
+    if (this.watchers.has(dir)) return true;
     if (this.watchers.size >= MAX_WATCHED_TREE_DIRS) {
       if (!this.warned) {
         this.warned = true;
         this.events.warn(`more than ${MAX_WATCHED_TREE_DIRS} directories under the root: changes below some of them do not reload pages`);
       }
-      return;
+      return false;
     }
     let watcher: FSWatcher;
     try {
       watcher = watch(dir, { persistent: false }, (_event, name) => this.onEvent(dir, name === null ? null : String(name)));
     } catch {
-      return; // gone already, or no more inotify watches
+      return false;
     }
     watcher.on('error', () => this.forget(dir));
     this.watchers.set(dir, watcher);
-    let names;
-    try {
-      names = await readdir(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    const subdirs = names.filter((d) => d.isDirectory() && !this.skip(d.name));
-    await Promise.all(subdirs.map((d) => this.add(dir + sep + d.name)));
+    return true;
   }
 
   private onEvent(dir: string, name: string | null): void {
@@ -96,7 +111,7 @@ export class TreeWatcher {
     // A directory created, moved in, renamed or removed: forget what was watched under that name, watch what is there now.
     this.forget(path);
     void lstat(path).then(
-      (stats) => (stats.isDirectory() ? this.add(path) : undefined),
+      (stats) => (stats.isDirectory() ? this.walk(path) : undefined),
       () => undefined,
     );
   }
