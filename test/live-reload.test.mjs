@@ -258,6 +258,22 @@ describe('the reserved paths and the access rules', () => {
     }
   });
 
+  test('the reserved paths sit before authentication (they say only that something changed); pages need credentials', async () => {
+    const srv = await startServer({ root, liveReload: true, auth: ['ann:secret'] });
+    try {
+      assert.equal((await request(srv.port, '/')).status, 401);
+      assert.equal((await request(srv.port, SCRIPT)).status, 200);
+      const stream = await openStream(srv.port);
+      assert.equal(stream.res.statusCode, 200);
+      stream.req.destroy();
+      const page = await request(srv.port, '/', { headers: { Authorization: 'Basic ' + Buffer.from('ann:secret').toString('base64') } });
+      assert.equal(page.status, 200);
+      assert.match(page.body.toString(), /live-reload\.js/);
+    } finally {
+      await srv.close();
+    }
+  });
+
   test('a graceful stop ends the event streams at once instead of waiting out its grace period', async () => {
     const srv = await startServer({ root, liveReload: true });
     const streams = [await openStream(srv.port), await openStream(srv.port)];
