@@ -261,6 +261,8 @@ export function pendingWork(server: Server): { requests: number; scripts: number
  * remains. Resolves when everything is closed.
  */
 export async function closeGracefully(server: Server, graceMs: number): Promise<void> {
+  // Live-reload streams end as the stop begins, whatever it waits for next (server.close() ends them too).
+  streamsOf.get(server)?.endStreams();
   const scripts = pools.get(server);
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
