@@ -97,7 +97,8 @@ export function openBrowser(url: string, note: (line: string) => void, platform:
     return;
   }
   try {
-    const child = spawn(program, args(url), { stdio: 'ignore', detached: true, windowsHide: true });
+    // cmd parses its own command line: pass `start "" URL` as written (the URL is ours: scheme, host, port, slash).
+    const child = spawn(program, args(url), { stdio: 'ignore', detached: true, windowsHide: true, windowsVerbatimArguments: platform === 'win32' });
     child.on('error', (err) => note(`scriptserve: --open: ${command} failed (${err.message}); open ${url} yourself`));
     child.unref();
   } catch (err) {

@@ -119,7 +119,7 @@ export class LiveReload {
   private openStream(ctx: RequestContext): void {
     const { req, res } = ctx;
     checkMethod(req.method);
-    if (this.stopping) throw new HttpError(503, { publicMessage: 'The server is stopping.', headers: { Connection: 'close' } });
+    if (this.stopping) throw new HttpError(503, { publicMessage: 'The server is stopping.' });
     if (this.streams.size >= MAX_STREAMS) throw new HttpError(503, { publicMessage: 'Too many live-reload streams are open.' });
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
