@@ -8,7 +8,8 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { closeGracefully } from '../dist/index.js';
+import { createServer as createHttpServer } from 'node:http';
+import { closeGracefully, createHandler } from '../dist/index.js';
 import { injectScriptTag, RELOAD_SCRIPT_TAG } from '../dist/live-reload/inject.js';
 import { deadline, request, rmSync, startCli, startServer, tempDir, writeTree } from './helpers.mjs';
 
@@ -281,6 +282,25 @@ describe('the reserved paths and the access rules', () => {
     // Were the streams held, the close would last its 60 s grace: the deadline fails first.
     await deadline(closeGracefully(srv.server, 60_000), 10_000, 'graceful close with open streams');
     for (const s of streams) await deadline(s.ended, 1000, 'stream end');
+  });
+
+  test('as middleware: handler.close() ends the streams, and a stream asked for after that gets 503 (EventSource does not retry it)', async () => {
+    const handler = createHandler({ root, liveReload: true });
+    const server = createHttpServer(handler);
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address();
+    try {
+      const stream = await openStream(port);
+      await stream.next(/retry: \d+\n\n/);
+      handler.close();
+      await deadline(stream.ended, 2000, 'stream end');
+      assert.equal((await request(port, STREAM)).status, 503);
+      // Files are still served after close() (without the cache or live reload).
+      assert.equal((await request(port, '/notes.txt')).status, 200);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   test('the command line: SIGTERM with an open stream stops promptly and says it waits for no request', async () => {
