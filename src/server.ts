@@ -214,7 +214,7 @@ export function createServer(options: ServeOptions | Config = {}): Server {
     server.emit('request', req, res);
   });
   pools.set(server, scripts);
-  countRequests(server);
+  trackConnections(server);
   if (live) endStreamsOnClose(server, live);
   return server;
 }
@@ -236,21 +236,34 @@ function endStreamsOnClose(server: Server, live: LiveReload): void {
 }
 
 const streamsOf = new WeakMap<Server, LiveReload>();
-const requestsOf = new WeakMap<Server, { open: number }>();
+const socketsOf = new WeakMap<Server, Set<Socket>>();
 
-/** Count the requests in flight, for the line a stop prints. */
-function countRequests(server: Server): void {
-  const count = { open: 0 };
-  requestsOf.set(server, count);
-  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
-    count.open++;
-    res.once('close', () => count.open--);
+/**
+ * Keep the server's open connections, for the line a stop prints. Per
+ * connection, not per request, so keep-alive traffic pays nothing for it.
+ */
+function trackConnections(server: Server): void {
+  const sockets = new Set<Socket>();
+  socketsOf.set(server, sockets);
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
 }
 
-/** What a graceful stop of a server from {@link createServer} waits for now: requests in flight (live-reload streams, which it ends, aside) and running scripts. */
+/**
+ * What a graceful stop of a server from {@link createServer} waits for now:
+ * the responses in progress (one per connection: node:http assigns a
+ * connection the response it is writing as `_httpMessage`, the clientError
+ * handler above reads it too), live-reload streams aside, since the stop ends
+ * them; and the running scripts.
+ */
 export function pendingWork(server: Server): { requests: number; scripts: number } {
-  const requests = (requestsOf.get(server)?.open ?? 0) - (streamsOf.get(server)?.openStreams ?? 0);
+  let requests = -(streamsOf.get(server)?.openStreams ?? 0);
+  for (const socket of socketsOf.get(server) ?? []) {
+    const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (res && !res.writableFinished) requests++;
+  }
   return { requests: Math.max(0, requests), scripts: pools.get(server)?.runningCount ?? 0 };
 }
 

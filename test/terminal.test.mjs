@@ -105,8 +105,9 @@ describe('the command line at the terminal', () => {
       const cli = await startCli(args);
       const script = join(site, 'cgi-bin', 'slow.sh');
       try {
-        const running = request(cli.port, '/cgi-bin/slow.sh').catch((err) => err);
-        assert.ok(await waitFor(() => pidsMatching(script).length === 1, 5000), 'the script started');
+        // Two scripts (under --workers, wherever the kernel sends each connection: the line sums the workers').
+        const running = [1, 2].map(() => request(cli.port, '/cgi-bin/slow.sh').catch((err) => err));
+        assert.ok(await waitFor(() => pidsMatching(script).length === 2, 5000), 'the scripts started');
         cli.child.kill('SIGTERM');
         assert.ok(await waitFor(() => /stopping: /.test(cli.stderr()), 5000), cli.stderr());
         cli.child.kill('SIGTERM');
@@ -114,10 +115,10 @@ describe('the command line at the terminal', () => {
         assert.equal(code, 0);
         const lines = cli.stderr().split('\n').filter((l) => l.includes('stopping'));
         assert.deepEqual(lines, [
-          'scriptserve: stopping: waiting up to 10 s for 1 request and 1 script; a second signal (Ctrl-C) stops now',
+          'scriptserve: stopping: waiting up to 10 s for 2 requests and 2 scripts; a second signal (Ctrl-C) stops now',
           'scriptserve: stopping now: running scripts are killed, open connections cut',
         ]);
-        await running;
+        await Promise.all(running);
         assert.ok(await waitFor(() => pidsMatching(script).length === 0, 5000), 'the script was killed');
       } finally {
         await cli.stop();
