@@ -14,7 +14,7 @@ export const MAX_WATCHED_TREE_DIRS = 4096;
 export interface TreeEvents {
   /** Something changed at this absolute path (a file or directory written, created, removed or renamed). */
   readonly changed: (fsPath: string) => void;
-  /** Said once, when the tree has more directories than can be watched. */
+  /** Said once, when the tree has more directories than can be watched (the cap, or the system's limit). */
   readonly warn: (message: string) => void;
 }
 
@@ -81,21 +81,29 @@ export class TreeWatcher {
     if (this.closed) return false;
     if (this.watchers.has(dir)) return true;
     if (this.watchers.size >= MAX_WATCHED_TREE_DIRS) {
-      if (!this.warned) {
-        this.warned = true;
-        this.events.warn(`more than ${MAX_WATCHED_TREE_DIRS} directories under the root: changes below some of them do not reload pages`);
-      }
+      this.warnOnce(`more than ${MAX_WATCHED_TREE_DIRS} directories under the root: changes below some of them do not reload pages`);
       return false;
     }
     let watcher: FSWatcher;
     try {
       watcher = watch(dir, { persistent: false }, (_event, name) => this.onEvent(dir, name === null ? null : String(name)));
-    } catch {
+    } catch (err) {
+      // Gone meanwhile: nothing to say. Out of inotify watches (ENOSPC) or descriptors: say it once.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EMFILE') {
+        this.warnOnce(`cannot watch more directories (${code}; see fs.inotify.max_user_watches): changes below some of them do not reload pages`);
+      }
       return false;
     }
     watcher.on('error', () => this.forget(dir));
     this.watchers.set(dir, watcher);
     return true;
+  }
+
+  private warnOnce(message: string): void {
+    if (this.warned) return;
+    this.warned = true;
+    this.events.warn(message);
   }
 
   private onEvent(dir: string, name: string | null): void {
