@@ -41,8 +41,6 @@ export class LiveReload {
   private batch: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private stopping = false;
-  /** Resolves when the first walk of the tree has set up every watch. */
-  readonly ready: Promise<void>;
 
   constructor(private readonly config: Config) {
     const hidden = config.dotfiles === 'ignore';
@@ -55,7 +53,8 @@ export class LiveReload {
       // Dot-names are never served under --dotfiles ignore: .git's churn must not reload pages.
       hidden ? (name) => name.charCodeAt(0) === 46 /* . */ : undefined,
     );
-    this.ready = this.watcher.start();
+    // The first walk runs in the background; it never rejects (what cannot be read is skipped).
+    void this.watcher.start();
   }
 
   /** Event streams open now (they are not requests a graceful stop waits for: it ends them). */
