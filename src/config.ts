@@ -58,6 +58,8 @@ export interface Config {
   readonly cgiDirs: readonly (readonly string[])[];
   /** Extension (lower case, with dot) → absolute interpreter argv. */
   readonly interpreters: ReadonlyMap<string, readonly string[]>;
+  /** Extensions (lower case, with dot) run as scripts anywhere under the root (`--cgi-ext`). */
+  readonly cgiExtensions: ReadonlySet<string>;
   readonly passEnv: readonly string[];
   readonly passAuthorization: boolean;
   readonly scriptTimeoutMs: number;
@@ -125,6 +127,7 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     cgiEnabled: merged.cgi ?? true,
     cgiDirs: (merged.cgiDirs ?? DEFAULT_CGI_DIRS).map(parseCgiDir),
     interpreters,
+    cgiExtensions: resolveCgiExtensions(merged.cgiExt ?? []),
     passEnv: merged.passEnv ?? [],
     passAuthorization: merged.passAuthorization ?? false,
     scriptTimeoutMs,
@@ -327,6 +330,15 @@ function parseCgiDir(dir: string): string[] {
 function defaultInterpreters(): Record<string, string> {
   if (process.platform !== 'win32') return {};
   return { '.py': 'python', '.js': 'node', '.mjs': 'node', '.cjs': 'node', '.pl': 'perl', '.rb': 'ruby', '.php': 'php-cgi' };
+}
+
+function resolveCgiExtensions(list: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const ext of list) {
+    if (!/^\.[A-Za-z0-9_-]+$/.test(ext)) throw new ConfigError(`--cgi-ext takes extensions such as .php or .cgi, not ${JSON.stringify(ext)}`);
+    out.add(ext.toLowerCase());
+  }
+  return out;
 }
 
 function resolveInterpreters(map: Record<string, string>): Map<string, string[]> {

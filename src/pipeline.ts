@@ -90,6 +90,8 @@ export class RequestPipeline {
         return answerRedirect(res, target.location, method);
       case 'other-method':
         return refuseMethod(res, method, next);
+      case 'route-method':
+        return refuseRouteMethod(res, method, target.allow);
       case 'server':
         return answerOptions(res, STATIC_ALLOW);
       case 'not-found':
@@ -151,6 +153,12 @@ function refuseMethod(res: ServerResponse, method: string, next: Next | undefine
   if (method === 'OPTIONS') return answerOptions(res, STATIC_ALLOW);
   if (REFUSED_ON_STATIC.has(method)) throw new HttpError(405, { headers: { Allow: STATIC_ALLOW } });
   throw new HttpError(501);
+}
+
+/** A method no command route on this path takes: its Allow list for OPTIONS (nothing runs), else 405. */
+function refuseRouteMethod(res: ServerResponse, method: string, allow: string): void {
+  if (method === 'OPTIONS') return answerOptions(res, allow);
+  throw new HttpError(405, { headers: { Allow: allow } });
 }
 
 function answerOptions(res: ServerResponse, allow: string): void {
