@@ -10,7 +10,7 @@ import { existsSync, realpathSync, symlinkSync, unlinkSync, writeFileSync } from
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { createServer, resolveConfig } from '../dist/index.js';
-import { deadline, rawRequest, parseRawResponse, request, rmSync, runCli, startCli, startServer, tempDir, writeTree } from './helpers.mjs';
+import { ROOT_DIR, deadline, rawRequest, parseRawResponse, request, rmSync, runCli, startCli, startServer, tempDir, writeTree } from './helpers.mjs';
 
 const sh = (body) => ({ content: `#!/bin/sh\n${body}\n`, mode: 0o755 });
 
@@ -346,4 +346,18 @@ describe('--cgi-ext on the command line and in the library', () => {
     assert.match(r.stderr, /--cgi-ext takes extensions such as \.php or \.cgi, not "nope"/);
     rmSync(root, { recursive: true, force: true });
   });
+});
+
+test('the example site models good practice: cookies HttpOnly and SameSite=Lax, echoed input never markup', async () => {
+  const srv = await startServer({ root: join(ROOT_DIR, 'examples', 'site') });
+  try {
+    const r = await request(srv.port, '/cgi-bin/cookie.sh', { headers: { Cookie: 'x=<script>alert(1)</script>' } });
+    assert.equal(r.status, 201);
+    assert.equal(r.headers['set-cookie'].length, 2);
+    for (const cookie of r.headers['set-cookie']) assert.match(cookie, /; HttpOnly; SameSite=Lax$/, cookie);
+    assert.match(r.headers['content-type'], /^text\/plain/);
+    assert.equal(r.headers['x-content-type-options'], 'nosniff');
+  } finally {
+    await srv.close();
+  }
 });
