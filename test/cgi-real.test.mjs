@@ -43,6 +43,8 @@ describe('a script head without Content-Type (RFC 3875 6.3.1)', () => {
       // A typed body streams at once: the script waits until the test has seen its first line.
       'cgi-bin/typed-stream.sh': sh(`printf 'Content-Type: text/plain\\n\\nfirst\\n'\nwhile [ ! -e "$DOCUMENT_ROOT/go-stream" ]; do sleep 0.02; done\nprintf 'second\\n'`),
       'cgi-bin/short.sh': sh("printf 'Status: 200 OK\\nContent-Length: 10\\n\\n'"),
+      'cgi-bin/status-line.sh': sh("printf 'HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nraw answer\\n'"),
+      'cgi-bin/nph-status-line.sh': sh("printf 'HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nraw answer\\n'"),
       'cgi-bin/own-nosniff.sh': sh("printf 'Content-Type: text/plain\\nX-Content-Type-Options: nosniff\\n\\nok\\n'"),
     });
     srv = await startServer({ root });
@@ -107,6 +109,14 @@ describe('a script head without Content-Type (RFC 3875 6.3.1)', () => {
 
   test('an empty body shorter than its declared Content-Length cuts the connection', async () => {
     await assert.rejects(request(srv.port, '/cgi-bin/short.sh'), /aborted|socket hang up|ECONNRESET|premature/i);
+  });
+
+  test('an HTTP/1.x status line is an NPH answer only from an nph- script; from any other it is a 502', async () => {
+    const plain = await request(srv.port, '/cgi-bin/status-line.sh');
+    assert.equal(plain.status, 502);
+    assert.ok(!plain.body.toString().includes('raw answer'));
+    const nph = await rawRequest(srv.port, 'GET /cgi-bin/nph-status-line.sh HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    assert.equal(nph, 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nraw answer\n');
   });
 
   test("nosniff on every script answer, and a script's own header is not doubled", async () => {
