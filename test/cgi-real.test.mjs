@@ -42,6 +42,7 @@ describe('a script head without Content-Type (RFC 3875 6.3.1)', () => {
       'cgi-bin/late-body.sh': sh(`printf 'Status: 200 OK\\n\\n'\nwhile [ ! -e "$DOCUMENT_ROOT/go-body" ]; do sleep 0.02; done\nprintf 'late body\\n'`),
       // A typed body streams at once: the script waits until the test has seen its first line.
       'cgi-bin/typed-stream.sh': sh(`printf 'Content-Type: text/plain\\n\\nfirst\\n'\nwhile [ ! -e "$DOCUMENT_ROOT/go-stream" ]; do sleep 0.02; done\nprintf 'second\\n'`),
+      'cgi-bin/head-then-hang.sh': sh("printf 'Status: 404 Not Found\\n\\n'\nexec sleep 30"),
       'cgi-bin/short.sh': sh("printf 'Status: 200 OK\\nContent-Length: 10\\n\\n'"),
       'cgi-bin/status-line.sh': sh("printf 'HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nraw answer\\n'"),
       'cgi-bin/nph-status-line.sh': sh("printf 'HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nraw answer\\n'"),
@@ -92,6 +93,16 @@ describe('a script head without Content-Type (RFC 3875 6.3.1)', () => {
     assert.equal(e.body.length, 0);
     assert.equal(b.status, 502);
     assert.ok(!b.body.toString().includes('late body'));
+  });
+
+  test('a head without Content-Type whose script then times out is a 504, not an empty 404', async () => {
+    const quick = await startServer({ root, scriptTimeout: 1 });
+    try {
+      const r = await request(quick.port, '/cgi-bin/head-then-hang.sh');
+      assert.equal(r.status, 504);
+    } finally {
+      await quick.close();
+    }
   });
 
   test('a typed body is not held back: its first line arrives while the script still runs', async () => {

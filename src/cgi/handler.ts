@@ -234,6 +234,9 @@ async function relayCgi(ctx: RequestContext, script: RunningScript): Promise<Loc
  */
 async function untypedBody(script: RunningScript, head: CgiHead, rest: Buffer): Promise<null> {
   const first = rest.length > 0 ? rest : await firstChunk(script.stdout);
+  // Stopped while nothing was sent: the status can still say so.
+  if (first === null && script.stopReason === 'timeout') throw new HttpError(504, { logMessage: 'script timed out after a header block without Content-Type' });
+  if (first === null && script.stopReason === 'client-gone') throw new HttpError(499, { logMessage: 'client went away' });
   try {
     checkBodyType(head, first?.length ?? 0);
   } catch (err) {
