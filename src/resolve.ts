@@ -500,8 +500,12 @@ function extScript(config: Config, fsPath: string, realPath: string, stats: Stat
  */
 function refuseServerCode(config: Config, realPath: string): void {
   if (!isServerCode(config, realPath)) return;
+  const ext = extname(realPath).toLowerCase();
+  const how = config.cgiExtensions.has(ext)
+    ? 'It is not run here either: scripts are turned off (--no-cgi), or it is a dotfile or reached by another name.'
+    : `To run it outside the script directories, start scriptserve with --cgi-ext ${ext}.`;
   throw new HttpError(403, {
-    publicMessage: `This file is a script (${extname(realPath).toLowerCase()}), so it is never sent as a file. To run it outside the script directories, start scriptserve with --cgi-ext ${extname(realPath).toLowerCase()}.`,
+    publicMessage: `This file is a script (${ext}), so it is never sent as a file. ${how}`,
     logMessage: `script source refused: ${realPath}`,
   });
 }

@@ -324,6 +324,23 @@ describe('mapped extensions without --cgi-ext', () => {
     }
   });
 
+  test('--dotfiles allow: a --cgi-ext dotfile is neither run nor served', async () => {
+    const root = realpathSync(tempDir('scriptserve-dot-ext-'));
+    writeTree(root, { '.env.cgi': sh("printf 'Content-Type: text/plain\\n\\nRAN\\n'"), '.dir/x.cgi': sh("printf 'Content-Type: text/plain\\n\\nRAN\\n'"), '.dir/ok.txt': 'served\n' });
+    const srv = await startServer({ root, dotfiles: 'allow', cgiExt: ['.cgi'] });
+    try {
+      for (const path of ['/.env.cgi', '/.dir/x.cgi']) {
+        const r = await request(srv.port, path);
+        assert.equal(r.status, 403, path);
+        assert.ok(!r.body.toString().includes('RAN') && !r.body.toString().includes('printf'), path);
+      }
+      assert.equal((await request(srv.port, '/.dir/ok.txt')).body.toString(), 'served\n', 'a positive control: dotfiles are served');
+    } finally {
+      await srv.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   test('--no-cgi: a --cgi-ext file is neither run nor served', async () => {
     const root = realpathSync(tempDir('scriptserve-nocgi-ext-'));
     writeTree(root, { 'x.cgi': sh("printf 'Content-Type: text/plain\\n\\nRAN\\n'") });
