@@ -60,6 +60,13 @@ export interface Config {
   readonly interpreters: ReadonlyMap<string, readonly string[]>;
   /** Extensions (lower case, with dot) run as scripts anywhere under the root (`--cgi-ext`). */
   readonly cgiExtensions: ReadonlySet<string>;
+  /**
+   * Extensions whose files are code, never sent as files (server-code.ts):
+   * those mapped with `--interpreter` and those of `--cgi-ext`. Not the
+   * Windows default mappings, which exist for script directories: with them,
+   * every static `.js` would be refused.
+   */
+  readonly codeExtensions: ReadonlySet<string>;
   readonly passEnv: readonly string[];
   readonly passAuthorization: boolean;
   readonly scriptTimeoutMs: number;
@@ -112,6 +119,8 @@ export function resolveConfig(options: ServeOptions = {}): Config {
   const maxScripts = positiveInt(merged.maxScripts ?? defaultMaxScripts(), 'max scripts');
   const routes = (merged.routes ?? []).map((r) => resolveRoute(r, root, scriptTimeoutMs));
   const interpreters = resolveInterpreters(merged.interpreters ?? defaultInterpreters());
+  const cgiExtensions = resolveCgiExtensions(merged.cgiExt ?? []);
+  const codeExtensions = new Set([...(merged.interpreters ? interpreters.keys() : []), ...cgiExtensions]);
   const hidden = new Set<string>();
   if (fileOptions.__file) hidden.add(fileOptions.__file);
   for (const route of routes) for (const arg of route.argv) addIfInside(hidden, arg, root);
@@ -127,7 +136,8 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     cgiEnabled: merged.cgi ?? true,
     cgiDirs: (merged.cgiDirs ?? DEFAULT_CGI_DIRS).map(parseCgiDir),
     interpreters,
-    cgiExtensions: resolveCgiExtensions(merged.cgiExt ?? []),
+    cgiExtensions,
+    codeExtensions,
     passEnv: merged.passEnv ?? [],
     passAuthorization: merged.passAuthorization ?? false,
     scriptTimeoutMs,

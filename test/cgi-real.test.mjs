@@ -358,8 +358,10 @@ describe('mapped extensions without --cgi-ext', () => {
 
 describe('--cgi-ext on the command line and in the library', () => {
   test('repeatable and comma-separated; extensions are lower-cased', () => {
-    const config = resolveConfig({ root: tempDir(), cgiExt: ['.PHP', '.cgi'] });
+    const config = resolveConfig({ root: tempDir(), cgiExt: ['.PHP', '.cgi'], interpreters: { '.PL': 'sh' } });
     assert.deepEqual([...config.cgiExtensions], ['.php', '.cgi']);
+    assert.deepEqual([...config.codeExtensions].sort(), ['.cgi', '.php', '.pl'], 'what is never sent as a file');
+    assert.deepEqual([...resolveConfig({ root: tempDir() }).codeExtensions], [], 'nothing by default');
   });
 
   test('a value that is not an extension is refused at start-up', () => {
