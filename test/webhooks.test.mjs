@@ -9,7 +9,7 @@ import { createHmac } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deadline, request, runCli, startCli, tempDir, waitFor, writeTree } from './helpers.mjs';
+import { deadline, request, ROOT_DIR, runCli, startCli, tempDir, waitFor, writeTree } from './helpers.mjs';
 
 const GH_SECRET = "It's a Secret to Everybody";
 const SLACK_SECRET = 'slack-signing-secret';
@@ -385,6 +385,53 @@ describe('async jobs and a graceful stop', () => {
     } finally {
       await cli.stop();
       rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('examples/webhooks: a GitHub push deploys', () => {
+  test('a signed push to main pulls the new commit; other events and unsigned deliveries run nothing', async () => {
+    const dir = tempDir('scriptserve-hooks-example-');
+    const git = (cwd, ...args) => execFileSync('git', args, { cwd, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).toString().trim();
+    git(dir, 'init', '-q', '--bare', '-b', 'main', 'origin.git');
+    git(dir, 'clone', '-q', 'origin.git', 'work');
+    git(dir, 'clone', '-q', 'origin.git', 'app');
+    const work = join(dir, 'work');
+    writeFileSync(join(work, 'a.txt'), 'one\n');
+    git(work, 'add', 'a.txt');
+    git(work, 'commit', '-q', '-m', 'one');
+    git(work, 'push', '-q', 'origin', 'HEAD:main');
+    const app = join(dir, 'app');
+    git(app, 'pull', '-q', 'origin', 'main');
+    writeFileSync(join(work, 'a.txt'), 'two\n');
+    git(work, 'commit', '-q', '-am', 'two');
+    git(work, 'push', '-q', 'origin', 'HEAD:main');
+    const head = git(work, 'rev-parse', 'HEAD');
+
+    const cli = await startCli([join(ROOT_DIR, 'examples', 'webhooks'), '--port', '0', '--no-cgi', '--pass-env', 'DEPLOY_DIR'], {
+      env: { ...process.env, GITHUB_SECRET: 'example-secret', DEPLOY_DIR: app },
+    });
+    try {
+      const deliver = (event, payload, signature = sign(payload, 'example-secret')) =>
+        request(cli.port, '/hooks/deploy', { method: 'POST', body: payload, headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': event, 'X-Hub-Signature-256': signature } });
+      const push = JSON.stringify({ ref: 'refs/heads/main', after: head, pusher: { name: 'ann' } });
+      assert.equal((await deliver('ping', JSON.stringify({ zen: 'hi' }))).status, 202);
+      assert.equal((await deliver('push', JSON.stringify({ ref: 'refs/heads/dev', after: head }))).status, 202);
+      assert.equal((await deliver('push', push, sign(push, 'wrong'))).status, 403);
+      assert.equal(readFileSync(join(app, 'a.txt'), 'utf8'), 'one\n', 'nothing ran yet');
+      const res = await deliver('push', push);
+      assert.equal(res.status, 202);
+      const job = await waitFor(async () => {
+        const s = JSON.parse((await request(cli.port, res.headers.location)).body.toString());
+        return s.status === 'running' || s.status === 'queued' ? null : s;
+      }, 20000);
+      assert.equal(job?.status, 'succeeded', JSON.stringify(job));
+      assert.match(job.output, new RegExp(`deploying ${head} pushed by ann`));
+      assert.equal(readFileSync(join(app, 'a.txt'), 'utf8'), 'two\n');
+      assert.equal(git(app, 'rev-parse', 'HEAD'), head);
+    } finally {
+      await cli.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
