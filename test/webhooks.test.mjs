@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deadline, request, ROOT_DIR, runCli, startCli, tempDir, waitFor, writeTree } from './helpers.mjs';
 
@@ -32,6 +32,7 @@ echo ran
 const WAIT = `#!/bin/sh
 # wait.sh DIR: a job that runs until the test creates DIR/release (at most 30 s).
 echo "started $$"
+: > "$1/started"
 n=0
 while [ ! -e "$1/release" ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done
 echo finished
@@ -66,6 +67,8 @@ function routesFor(dir) {
     { method: 'POST', path: '/async', command: ['./wait.sh', dir], response: 'async', jobs: true, maxJobs: 2, authFile: join(dir, 'hook.htpasswd') },
     { method: 'POST', path: '/fail', command: './fail.sh', failureStatus: 502, headers: { 'X-Hook': 'yes' } },
     { method: 'POST', path: '/ok', command: ['./record.sh', join(dir, 'ok')], successStatus: 201, headers: { 'X-Hook': 'yes' } },
+    { method: 'POST', path: '/busy', command: ['./wait.sh', join(dir, 'busy')], maxConcurrent: 1 },
+    { method: 'POST', path: '/big', command: rec('big'), when: { or: [{ header: 'X-Go', equals: 'yes' }, { field: '/go', equals: true }] }, maxBody: '4M' },
   ];
 }
 
@@ -288,6 +291,32 @@ describe('webhook routes', () => {
       assert.match(done.output, /^started \d+\nfinished\n$/);
     }
     rmSync(join(dir, 'release'), { force: true });
+  });
+
+  test("maxConcurrent: a route's own limit answers 503 with Retry-After while its slot is taken", async () => {
+    mkdirSync(join(dir, 'busy'), { recursive: true });
+    const first = post('/busy', '');
+    // The first request holds the slot until busy/release exists.
+    assert.ok(await waitFor(() => existsSync(join(dir, 'busy', 'started')), 5000), 'the first command started');
+    const refused = await post('/busy', '');
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers['retry-after'], '1');
+    writeFileSync(join(dir, 'busy', 'release'), '');
+    assert.equal((await first).status, 200);
+    assert.equal((await post('/busy', '')).status, 200, 'the slot is free again');
+  });
+
+  test('rules read at most 1 MiB of a JSON body; a larger body still reaches the command whole', async () => {
+    clear('big');
+    const big = JSON.stringify({ go: true, pad: 'p'.repeat(2 * 1024 * 1024) });
+    const ignored = await post('/big', big, { 'Content-Type': 'application/json' });
+    assert.equal(ignored.status, 202, 'a JSON prefix is no document: /go is absent');
+    assert.equal(ran('big'), false);
+    const res = await post('/big', big, { 'Content-Type': 'application/json', 'X-Go': 'yes' });
+    assert.equal(res.status, 200);
+    assert.equal(readFileSync(join(dir, 'big.body'), 'utf8'), big);
+    clear('big');
+    assert.equal((await post('/big', JSON.stringify({ go: true }), { 'Content-Type': 'application/json' })).status, 200, 'a small body is parsed');
   });
 
   test('the config file is never served, nor the scripts as source of a route', async () => {
