@@ -7,6 +7,7 @@ import { HttpError, sendError } from './errors.js';
 import type { Resolver, Target } from './resolve.js';
 import { sendListing, wantsJson } from './static/listing.js';
 import { serveFile } from './static/serve-file.js';
+import { JOBS_PATH } from './webhook/jobs.js';
 
 /** connect/express's `next`: the request is the next handler's to answer. */
 export type Next = (err?: unknown) => void;
@@ -68,6 +69,8 @@ export class RequestPipeline {
   /** The steps after authentication: the cross-origin check, resolve, dispatch. */
   private resolveAndDispatch(ctx: RequestContext, next: Next | undefined): void | Promise<void> {
     const { req, res } = ctx;
+    // Webhook job status pages: behind the server's authentication (here) and the route's own (in answer()).
+    if (req.url?.startsWith(JOBS_PATH)) return ctx.scripts.jobs.answer(ctx, req.url.slice(JOBS_PATH.length).split('?')[0]!);
     checkCrossOrigin(this.config.access, req);
     if (this.config.access.cors) res.setHeader('Access-Control-Allow-Origin', '*');
     const method = req.method ?? 'GET';

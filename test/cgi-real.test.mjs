@@ -10,7 +10,7 @@ import { existsSync, realpathSync, symlinkSync, unlinkSync, writeFileSync } from
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { createServer, resolveConfig } from '../dist/index.js';
-import { ROOT_DIR, deadline, rawRequest, parseRawResponse, request, rmSync, runCli, startCli, startServer, tempDir, writeTree } from './helpers.mjs';
+import { ROOT_DIR, deadline, rawRequest, parseRawResponse, request, rmSync, runCli, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
 
 const sh = (body) => ({ content: `#!/bin/sh\n${body}\n`, mode: 0o755 });
 
@@ -76,7 +76,7 @@ describe('a script head without Content-Type (RFC 3875 6.3.1)', () => {
     const r = await request(srv.port, '/cgi-bin/typeless-body.sh');
     assert.equal(r.status, 502);
     assert.ok(!r.body.toString().includes('some body without a type'));
-    assert.ok(srv.logs.some((l) => l.includes('no Content-Type')), 'the reason is logged');
+    assert.ok(await waitFor(() => srv.logs.some((l) => l.includes('no Content-Type'))), 'the reason is logged');
   });
 
   test('the decision waits for the end of the output or the first body byte, whenever they come', async () => {
