@@ -13,6 +13,7 @@ import {
   type OptionValues,
   type ServeOptions,
 } from './options.js';
+import { reloadConfigOn } from './reload-config.js';
 import { closeGracefully, createServer, killScripts, pendingWork } from './server.js';
 import { handleServerSignals } from './signals.js';
 import { openBrowser, reachableUrls, STOPPING_NOW_LINE, stoppingLine, urlToOpen } from './terminal.js';
@@ -175,6 +176,7 @@ function main(argv: readonly string[]): void {
     isWorker() ? ` (worker ${process.pid})` : '',
   );
   if (isWorker()) onPrimaryMessages(actions);
+  reloadConfigOn(server, config, opts.watchConfig ?? false, isWorker() ? ` (worker ${process.pid})` : '');
 }
 
 main(process.argv.slice(2));

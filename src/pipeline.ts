@@ -8,6 +8,7 @@ import { HttpError, sendError } from './errors.js';
 import type { Resolver, Target } from './resolve.js';
 import { sendListing, wantsJson } from './static/listing.js';
 import { serveFile } from './static/serve-file.js';
+import { JOBS_PATH } from './webhook/jobs.js';
 
 /** connect/express's `next`: the request is the next handler's to answer. */
 export type Next = (err?: unknown) => void;
@@ -71,6 +72,8 @@ export class RequestPipeline {
   /** The steps after authentication: the cross-origin check, resolve, dispatch. */
   private resolveAndDispatch(ctx: RequestContext, next: Next | undefined): void | Promise<void> {
     const { req, res } = ctx;
+    // Webhook job status pages: behind the server's authentication (here) and the route's own (in answer()).
+    if (req.url?.startsWith(JOBS_PATH)) return ctx.scripts.jobs.answer(ctx, req.url.slice(JOBS_PATH.length).split('?')[0]!);
     checkCrossOrigin(this.config.access, req);
     if (this.config.access.cors) res.setHeader('Access-Control-Allow-Origin', '*');
     const method = req.method ?? 'GET';
@@ -93,6 +96,8 @@ export class RequestPipeline {
         return answerRedirect(res, target.location, method);
       case 'other-method':
         return refuseMethod(res, method, next);
+      case 'route-method':
+        return refuseRouteMethod(res, method, target.allow);
       case 'server':
         return answerOptions(res, STATIC_ALLOW);
       case 'not-found':
@@ -154,6 +159,12 @@ function refuseMethod(res: ServerResponse, method: string, next: Next | undefine
   if (method === 'OPTIONS') return answerOptions(res, STATIC_ALLOW);
   if (REFUSED_ON_STATIC.has(method)) throw new HttpError(405, { headers: { Allow: STATIC_ALLOW } });
   throw new HttpError(501);
+}
+
+/** A method no command route on this path takes: its Allow list for OPTIONS (nothing runs), else 405. */
+function refuseRouteMethod(res: ServerResponse, method: string, allow: string): void {
+  if (method === 'OPTIONS') return answerOptions(res, allow);
+  throw new HttpError(405, { headers: { Allow: allow } });
 }
 
 function answerOptions(res: ServerResponse, allow: string): void {

@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ScriptPool } from './cgi/pool.js';
-import { resolveConfig, type Config, type ServeOptions } from './config.js';
+import { reloadRoutes, resolveConfig, type Config, type ServeOptions } from './config.js';
 import { newContext, type RequestContext } from './context.js';
 import { ERROR_PAGE_HEADERS, HttpError, reasonPhrase, renderErrorPage, sendError } from './errors.js';
 import { LiveReload } from './live-reload/endpoint.js';
@@ -18,6 +18,13 @@ export interface RequestHandler {
    * Requests after close() are still served, without the cache or warm mode.
    */
   close(): void;
+  /**
+   * Re-read the config file's routes (with their webhook rules, verification
+   * and secrets) for new requests; requests in flight finish with the old
+   * ones. Returns the other changed keys, which need a restart. Throws
+   * ConfigError for a bad file, and the old routes stay.
+   */
+  reload(): string[];
 }
 
 type Listener = (req: IncomingMessage, res: ServerResponse, next?: Next) => void;
@@ -30,13 +37,24 @@ function isConfig(o: ServeOptions | Config): o is Config {
 function assemble(options: ServeOptions | Config): { config: Config; scripts: ScriptPool; handler: RequestHandler; live: LiveReload | null } {
   const config = isConfig(options) ? options : resolveConfig(options);
   const scripts = new ScriptPool(config);
-  const resolver = new Resolver(config);
+  // What a reload replaces: the config with its routes, and the resolver (whose cache knows which paths routes cover).
+  let current = { config, resolver: new Resolver(config) };
+  // Live reload outlives config reloads: its watch and open streams stay.
   const live = config.liveReload ? new LiveReload(config) : null;
-  const handler = Object.assign(listenerFor(config, scripts, resolver, live), {
+  let listener = listenerFor(current.config, scripts, current.resolver, live);
+  const handler: RequestHandler = Object.assign((req: IncomingMessage, res: ServerResponse, next?: Next) => listener(req, res, next), {
     close(): void {
-      resolver.close();
+      current.resolver.close();
       scripts.close();
       live?.close();
+    },
+    reload(): string[] {
+      const { config: next, restart } = reloadRoutes(current.config);
+      const old = current.resolver;
+      current = { config: next, resolver: new Resolver(next) };
+      listener = listenerFor(current.config, scripts, current.resolver, live);
+      old.close();
+      return restart;
     },
   });
   return { config, scripts, handler, live };
@@ -214,12 +232,23 @@ export function createServer(options: ServeOptions | Config = {}): Server {
     server.emit('request', req, res);
   });
   pools.set(server, scripts);
+  handlers.set(server, handler);
   trackConnections(server);
   if (live) endStreamsOnClose(server, live);
   return server;
 }
 
 const pools = new WeakMap<Server, ScriptPool>();
+/** How long a stop waits for killed scripts to be reaped before the process exits anyway. */
+const KILLED_REAP_MS = 1000;
+const handlers = new WeakMap<Server, RequestHandler>();
+
+/** Reload the config file's routes of a server from {@link createServer}: see {@link RequestHandler.reload}. */
+export function reloadServer(server: Server): string[] {
+  const handler = handlers.get(server);
+  if (!handler) throw new Error('not a server from createServer');
+  return handler.reload();
+}
 
 /**
  * A stop (`server.close()`, which closeGracefully calls first) ends the
@@ -277,6 +306,8 @@ export async function closeGracefully(server: Server, graceMs: number): Promise<
   // Live-reload streams end as the stop begins, whatever it waits for next (server.close() ends them too).
   streamsOf.get(server)?.endStreams();
   const scripts = pools.get(server);
+  // Queued webhook jobs never start now; running ones get the grace period like scripts.
+  scripts?.jobs.stop();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const idleTimer = setInterval(() => server.closeIdleConnections(), 100);
@@ -289,6 +320,8 @@ export async function closeGracefully(server: Server, graceMs: number): Promise<
     scripts?.killAll();
     server.closeAllConnections();
     await closed;
+    // SIGKILL is not instant: wait (briefly) until the killed are reaped, so their ends are logged.
+    if (scripts) await Promise.race([scripts.idle(), new Promise((resolve) => setTimeout(resolve, KILLED_REAP_MS).unref())]);
   }
 }
 
