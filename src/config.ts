@@ -51,6 +51,8 @@ export interface Config {
   readonly dotfiles: 'ignore' | 'allow';
   readonly followSymlinks: boolean;
   readonly listing: boolean;
+  /** `?download=tar` on a listed folder streams it as a tar archive. */
+  readonly archives: boolean;
   readonly log: LogWriter | undefined;
   readonly logFormat: 'text' | 'json';
   readonly cgiEnabled: boolean;
@@ -120,6 +122,7 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     dotfiles: merged.dotfiles ?? 'ignore',
     followSymlinks: merged.followSymlinks ?? false,
     listing: merged.listing ?? true,
+    archives: merged.archives ?? false,
     log: options.log,
     logFormat: options.logFormat ?? 'text',
     cgiEnabled: merged.cgi ?? true,

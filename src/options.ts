@@ -163,6 +163,14 @@ export const OPTIONS = {
     no: 'answer 403 instead of listing directories without index.html',
   },
   /**
+   * Offer each listed folder as a tar archive (`?download=tar`), holding
+   * exactly what static serving would serve from it. Default false.
+   */
+  archives: {
+    kind: BOOLEAN, flag: 'archives',
+    help: 'let listed folders be downloaded as tar archives with ?download=tar (default: off)',
+  },
+  /**
    * Remember resolved paths, small files and listings in memory, invalidated by
    * file-system events (inotify). Default true; turn off on filesystems whose
    * changes raise no events (network mounts changed from other machines).

@@ -5,7 +5,11 @@ import type { Config } from './config.js';
 import type { RequestContext } from './context.js';
 import { HttpError, sendError } from './errors.js';
 import type { Resolver, Target } from './resolve.js';
+import { asksForArchive, sendArchive } from './static/archive.js';
 import { sendListing, wantsJson } from './static/listing.js';
+import { listingExtras } from './static/listing-extras.js';
+import { listingCsp } from './static/listing-page.js';
+import { parseListingQuery, queryOf } from './static/listing-view.js';
 import { serveFile } from './static/serve-file.js';
 
 /** connect/express's `next`: the request is the next handler's to answer. */
@@ -70,6 +74,8 @@ export class RequestPipeline {
     const { req, res } = ctx;
     checkCrossOrigin(this.config.access, req);
     if (this.config.access.cors) res.setHeader('Access-Control-Allow-Origin', '*');
+    // A folder's archive exists only with --archives and listings on; otherwise it is not there at all.
+    if (!(this.config.archives && this.config.listing) && asksForArchive(req.url ?? '/')) throw new HttpError(404);
     const method = req.method ?? 'GET';
     const target = this.resolver.resolve(req.url ?? '/', method);
     if (target instanceof Promise) return target.then((t) => this.dispatch(ctx, t, method, next));
@@ -83,7 +89,7 @@ export class RequestPipeline {
       case 'file':
         return serveFile(req, res, this.config, target.file);
       case 'directory':
-        return serveListing(req, res, target.body);
+        return serveListing(ctx, target);
       case 'script':
         return this.runScript(ctx, target, method, next);
       case 'redirect':
@@ -140,9 +146,13 @@ function countHostHeaders(req: IncomingMessage): number {
   return seen;
 }
 
-async function serveListing(req: IncomingMessage, res: ServerResponse, body: (json: boolean) => Promise<Buffer>): Promise<void> {
+/** A listing in the view its query asks for (sort, filter), or with `?download=tar` the folder's archive. */
+async function serveListing(ctx: RequestContext, target: Target & { kind: 'directory' }): Promise<void> {
+  const { req, res, config } = ctx;
+  const view = parseListingQuery(queryOf(req.url ?? '/'));
+  if (view.download === 'tar' && config.archives) return sendArchive(ctx, target.fsPath, target.segments);
   const json = await wantsJson(req);
-  sendListing(req, res, await body(json), json);
+  sendListing(req, res, await target.body(json, view), json, listingCsp(listingExtras(config, target.fsPath)));
 }
 
 /** A file or directory asked for with another method than GET or HEAD. */

@@ -6,6 +6,7 @@ import { HttpError, permissionDenied } from './errors.js';
 import { encodePath, parseRequestTarget, type RequestPath } from './request-path.js';
 import { loadFile, StaticCache, type CacheEntry, type MissTicket } from './static/cache.js';
 import { listingBody, readListing } from './static/listing.js';
+import { isDefaultView, type ListingView } from './static/listing-view.js';
 import { isInside } from './server-code.js';
 import { fileInfo, type FileInfo } from './static/serve-file.js';
 
@@ -36,8 +37,18 @@ export interface ScriptTarget {
 export type Target =
   /** A file for GET or HEAD: its validators, and its bytes when small and cached. */
   | { readonly kind: 'file'; readonly file: FileInfo }
-  /** A directory listing for GET or HEAD; `body` renders it, or takes it from the cache. */
-  | { readonly kind: 'directory'; readonly body: (json: boolean) => Promise<Buffer> }
+  /**
+   * A directory listing for GET or HEAD: `body` renders it for a view (sort,
+   * filter), or takes the plain view from the cache; `fsPath` is the folder
+   * (for its archive and its page's extras).
+   */
+  | {
+      readonly kind: 'directory';
+      readonly fsPath: string;
+      /** The folder's URL path, decoded, as segments. */
+      readonly segments: readonly string[];
+      readonly body: (json: boolean, view: ListingView) => Promise<Buffer>;
+    }
   /** The canonical spelling of the path (301, or 308 for methods with a body). */
   | { readonly kind: 'redirect'; readonly location: string }
   /** A script or command route, with the parsed path its environment is built from. */
@@ -104,6 +115,11 @@ export class Resolver {
     const path = parseRequestTarget(url);
     if (matchRoute(this.config.routes, path, method)) return this.resolveMiss(url, method);
     return { kind: 'script', script, path };
+  }
+
+  /** The file cache's generation (bumped by every file-system event), or null without a cache. */
+  get cacheGeneration(): number | null {
+    return this.cache?.generation ?? null;
   }
 
   /** Stop watching and forget everything (server or handler close); later requests resolve uncached. */
@@ -188,24 +204,30 @@ export class Resolver {
       const entry: CachedListing = { kind: 'listing', fsPath, urlPath, isRoot, html: null, json: null };
       if (this.cache!.put(ticket.key, entry, ticket.generation)) return this.listingTarget(ticket.key, entry);
     }
+    const dir = { fsPath, urlPath, isRoot };
     return {
       kind: 'directory',
-      body: async (json) => listingBody(urlPath, (await readListing(this.config, fsPath)).entries, isRoot, json),
+      fsPath,
+      segments: found.segments,
+      body: async (json, view) => listingBody(this.config, dir, (await readListing(this.config, fsPath)).entries, json, view),
     };
   }
 
   private listingTarget(key: string, entry: CachedListing): Target {
-    return { kind: 'directory', body: (json) => this.cachedListingBody(key, entry, json) };
+    const segments = entry.fsPath === this.config.root ? [] : entry.fsPath.slice(this.config.root.length + 1).split(sep);
+    return { kind: 'directory', fsPath: entry.fsPath, segments, body: (json, view) => this.cachedListingBody(key, entry, json, view) };
   }
 
   /**
    * A cached listing's body, rendered on first use for each format. The
    * listing shows each subdirectory's date, so subdirectories are watched
    * before the directory is read; a listing with symlinks (whose targets no
-   * watch covers) is served but not kept.
+   * watch covers) is served but not kept. Only the plain view (no sort or
+   * filter parameters) is kept; other views are built from a fresh read.
    */
-  private async cachedListingBody(key: string, entry: CachedListing, json: boolean): Promise<Buffer> {
-    const ready = json ? entry.json : entry.html;
+  private async cachedListingBody(key: string, entry: CachedListing, json: boolean, view: ListingView): Promise<Buffer> {
+    const plain = isDefaultView(view);
+    const ready = plain ? (json ? entry.json : entry.html) : null;
     if (ready) return ready;
     const cache = this.cache!;
     const generation = cache.generation;
@@ -216,8 +238,8 @@ export class Resolver {
       .every((d) => cache.watchPath([...relative, d.name], relative.length + 1) === relative.length + 1);
     // The names read above: a name added or removed since is an event in this directory, which bumps the generation.
     const { entries, hasSymlinks } = await readListing(this.config, entry.fsPath, dirents);
-    const body = listingBody(entry.urlPath, entries, entry.isRoot, json);
-    if (subdirsWatched && !hasSymlinks) cache.storeListingBody(key, entry, json, body, generation);
+    const body = await listingBody(this.config, entry, entries, json, view);
+    if (plain && subdirsWatched && !hasSymlinks) cache.storeListingBody(key, entry, json, body, generation);
     return body;
   }
 
@@ -232,7 +254,14 @@ export class Resolver {
 type Found =
   /** `realPath` differs from `fsPath` when a symlink is on the way (such targets are not cached). */
   | { readonly kind: 'file'; readonly fsPath: string; readonly realPath: string; readonly stats: Stats }
-  | { readonly kind: 'directory'; readonly fsPath: string; readonly realPath: string; readonly urlPath: string; readonly isRoot: boolean }
+  | {
+      readonly kind: 'directory';
+      readonly fsPath: string;
+      readonly realPath: string;
+      readonly urlPath: string;
+      readonly segments: readonly string[];
+      readonly isRoot: boolean;
+    }
   | { readonly kind: 'redirect'; readonly location: string }
   | { readonly kind: 'script'; readonly script: ScriptTarget };
 
@@ -384,7 +413,14 @@ async function resolveStatic(config: Config, path: RequestPath, method: string):
       return { kind: 'file', fsPath: indexPath, realPath: indexReal, stats: indexStats };
     }
     if (!config.listing) throw new HttpError(403, { publicMessage: 'Directory listing is turned off.' });
-    return { kind: 'directory', fsPath, realPath, urlPath: encodePath(path.segments, true), isRoot: path.segments.length === 0 };
+    return {
+      kind: 'directory',
+      fsPath,
+      realPath,
+      urlPath: encodePath(path.segments, true),
+      segments: path.segments,
+      isRoot: path.segments.length === 0,
+    };
   }
   // A file asked for as a directory (`/hello.txt/`) is not that file (CPython bpo-17324).
   if (!stats.isFile() || path.trailingSlash) throw NOT_FOUND();
