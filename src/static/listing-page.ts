@@ -82,7 +82,7 @@ const LISTING_SCRIPT = `(function () {
     var q = f.value.trim().toLowerCase(), shown = 0;
     rows.forEach(function (r) {
       var hit = !q || r.getAttribute('data-name').toLowerCase().indexOf(q) >= 0;
-      r.hidden = !hit;
+      r.toggleAttribute('hidden', !hit);
       if (hit) shown++;
     });
     count.textContent = q ? shown + ' of ' + rows.length + ' shown' : label;
