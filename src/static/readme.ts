@@ -29,13 +29,35 @@ export function isSafeReadmeUrl(url: string): boolean {
   return ALLOWED_SCHEMES.has(scheme[1]!.toLowerCase() + ':');
 }
 
+const BASIC_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/**
+ * Decode the character references marked leaves in a URL (`&#106;avascript:`
+ * would otherwise reach the browser, which decodes it in the attribute). The
+ * decoded URL is then checked and written with every `&` escaped, so a named
+ * reference not decoded here (`&colon;`) reaches the browser as literal text,
+ * never as the character it names.
+ */
+function decodeCharacterReferences(text: string): string {
+  return text.replace(/&(#[0-9]{1,7}|#x[0-9a-f]{1,6}|amp|lt|gt|quot|apos);/gi, (whole, ref: string) => {
+    if (ref[0] !== '#') return BASIC_ENTITIES[ref.toLowerCase()] ?? whole;
+    const code = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+    return code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff) ? '\ufffd' : String.fromCodePoint(code);
+  });
+}
+
+function titleAttribute(title: string | null | undefined): string {
+  return title ? ` title="${escapeHtml(decodeCharacterReferences(title))}"` : '';
+}
+
 let parser: Marked | null = null;
 
 /**
  * marked, set up not to trust the Markdown: it does not sanitise by itself,
  * so raw HTML (blocks and inline tags) is shown as text, and links and images
- * with another scheme than {@link ALLOWED_SCHEMES} lose their URL (the text
- * stays). Loaded on the first README.
+ * are written here: their URL decoded, checked against
+ * {@link ALLOWED_SCHEMES} (else only the text stays) and fully escaped.
+ * Loaded on the first README.
  */
 async function readmeParser(): Promise<Marked> {
   if (parser) return parser;
@@ -45,13 +67,17 @@ async function readmeParser(): Promise<Marked> {
     async: false,
     renderer: {
       html: ({ text }: Tokens.HTML | Tokens.Tag) => escapeHtml(text),
-      link(token: Tokens.Link): string | false {
-        if (isSafeReadmeUrl(token.href)) return false; // marked's own rendering (it escapes the URL)
-        return this.parser.parseInline(token.tokens);
+      link(token: Tokens.Link): string {
+        const text = this.parser.parseInline(token.tokens);
+        const href = decodeCharacterReferences(token.href);
+        if (!isSafeReadmeUrl(href)) return text;
+        return `<a href="${escapeHtml(href)}"${titleAttribute(token.title)}>${text}</a>`;
       },
-      image(token: Tokens.Image): string | false {
-        if (isSafeReadmeUrl(token.href)) return false;
-        return escapeHtml(token.text);
+      image(token: Tokens.Image): string {
+        const alt = escapeHtml(token.text);
+        const src = decodeCharacterReferences(token.href);
+        if (!isSafeReadmeUrl(src)) return alt;
+        return `<img src="${escapeHtml(src)}" alt="${alt}"${titleAttribute(token.title)}>`;
       },
     },
   });
