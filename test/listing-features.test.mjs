@@ -8,7 +8,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { extract } from 'tar-stream';
-import { request, rmSync, startServer, tempDir, writeTree } from './helpers.mjs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { needProgram, request, rmSync, startServer, tempDir, writeTree } from './helpers.mjs';
 
 let base;
 let root;
@@ -388,5 +390,30 @@ describe('error pages', () => {
       await new Promise((r) => setTimeout(r, 20));
     } while (Date.now() < until);
     assert.deepEqual(back, ['/', '/']);
+  });
+});
+
+describe('text browsers', () => {
+  const run = promisify(execFile);
+  const dump = async (program, args, path) => (await run(program, [...args, archives.base + path], { timeout: 15000 })).stdout;
+
+  test('lynx: plain links in document order (breadcrumbs, archive, headers, entries, README)', { skip: needProgram('/usr/bin/lynx', 'lynx') }, async () => {
+    const out = await dump('lynx', ['-dump', '-listonly', '-nonumbers'], '/readme/?sort=size&order=desc');
+    const links = out.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('http')).map((l) => l.replace(archives.base, ''));
+    assert.deepEqual(links, [
+      '/', '/readme/', '/readme/?download=tar',
+      '/readme/?sort=name&order=asc', '/readme/?sort=size&order=asc', '/readme/?sort=mtime&order=desc',
+      '/', '/readme/README.md', '/readme/other.txt',
+      'https://example.com/', '/readme/docs/a.md',
+    ]);
+  });
+
+  test('w3m: the table reads in order and a 404 shows its way back', { skip: needProgram('/usr/bin/w3m', 'w3m') }, async () => {
+    const page = await dump('w3m', ['-dump', '-cols', '100'], '/sorted/');
+    const order = ['aa-dir/', 'zz-dir/', 'File1.txt', 'file2.txt', 'file10.txt'].map((n) => page.indexOf(n));
+    assert.ok(order.every((at, i) => at > 0 && (i === 0 || at > order[i - 1])), page);
+    assert.match(page, /Modified \(UTC\)/);
+    const missing = await dump('w3m', ['-dump'], '/a/b/missing.txt');
+    assert.match(missing, /404 Not Found\s+Nothing is served at this address\.\s+Back to \/a\/b\//);
   });
 });

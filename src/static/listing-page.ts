@@ -247,7 +247,8 @@ export function renderListingHtml(urlPath: string, entries: readonly ListingEntr
     `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">` +
     `<meta name="viewport" content="width=device-width,initial-scale=1"><title>${title}</title>` +
     `<style>${LISTING_CSS}</style></head><body>\n<h1>Index of ${breadcrumbs(urlPath)}</h1>\n` +
-    `<div class="bar">${filterForm(view)}<span id="count" class="mu">${countText(entries, options.total ?? entries.length, view.q)}</span>${archive}</div>\n` +
+    // Spaces between the bar's items: text browsers show them on one line.
+    `<div class="bar">${filterForm(view)}\n<span id="count" class="mu">${countText(entries, options.total ?? entries.length, view.q)}</span>\n${archive}</div>\n` +
     `<table><thead>${headerRow(view)}</thead><tbody>\n` +
     rows.join('\n') +
     `\n</tbody></table>\n${extras?.html ?? ''}${readme}${scripts}\n</body></html>\n`
