@@ -45,7 +45,8 @@ const LISTING_CSS =
   'th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--bd);vertical-align:top}' +
   'th{font-weight:600;white-space:nowrap}th a{color:var(--fg)}th[aria-sort] a{color:var(--ln)}' +
   'td:first-child{width:100%;overflow-wrap:anywhere}' +
-  '.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}td.n,td.m{color:var(--mu)}.m{white-space:nowrap}' +
+  '.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}td.n,td:last-child{color:var(--mu)}' +
+  '.m,td:last-child{white-space:nowrap;font-variant-numeric:tabular-nums}' +
   'tbody tr:hover,tbody tr:focus-within{background:var(--hi)}' +
   // CSS icons, one per kind of entry: a folder with its tab, or a page with a folded corner in the kind's colour.
   'tbody td:first-child::before{content:"";display:inline-block;width:.8em;height:1em;margin-right:.55em;vertical-align:-.15em;' +
@@ -57,7 +58,7 @@ const LISTING_CSS =
   '.readme h2.mu{font-size:.85rem;font-weight:600;margin:0 -1.25rem;padding:.5rem 1.25rem;border-bottom:1px solid var(--bd)}' +
   '.readme img{max-width:100%}.readme pre{overflow:auto;background:var(--hi);padding:.75rem;border-radius:6px}' +
   '.readme code{font:.9em ui-monospace,monospace}.readme table{width:auto}' +
-  '@media(max-width:40rem){body{padding:.5rem;font-size:14px}th,td{padding:.3rem .3rem}.m{white-space:normal}}';
+  '@media(max-width:40rem){body{padding:.5rem;font-size:14px}th,td{padding:.3rem .25rem}.m{white-space:normal}td.n,td:last-child{font-size:12px}}';
 
 /**
  * The page's behaviour, progressive: local times, the live filter, keyboard
