@@ -30,6 +30,9 @@ export class NearestFolder {
 
   /** The href (canonical, percent-encoded, ending in `/`) of the nearest servable parent of `url`. */
   find(url: string): string | Promise<string> {
+    // A name in the root (the common `/favicon.ico`) has no parent but the root: no parsing.
+    const q = url.indexOf('?');
+    if ((q < 0 ? url : url.slice(0, q)).lastIndexOf('/') === 0) return '/';
     let segments: readonly string[];
     try {
       segments = parseRequestTarget(url).segments;

@@ -200,3 +200,37 @@ test('renderReadme: raw HTML is text, unsafe links and images lose their URL, sa
   assert.ok(colon.includes('href="javascript&amp;colon;alert(1)"'), `a named reference stays literal text: ${colon}`);
   assert.ok(colon.includes('<a href="https://a.example/?x=1&amp;y=2" title="T&quot;">t</a>'), colon);
 });
+
+// --- the page's extras slot (the uploads issue plugs its form and script in here) ---
+
+import { createHash } from 'node:crypto';
+import { listingCsp, renderListingHtml } from '../dist/static/listing-page.js';
+
+test('extras: fragment after the table, scripts and styles inline with their hashes in the CSP', () => {
+  const extras = {
+    html: '<form class="upload" method="post" enctype="multipart/form-data"><input type="file" name="f"></form>',
+    scripts: ['document.body.dataset.dropzone = "on";'],
+    styles: ['.upload{margin:1rem 0}'],
+  };
+  const html = renderListingHtml('/d/', [], false, { extras, readmeHtml: '<p>readme</p>' });
+  assert.ok(html.indexOf('</table>') < html.indexOf('<form class="upload"'), 'fragment after the table');
+  assert.ok(html.indexOf('<form class="upload"') < html.indexOf('<article class="readme">'), 'fragment before the README');
+  assert.ok(html.includes('<script type="module">document.body.dataset.dropzone = "on";</script>'));
+  assert.ok(html.includes('<style>.upload{margin:1rem 0}</style>'));
+  const csp = listingCsp(extras);
+  const hash = (s) => `'sha256-${createHash('sha256').update(s).digest('base64')}'`;
+  assert.match(csp, /^default-src 'none'; /);
+  assert.ok(csp.includes(hash(extras.scripts[0])) && csp.includes(hash(extras.styles[0])), csp);
+  for (const [, body] of html.matchAll(/<script type="module">([^]*?)<\/script>/g)) assert.ok(csp.includes(hash(body)), 'every inline script is allowed');
+  for (const [, body] of html.matchAll(/<style>([^]*?)<\/style>/g)) assert.ok(csp.includes(hash(body)), 'every style is allowed');
+  assert.ok(csp.includes("connect-src 'self'") && csp.includes("form-action 'self'"), csp);
+  assert.ok(!csp.includes('unsafe-inline'));
+  // Without extras: no connect-src, the listing's own two hashes only.
+  const plain = listingCsp();
+  assert.ok(!plain.includes('connect-src'), plain);
+  assert.equal(plain.match(/'sha256-/g).length, 2);
+  // A same-origin script URL is allowed as 'self' and loaded after the inline scripts.
+  const live = { scriptUrls: ['/.well-known/scriptserve/live-reload.js'] };
+  assert.match(listingCsp(live), /script-src 'sha256-[^ ]+' 'self';/);
+  assert.ok(renderListingHtml('/', [], true, { extras: live }).includes('<script src="/.well-known/scriptserve/live-reload.js" defer></script>'));
+});

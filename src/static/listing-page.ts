@@ -13,14 +13,19 @@ import { DEFAULT_VIEW, formatSize, nextOrder, sortQuery, type ListingEntry, type
 
 /**
  * What another feature adds to a listing page (the upload form of the
- * uploads issue): an HTML fragment placed after the table, and inline
- * scripts, each allowed by its sha256 hash in the page's CSP. Scripts that
- * talk to the server get `connect-src 'self'`; a form posts under
- * `form-action 'self'`.
+ * uploads issue, say): an HTML fragment placed after the table, inline
+ * scripts and styles, each allowed by its sha256 hash in the page's CSP, and
+ * same-origin script URLs (allowed as `'self'`). With any script the page
+ * may `fetch` the server (`connect-src 'self'`); a form posts under
+ * `form-action 'self'`. The fragment must carry no `style=` or `on…=`
+ * attributes: the CSP blocks them.
  */
 export interface PageExtras {
   readonly html?: string;
   readonly scripts?: readonly string[];
+  readonly styles?: readonly string[];
+  /** Paths on this server (`/.well-known/…`), loaded with `<script src>`. */
+  readonly scriptUrls?: readonly string[];
 }
 
 export interface ListingPageOptions {
@@ -129,14 +134,23 @@ function hashOf(script: string): string {
  * visitor's address stays with this server).
  */
 export function listingCsp(extras?: PageExtras): string {
-  const scripts = extras?.scripts ?? [];
-  const scriptSrc = [SCRIPT_HASH, ...scripts.map(hashOf)].join(' ');
+  if (!extras || (!extras.scripts?.length && !extras.styles?.length && !extras.scriptUrls?.length)) return PLAIN_CSP;
+  return buildCsp(extras);
+}
+
+function buildCsp(extras: PageExtras): string {
+  const scripts = extras.scripts ?? [];
+  const self = extras.scriptUrls?.length ? ["'self'"] : [];
+  const scriptSrc = [SCRIPT_HASH, ...scripts.map(hashOf), ...self].join(' ');
+  const styleSrc = [STYLE_HASH, ...(extras.styles ?? []).map(hashOf)].join(' ');
+  const connect = scripts.length > 0 || self.length > 0 ? "connect-src 'self'; " : '';
   return (
-    `default-src 'none'; style-src ${STYLE_HASH}; script-src ${scriptSrc}; img-src 'self'; ` +
-    (scripts.length > 0 ? "connect-src 'self'; " : '') +
+    `default-src 'none'; style-src ${styleSrc}; script-src ${scriptSrc}; img-src 'self'; ${connect}` +
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
   );
 }
+
+const PLAIN_CSP = buildCsp({});
 
 /** Extension → kind of file, for the icon's colour (a hint, never used to decide anything). */
 const KINDS: Record<string, string> = {};
@@ -242,12 +256,15 @@ export function renderListingHtml(urlPath: string, entries: readonly ListingEntr
   for (const e of entries) rows.push(entryRow(e));
   const archive = options.archives ? `<a class="dl" href="?download=tar" download>Download .tar</a>` : '';
   const extras = options.extras;
-  const scripts = [LISTING_SCRIPT, ...(extras?.scripts ?? [])].map((s) => `<script type="module">${s}</script>`).join('\n');
+  const scripts =
+    [LISTING_SCRIPT, ...(extras?.scripts ?? [])].map((s) => `<script type="module">${s}</script>`).join('\n') +
+    (extras?.scriptUrls ?? []).map((u) => `<script src="${escapeHtml(u)}" defer></script>`).join('');
+  const extraStyles = (extras?.styles ?? []).map((s) => `<style>${s}</style>`).join('');
   const readme = options.readmeHtml ? `<article class="readme"><h2 class="mu">README.md</h2>\n${options.readmeHtml}</article>\n` : '';
   return (
     `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">` +
     `<meta name="viewport" content="width=device-width,initial-scale=1"><title>${title}</title>` +
-    `<style>${LISTING_CSS}</style></head><body>\n<h1>Index of ${breadcrumbs(urlPath)}</h1>\n` +
+    `<style>${LISTING_CSS}</style>${extraStyles}</head><body>\n<h1>Index of ${breadcrumbs(urlPath)}</h1>\n` +
     // Spaces between the bar's items: text browsers show them on one line.
     `<div class="bar">${filterForm(view)}\n<span id="count" class="mu">${countText(entries, options.total ?? entries.length, view.q)}</span>\n${archive}</div>\n` +
     `<table><thead>${headerRow(view)}</thead><tbody>\n` +
