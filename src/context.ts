@@ -21,11 +21,13 @@ export interface RequestContext {
   scriptDone?: Promise<ScriptOutcome>;
   /** The user HTTP Basic authentication let in (REMOTE_USER), if any. */
   remoteUser?: string;
+  /** Past every check (Host, authentication, cross-origin): only then may an error page link to what exists. */
+  checked: boolean;
 }
 
 /** A fresh context for a request; `record` only when there is an access log. */
 export function newContext(req: IncomingMessage, res: ServerResponse, config: Config, scripts: ScriptPool): RequestContext {
-  return { req, res, config, scripts, record: config.log ? newRecord(req) : null, bytes: null, scriptDone: undefined, remoteUser: undefined };
+  return { req, res, config, scripts, record: config.log ? newRecord(req) : null, bytes: null, scriptDone: undefined, remoteUser: undefined, checked: false };
 }
 
 /** The request side of an access record, taken when the request arrives. */

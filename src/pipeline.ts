@@ -73,6 +73,7 @@ export class RequestPipeline {
   private resolveAndDispatch(ctx: RequestContext, next: Next | undefined): void | Promise<void> {
     const { req, res } = ctx;
     checkCrossOrigin(this.config.access, req);
+    ctx.checked = true;
     if (this.config.access.cors) res.setHeader('Access-Control-Allow-Origin', '*');
     // A folder's archive exists only with --archives and listings on; otherwise it is not there at all.
     if (!(this.config.archives && this.config.listing) && asksForArchive(req.url ?? '/')) throw new HttpError(404);

@@ -99,8 +99,9 @@ function logWhenClosed(ctx: RequestContext, started: number): void {
  * goes only to the log. If the headers are already out, the only honest
  * answer is to cut the connection. As middleware, a 404 is the next
  * handler's to answer. A 404 or 403 page links back to the nearest existing
- * parent folder (looked up only for requests past authentication, so it
- * tells a stranger nothing); other pages link to `/`.
+ * parent folder, looked up only for requests past every check (a refused
+ * Host, which may be a DNS-rebinding page, or a missing password learns
+ * nothing from it); other pages link to `/`.
  */
 function errorEdge(folders: NearestFolder): ErrorEdge {
   return function answerError(ctx: RequestContext, err: unknown, next: Next | undefined): void {
@@ -126,8 +127,7 @@ function errorEdge(folders: NearestFolder): ErrorEdge {
       });
       if (record) sentBodyBytes.set(res, bytes);
     };
-    const passedAuth = ctx.config.access.users === null || ctx.remoteUser !== undefined;
-    const back = (status === 404 || status === 403) && passedAuth ? folders.find(req.url ?? '/') : '/';
+    const back = (status === 404 || status === 403) && ctx.checked ? folders.find(req.url ?? '/') : '/';
     if (typeof back === 'string') send(back);
     else back.then(send, () => send('/'));
   };

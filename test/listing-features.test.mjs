@@ -376,6 +376,12 @@ describe('error pages', () => {
     }
   });
 
+  test('a refused Host (DNS rebinding) learns nothing from the way back', async () => {
+    const res = await get('/a/b/missing.txt', { headers: { Host: 'attacker.example' } });
+    assert.equal(res.status, 403);
+    assert.deepEqual(backLink(res.body.toString()), ['/', '/']);
+  });
+
   test('a folder removed after its 404 was answered is no longer the way back', async () => {
     writeTree(root, { 'vanish/keep.txt': 'k\n' });
     const first = await get('/vanish/missing.txt');
