@@ -306,6 +306,25 @@ describe('?download=tar', () => {
     assert.equal(file.body.toString(), 'one\n');
   });
 
+  test('a client that leaves mid-archive stops it; the server goes on', async () => {
+    const dir = join(root, 'leave');
+    mkdirSync(dir, { recursive: true });
+    for (let i = 0; i < 8; i++) writeFileSync(join(dir, `f${i}.bin`), Buffer.alloc(2 * 1024 * 1024, i));
+    const { connect } = await import('node:net');
+    const socket = connect(archives.port, '127.0.0.1');
+    socket.write('GET /leave/?download=tar HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    await new Promise((resolve, reject) => {
+      socket.once('data', resolve);
+      socket.once('error', reject);
+      setTimeout(() => reject(new Error('no first bytes within 5 s')), 5000);
+    });
+    socket.destroy();
+    const after = await get('/pack/one.txt', {}, archives.port);
+    assert.equal(after.body.toString(), 'one\n');
+    const again = await get('/leave/?download=tar', {}, archives.port);
+    assert.equal(Object.keys(await untar(again.body)).length, 9, 'the next archive is whole');
+  });
+
   test('a large file streams whole', async () => {
     const dir = join(root, 'large');
     mkdirSync(dir, { recursive: true });

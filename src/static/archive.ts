@@ -65,13 +65,15 @@ export async function sendArchive(ctx: RequestContext, fsPath: string, segments:
     return;
   }
   const pack = tarPack();
+  // Failures are handled where they surface (the walk, the relay); an 'error' event must not also crash the process.
+  pack.on('error', () => {});
   const walk: Walk = { config, pack, stopped: false };
   res.once('close', () => {
     if (res.writableFinished) return;
     walk.stopped = true;
     pack.destroy();
   });
-  const sent = relay(pack, res).then((bytes) => (ctx.bytes = bytes));
+  const sent = relay(pack, ctx);
   try {
     const real = await realpath(fsPath);
     await addFolder(walk, fsPath, name, [...segments], new Set([real]));
@@ -85,22 +87,23 @@ export async function sendArchive(ctx: RequestContext, fsPath: string, segments:
 
 /**
  * Copy the archive to the response as it is produced, waiting for `drain`
- * when the socket is full (which in turn holds back the file reads).
- * Resolves the bytes sent; a failed archive cuts the connection.
+ * when the socket is full (which in turn holds back the file reads),
+ * counting the bytes for the access log as they go. A failed archive cuts
+ * the connection.
  */
-async function relay(pack: Pack, res: ServerResponse): Promise<number> {
-  let bytes = 0;
+async function relay(pack: Pack, ctx: RequestContext): Promise<void> {
+  const { res } = ctx;
+  ctx.bytes = 0;
   try {
     for await (const chunk of pack as AsyncIterable<Buffer>) {
       if (res.destroyed) break;
-      bytes += chunk.length;
+      ctx.bytes += chunk.length;
       if (!res.write(chunk)) await drained(res);
     }
     if (!res.destroyed) res.end();
   } catch {
     res.destroy();
   }
-  return bytes;
 }
 
 /** Until the response can take more, or is closed. */
