@@ -11,6 +11,7 @@ import { listingExtras } from './static/listing-extras.js';
 import { listingCsp } from './static/listing-page.js';
 import { parseListingQuery, queryOf } from './static/listing-view.js';
 import { serveFile } from './static/serve-file.js';
+import { JOBS_PATH } from './webhook/jobs.js';
 
 /** connect/express's `next`: the request is the next handler's to answer. */
 export type Next = (err?: unknown) => void;
@@ -72,6 +73,8 @@ export class RequestPipeline {
   /** The steps after authentication: the cross-origin check, resolve, dispatch. */
   private resolveAndDispatch(ctx: RequestContext, next: Next | undefined): void | Promise<void> {
     const { req, res } = ctx;
+    // Webhook job status pages: behind the server's authentication (here) and the route's own (in answer()).
+    if (req.url?.startsWith(JOBS_PATH)) return ctx.scripts.jobs.answer(ctx, req.url.slice(JOBS_PATH.length).split('?')[0]!);
     checkCrossOrigin(this.config.access, req);
     ctx.checked = true;
     if (this.config.access.cors) res.setHeader('Access-Control-Allow-Origin', '*');
