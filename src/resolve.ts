@@ -248,7 +248,7 @@ async function find(config: Config, path: RequestPath, method: string): Promise<
   const route = matchRoute(config.routes, path, method);
   if (route) return { kind: 'script', script: routeTarget(config, route, path) };
   if (!path.canonical) {
-    return { kind: 'redirect', location: encodePath(path.segments, path.trailingSlash) + queryPart(path) };
+    return { kind: 'redirect', location: config.basePath + encodePath(path.segments, path.trailingSlash) + queryPart(path) };
   }
   if (config.dotfiles === 'ignore' && path.segments.some((s) => s.charCodeAt(0) === 46 /* . */)) throw NOT_FOUND();
   if (config.cgiEnabled) {
@@ -287,7 +287,8 @@ function routeCovers(routes: readonly Route[], path: RequestPath): boolean {
   return routes.length > 0 && routes.some((r) => routeMatchesPath(r, path));
 }
 
-function routeMatchesPath(route: Route, path: RequestPath): boolean {
+/** Does a command route's path (exact, or a `/*` prefix) take this request path, whatever the method? */
+export function routeMatchesPath(route: Route, path: RequestPath): boolean {
   return route.prefix ? path.decoded.startsWith(route.path) : path.decoded === route.path;
 }
 
@@ -296,7 +297,7 @@ function routeTarget(config: Config, route: Route, path: RequestPath): ScriptTar
   return {
     argv: route.argv,
     scriptFilename: route.argv[route.argv.length > 1 ? 1 : 0]!,
-    scriptName: base,
+    scriptName: config.basePath + base,
     pathInfo: path.decoded.slice(base.length),
     cwd: config.root,
     nph: false,
@@ -341,7 +342,7 @@ async function resolveScript(config: Config, dir: readonly string[], path: Reque
       realPathIsPath: realScript === fsPath && realDir === dirPath,
       argv: scriptArgv(config, fsPath, stats),
       scriptFilename: fsPath,
-      scriptName: '/' + path.segments.slice(0, i + 1).join('/'),
+      scriptName: config.basePath + '/' + path.segments.slice(0, i + 1).join('/'),
       pathInfo: rest.length === 0 ? (path.trailingSlash ? '/' : '') : '/' + rest.join('/') + (path.trailingSlash ? '/' : ''),
       cwd: fsPath.slice(0, fsPath.lastIndexOf(sep)),
       nph: basename(fsPath).startsWith('nph-'),
@@ -375,7 +376,7 @@ async function resolveStatic(config: Config, path: RequestPath, method: string):
   if (stats.isDirectory()) {
     // Only GET and HEAD are redirected to the slash form; other methods get their 405 from the directory.
     if (path.segments.length > 0 && !path.trailingSlash && (method === 'GET' || method === 'HEAD')) {
-      return { kind: 'redirect', location: encodePath(path.segments, true) + queryPart(path) };
+      return { kind: 'redirect', location: config.basePath + encodePath(path.segments, true) + queryPart(path) };
     }
     const indexPath = fsPath + sep + INDEX_FILE;
     const indexStats = await statOrNull(indexPath);
@@ -384,7 +385,7 @@ async function resolveStatic(config: Config, path: RequestPath, method: string):
       return { kind: 'file', fsPath: indexPath, realPath: indexReal, stats: indexStats };
     }
     if (!config.listing) throw new HttpError(403, { publicMessage: 'Directory listing is turned off.' });
-    return { kind: 'directory', fsPath, realPath, urlPath: encodePath(path.segments, true), isRoot: path.segments.length === 0 };
+    return { kind: 'directory', fsPath, realPath, urlPath: config.basePath + encodePath(path.segments, true), isRoot: path.segments.length === 0 };
   }
   // A file asked for as a directory (`/hello.txt/`) is not that file (CPython bpo-17324).
   if (!stats.isFile() || path.trailingSlash) throw NOT_FOUND();
