@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sep } from 'node:path';
 import { checkCrossOrigin, checkHost, createAuthenticator } from './access.js';
 import { belowBasePath, localLocation } from './base-path.js';
 import { handleScript } from './cgi/handler.js';
@@ -6,8 +7,8 @@ import type { Config } from './config.js';
 import type { RequestContext } from './context.js';
 import { answerPreflight, isPreflight, refuseUnlessAllowed } from './cors.js';
 import { HttpError, sendError } from './errors.js';
-import { Lookup, type LookupTarget } from './lookup.js';
-import { parseRequestTarget } from './request-path.js';
+import { Lookup, NOT_FOUND_PAGE, type LookupTarget } from './lookup.js';
+import { encodePath, parseRequestTarget } from './request-path.js';
 import { routeMatchesPath, type Resolver, type Target } from './resolve.js';
 import { markScriptResponse } from './response-headers.js';
 import type { RedirectOutcome } from './rewrite.js';
@@ -142,6 +143,7 @@ export class RequestPipeline {
     const { req, res } = ctx;
     switch (target.kind) {
       case 'file':
+        this.config.responseHeaders?.servedFile(res, this.urlPathOf(target.file.fsPath));
         return serveFile(req, res, this.config, target.file);
       case 'directory':
         return serveListing(req, res, target.body);
@@ -150,6 +152,7 @@ export class RequestPipeline {
         return this.runScript(ctx, target, method, next);
       case 'not-found-page':
         if (next) return next();
+        this.config.responseHeaders?.servedFile(res, NOT_FOUND_PAGE);
         return sendNotFoundPage(req, res, target.file, this.config.log !== undefined);
       case 'redirect':
         return answerRedirect(res, target.location, method);
@@ -160,6 +163,11 @@ export class RequestPipeline {
       case 'not-found':
         return this.answerError(ctx, NOT_FOUND, next);
     }
+  }
+
+  /** The URL path (from the root, percent-encoded) of a file below the root, for header globs. */
+  private urlPathOf(fsPath: string): string {
+    return encodePath(fsPath.slice(this.config.root.length).split(sep), false);
   }
 
   /**

@@ -22,7 +22,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import picomatch from 'picomatch';
-import { corsHeaders, type CorsPolicy } from './cors.js';
+import { corsHeaders, isPreflight, type CorsPolicy } from './cors.js';
 
 /** One entry of the config file's `headers`: serve.json's shape. */
 export interface HeaderRuleOptions {
@@ -85,11 +85,15 @@ function compileRules(rules: readonly HeaderRuleOptions[]): HeaderRule[] {
     }
     const headers = Object.entries(rule.headers);
     for (const [name, value] of headers) checkHeader(name, value, where);
-    const glob = rule.source.startsWith('/') ? rule.source : '/' + rule.source;
-    const test = rule.source === '**' || rule.source === '/**' ? null : picomatch(glob, { dot: true });
+    // Matched without the leading slash, so that `**/*.js` (and `/**/*.js`) match `/app.js`, as minimatch does in serve.
+    const glob = rule.source.replace(/^\/+/, '');
+    const test = glob === '**' ? null : picomatch(glob, { dot: true });
     return { test, headers };
   });
 }
+
+/** The file each response serves, when it serves one (see ResponseHeaders.servedFile). */
+const servedFiles = new WeakMap<ServerResponse, string>();
 
 /** Responses that carry a script's own head: its headers win over configured ones. */
 const scriptResponses = new WeakSet<ServerResponse>();
@@ -120,21 +124,28 @@ export class ResponseHeaders {
 
   /**
    * Arrange for this request's headers to be applied when its response head
-   * is written. `localPath` is the path below --base-path, before rewrites.
+   * is written. Globs match the path of the file served, when one is (see
+   * {@link servedFile}: `/about` served from about.html matches `**\/*.html`,
+   * as in serve), else `localPath`, the request's path below --base-path.
    */
   install(req: IncomingMessage, res: ServerResponse, localPath: string): void {
-    const configured = this.configuredFor(localPath);
-    const cors = this.cors.active ? corsHeaders(this.cors, req.headers.origin) : [];
+    // A preflight's answer is complete as cors.ts (or a script) writes it: only Vary is merged.
+    const cors = this.cors.active && !isPreflight(req) ? corsHeaders(this.cors, req.headers.origin) : [];
     const varyOrigin = this.cors.active;
     onHead(res, () => {
       const yields = scriptResponses.has(res) || res.statusCode >= 400;
       for (const [name, value] of cors) if (!res.hasHeader(name)) res.setHeader(name, value);
-      for (const [name, value] of configured) {
+      for (const [name, value] of this.configuredFor(servedFiles.get(res) ?? localPath)) {
         if (name.toLowerCase() === 'vary') mergeVary(res, value);
         else if (!yields || !res.hasHeader(name)) res.setHeader(name, value);
       }
       if (varyOrigin) mergeVary(res, 'Origin');
     });
+  }
+
+  /** The response serves this file (a URL path from the root, `/about.html`): configured globs match it. */
+  servedFile(res: ServerResponse, path: string): void {
+    if (!this.pathFree) servedFiles.set(res, path);
   }
 
   private configuredFor(localPath: string): (readonly [string, string])[] {
@@ -149,7 +160,8 @@ export class ResponseHeaders {
       }
     }
     const out: (readonly [string, string])[] = [];
-    for (const rule of this.rules) if (rule.test === null || (path !== '' && rule.test(path))) out.push(...rule.headers);
+    const relative = path.slice(1);
+    for (const rule of this.rules) if (rule.test === null || (path !== '' && rule.test(relative))) out.push(...rule.headers);
     return out;
   }
 }

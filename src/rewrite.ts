@@ -134,11 +134,13 @@ function compileRule(kind: 'redirects' | 'rewrites', rule: RedirectRuleOptions, 
  * with exactly one `/` and has no empty segments.
  */
 export function buildDestination(rule: Pick<Rule, 'destination' | 'absolute' | 'names'>, params: Record<string, string | string[] | undefined>, query: string): string {
-  const filled = rule.destination.replace(/:([A-Za-z_$][\w$]*)[*+?]?/g, (all, name: string) => {
+  // An empty capture takes its slash with it: `/new/:path*` of `/old` is `/new`.
+  const filled = rule.destination.replace(/(\/?):([A-Za-z_$][\w$]*)[*+?]?/g, (all, slash: string, name: string) => {
     if (!rule.names.has(name)) return all;
     const value = params[name];
-    if (value === undefined) return '';
-    return (Array.isArray(value) ? value : [value]).map(encodeSegment).join('/');
+    const segments = value === undefined ? [] : Array.isArray(value) ? value : [value];
+    if (segments.length === 0 || (segments.length === 1 && segments[0] === '')) return '';
+    return slash + segments.map(encodeSegment).join('/');
   });
   let out = filled;
   if (!rule.absolute) {
