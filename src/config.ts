@@ -10,6 +10,7 @@ import {
   DEFAULT_SCRIPT_TIMEOUT_S,
   DEFAULT_WARM_PRELOAD,
   OPTIONS,
+  parseBytes,
   type LogWriter,
   type RouteMode,
   type RouteOptions,
@@ -17,10 +18,11 @@ import {
 } from './options.js';
 import { warmPythonRefusal } from './cgi/start/python-gate.js';
 import { corsPolicy, type CorsPolicy } from './cors.js';
-import { isScriptOrRoutePath, spaPath, type LookupOptions } from './lookup.js';
+import { spaPath, type LookupOptions } from './lookup.js';
 import { encodePath } from './request-path.js';
 import { HeaderConfigError, ResponseHeaders } from './response-headers.js';
 import { RuleConfigError, UrlRules } from './rewrite.js';
+import { hasHookKeys, resolveHook, type Hook } from './webhook/hook.js';
 
 export { ConfigError } from './option-spec.js';
 export {
@@ -47,6 +49,16 @@ export interface Route {
   readonly mode: RouteMode;
   readonly contentType: string;
   readonly timeoutMs: number;
+  /** Largest request body (413 beyond). */
+  readonly maxBodyBytes: number;
+  /** Requests running at once (Infinity: none of its own); async jobs beyond it queue. */
+  readonly maxConcurrent: number;
+  /** Response headers added to every answer of the route. */
+  readonly headers: readonly (readonly [string, string])[];
+  readonly successStatus: number;
+  readonly failureStatus: number;
+  /** Webhook behaviour (verification, rules, mapping, async), or null for a plain route. */
+  readonly hook: Hook | null;
 }
 
 /** Validated, resolved configuration; built once at start-up. */
@@ -92,6 +104,8 @@ export interface Config {
   readonly lookup: LookupOptions;
   /** `--base-path`: `''`, or a prefix such as `/app` (percent-encoded, no trailing slash) below which everything is served. */
   readonly basePath: string;
+  /** What this config was built from: the caller's options and the config file as read (for a reload to compare). */
+  readonly source: { readonly options: ServeOptions; readonly file: FileOptions };
 }
 
 export const DEFAULT_CGI_DIRS = ['/cgi-bin/', '/htbin/'];
@@ -125,13 +139,12 @@ export function resolveConfig(options: ServeOptions = {}): Config {
 
   const scriptTimeoutMs = seconds(merged.scriptTimeout ?? DEFAULT_SCRIPT_TIMEOUT_S, 'script timeout');
   const maxScripts = positiveInt(merged.maxScripts ?? defaultMaxScripts(), 'max scripts');
-  const routes = (merged.routes ?? []).map((r) => resolveRoute(r, root, scriptTimeoutMs));
+  const maxBodyBytes = nonNegativeInt(merged.maxBody ?? DEFAULT_MAX_BODY_BYTES, 'max body');
+  const routes = resolveRoutes(merged.routes ?? [], { root, timeoutMs: scriptTimeoutMs, maxBodyBytes });
   const interpreters = resolveInterpreters(merged.interpreters ?? defaultInterpreters());
   const crossOrigin = resolveCrossOrigin(merged);
   const cgiDirs = (merged.cgiDirs ?? DEFAULT_CGI_DIRS).map(parseCgiDir);
-  const hidden = new Set<string>();
-  if (fileOptions.__file) hidden.add(fileOptions.__file);
-  for (const route of routes) for (const arg of route.argv) addIfInside(hidden, arg, root);
+  const hidden = hiddenFilesOf(routes, fileOptions.__file, root);
 
   return {
     root,
@@ -149,7 +162,7 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     scriptTimeoutMs,
     maxScripts,
     maxQueue: merged.maxQueue === undefined ? defaultMaxQueue(maxScripts) : nonNegativeInt(merged.maxQueue, 'max queue'),
-    maxBodyBytes: nonNegativeInt(merged.maxBody ?? DEFAULT_MAX_BODY_BYTES, 'max body'),
+    maxBodyBytes,
     routes,
     hiddenFiles: hidden,
     headerTimeoutMs: seconds(merged.headerTimeout ?? DEFAULT_HEADER_TIMEOUT_S, 'header timeout'),
@@ -162,27 +175,45 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     // No PATH search at start-up for a server that can run no script.
     spawnHelper: merged.spawnHelper === false || ((merged.cgi ?? true) === false && routes.length === 0) ? null : findSpawnHelper(),
     crossOrigin,
-    ...resolveWeb(merged, crossOrigin, { routes, cgiEnabled: merged.cgi ?? true, cgiDirs }),
+    ...resolveWeb(merged, crossOrigin),
+    source: { options, file: fileOptions },
+  };
+}
+
+/**
+ * Re-read the config file for a reload (SIGHUP, --watch-config): its routes,
+ * with their webhook rules, verification and secrets, replace the old ones
+ * for new requests. Any other key that changed is named in `restart`: it
+ * shapes the process (listening, workers, pools, interpreters) and takes
+ * effect only on a restart. Throws ConfigError for a bad file: the caller
+ * keeps the old config.
+ */
+export function reloadRoutes(old: Config): { config: Config; restart: string[] } {
+  const { options } = old.source;
+  const file = loadConfigFile(options.configFile, old.root);
+  const list = [...(options.routes ?? []), ...(file.routes ?? [])];
+  const routes = resolveRoutes(list, { root: old.root, timeoutMs: old.scriptTimeoutMs, maxBodyBytes: old.maxBodyBytes });
+  const restart = Object.keys({ ...old.source.file, ...file }).filter(
+    (key) => key !== 'routes' && key !== '__file' && !(key in stripUndefined(options)) && JSON.stringify(old.source.file[key as keyof FileOptions]) !== JSON.stringify(file[key as keyof FileOptions]),
+  );
+  return {
+    config: { ...old, routes, hiddenFiles: hiddenFilesOf(routes, file.__file, old.root), source: { options, file } },
+    restart,
   };
 }
 
 /**
  * The web conventions (issue 19): response headers, redirects and rewrites,
- * the aliases of a miss, the base path. cleanUrls leaves script directories
- * and command routes alone (`scope`).
+ * the aliases of a miss, the base path.
  */
-function resolveWeb(
-  merged: ServeOptions,
-  crossOrigin: CorsPolicy,
-  scope: Pick<Config, 'routes' | 'cgiEnabled' | 'cgiDirs'>,
-): Pick<Config, 'responseHeaders' | 'urlRules' | 'lookup' | 'basePath'> {
+function resolveWeb(merged: ServeOptions, crossOrigin: CorsPolicy): Pick<Config, 'responseHeaders' | 'urlRules' | 'lookup' | 'basePath'> {
   try {
     const headers = new ResponseHeaders(crossOrigin, merged.headers ?? []);
     const cleanUrls = merged.cleanUrls ?? false;
     const hasRules = cleanUrls || (merged.redirects ?? []).length > 0 || (merged.rewrites ?? []).length > 0;
     return {
       responseHeaders: headers.active ? headers : null,
-      urlRules: hasRules ? new UrlRules({ redirects: merged.redirects, rewrites: merged.rewrites, cleanUrls }, (path) => isScriptOrRoutePath(scope, path)) : null,
+      urlRules: hasRules ? new UrlRules({ redirects: merged.redirects, rewrites: merged.rewrites, cleanUrls }) : null,
       lookup: {
         ext: merged.ext ?? (cleanUrls ? 'html' : null),
         spa: merged.spa === undefined || merged.spa === false ? null : spaPath(merged.spa === true ? 'index.html' : merged.spa),
@@ -421,8 +452,40 @@ function parseCommand(command: string | string[], what: string): string[] {
   return argv;
 }
 
-function resolveRoute(r: RouteOptions, root: string, defaultTimeoutMs: number): Route {
+/** What a route inherits from the server. */
+interface RouteDefaults {
+  readonly root: string;
+  readonly timeoutMs: number;
+  readonly maxBodyBytes: number;
+}
+
+const ROUTE_KEYS = new Set([
+  'method', 'path', 'command', 'mode', 'contentType', 'timeout', 'maxBody', 'maxConcurrent', 'headers', 'successStatus', 'failureStatus',
+  'verify', 'authFile', 'allowFrom', 'when', 'env', 'args', 'response', 'jobs', 'maxJobs',
+]);
+
+function resolveRoutes(list: readonly RouteOptions[], defaults: RouteDefaults): Route[] {
+  if (!Array.isArray(list)) throw new ConfigError('routes must be a list');
+  return list.map((r) => resolveRoute(r, defaults));
+}
+
+/** Real paths never served as files: the config file, and route commands, secret and htpasswd files inside the root. */
+function hiddenFilesOf(routes: readonly Route[], configFile: string | undefined, root: string): Set<string> {
+  const hidden = new Set<string>();
+  if (configFile) hidden.add(configFile);
+  for (const route of routes) {
+    for (const arg of route.argv) addIfInside(hidden, arg, root);
+    for (const file of route.hook?.files ?? []) addIfInside(hidden, file, root);
+  }
+  return hidden;
+}
+
+function resolveRoute(r: RouteOptions, defaults: RouteDefaults): Route {
+  const { root } = defaults;
   if (typeof r !== 'object' || r === null) throw new ConfigError('a route must be an object');
+  // A misspelt key ("verfiy") must not leave a webhook unverified.
+  const unknown = Object.keys(r).find((k) => !ROUTE_KEYS.has(k));
+  if (unknown !== undefined) throw new ConfigError(`route ${String(r.method)} ${String(r.path)}: unknown key "${unknown}"`);
   const method = String(r.method ?? '').toUpperCase();
   if (!/^[A-Z]+$/.test(method)) throw new ConfigError(`route method must be a word such as POST or ANY, not ${JSON.stringify(r.method)}`);
   if (typeof r.path !== 'string' || !r.path.startsWith('/')) throw new ConfigError(`route path must start with /, not ${JSON.stringify(r.path)}`);
@@ -440,6 +503,7 @@ function resolveRoute(r: RouteOptions, root: string, defaultTimeoutMs: number): 
     const candidate = join(root, argv[i]!);
     if (!argv[i]!.startsWith('-') && !isAbsolute(argv[i]!) && existsFile(candidate)) argv[i] = candidate;
   }
+  const hook = hasHookKeys(r) ? resolveHook(r, what, root) : null;
   return {
     method,
     path,
@@ -447,8 +511,39 @@ function resolveRoute(r: RouteOptions, root: string, defaultTimeoutMs: number): 
     argv,
     mode,
     contentType: r.contentType ?? DEFAULT_ROUTE_CONTENT_TYPE,
-    timeoutMs: r.timeout === undefined ? defaultTimeoutMs : seconds(r.timeout, `${what} timeout`),
+    timeoutMs: r.timeout === undefined ? defaults.timeoutMs : seconds(r.timeout, `${what} timeout`),
+    maxBodyBytes: r.maxBody === undefined ? defaults.maxBodyBytes : routeBytes(r.maxBody, `${what} maxBody`),
+    maxConcurrent: r.maxConcurrent === undefined ? (hook?.async ? 1 : Infinity) : positiveInt(r.maxConcurrent, `${what} maxConcurrent`),
+    headers: routeHeaders(r.headers, what),
+    successStatus: r.successStatus === undefined ? 200 : status(r.successStatus, `${what} successStatus`),
+    failureStatus: r.failureStatus === undefined ? 500 : status(r.failureStatus, `${what} failureStatus`),
+    hook,
   };
+}
+
+function routeBytes(value: number | string, what: string): number {
+  if (typeof value === 'number') return nonNegativeInt(value, what);
+  try {
+    return parseBytes(String(value));
+  } catch (err) {
+    throw new ConfigError(`${what} ${(err as Error).message}`);
+  }
+}
+
+function status(value: unknown, what: string): number {
+  if (!Number.isInteger(value) || (value as number) < 200 || (value as number) > 599) throw new ConfigError(`${what} must be a status from 200 to 599`);
+  return value as number;
+}
+
+/** A route's response headers: token names, values without CR, LF or NUL (they would split the response). */
+function routeHeaders(headers: unknown, what: string): [string, string][] {
+  if (headers === undefined) return [];
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) throw new ConfigError(`${what}: headers must be an object of name: value`);
+  return Object.entries(headers).map(([name, value]) => {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new ConfigError(`${what}: header name ${JSON.stringify(name)} is not a token`);
+    if (typeof value !== 'string' || /[\r\n\0]/.test(value)) throw new ConfigError(`${what}: header ${name} must be a string without CR, LF or NUL`);
+    return [name, value];
+  });
 }
 
 function existsFile(path: string): boolean {

@@ -24,6 +24,7 @@ import {
 } from './option-spec.js';
 import { parseHeaderSpec, type HeaderRuleOptions } from './response-headers.js';
 import type { RedirectRuleOptions, RewriteRuleOptions } from './rewrite.js';
+import type { HookOptions } from './webhook/hook.js';
 
 export const DEFAULT_PORT = 8000;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -51,8 +52,8 @@ export type LogWriter = (line: string) => void;
 /** How a command route answers. */
 export type RouteMode = 'stdout' | 'cgi';
 
-/** A command route as the user writes it (flag or config file). */
-export interface RouteOptions {
+/** A command route as the user writes it (flag or config file); the webhook keys are in {@link HookOptions}. */
+export interface RouteOptions extends HookOptions {
   /** HTTP method, or `ANY` for every method. */
   method: string;
   /** URL path; a path ending in `/*` matches that prefix. */
@@ -65,6 +66,16 @@ export interface RouteOptions {
   contentType?: string;
   /** Per-route timeout in seconds. Default: the server's script timeout. */
   timeout?: number;
+  /** Largest request body, in bytes or as a size such as `"10M"`. Default: the server's `maxBody`. */
+  maxBody?: number | string;
+  /** Requests of this route running at once; more get 503. Default: no limit of its own (async jobs: 1, more queue). */
+  maxConcurrent?: number;
+  /** Response headers added to this route's answers. */
+  headers?: Record<string, string>;
+  /** Status of a stdout route whose command exits 0. Default 200. */
+  successStatus?: number;
+  /** Status of a stdout route whose command fails. Default 500. */
+  failureStatus?: number;
 }
 
 /** A TCP port: 0 to 65535. */
@@ -90,7 +101,7 @@ function parseNonNegative(value: string): number {
 }
 
 /** `100M`, `64k`, `1G` or plain bytes (binary multiples). */
-function parseBytes(value: string): number {
+export function parseBytes(value: string): number {
   const m = /^(\d+)\s*([kKmMgG]?)i?[bB]?$/.exec(value);
   if (!m) throw new InvalidArgumentError('must be a size in bytes, such as 1048576, 512K, 100M or 1G.');
   const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
@@ -400,6 +411,11 @@ export const OPTIONS = {
   configFile: {
     kind: STRING, scope: 'caller', flag: 'config', arg: 'file',
     help: 'JSON config file with routes and options (default: scriptserve.json in the root, if present)',
+  },
+  /** Command line only: re-read the config file when it changes, as SIGHUP does. Default false. */
+  watchConfig: {
+    kind: BOOLEAN, scope: 'cli', flag: 'watch-config',
+    help: "re-read the config file when it changes, as SIGHUP does: routes, webhook rules and secrets take effect for new requests (default: off)",
   },
   /** Command line only: print the version and exit. */
   version: { kind: BOOLEAN, scope: 'cli', flag: 'version', short: 'V', help: 'print the version' },

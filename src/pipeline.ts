@@ -7,14 +7,15 @@ import type { Config } from './config.js';
 import type { RequestContext } from './context.js';
 import { answerPreflight, isPreflight, refuseUnlessAllowed } from './cors.js';
 import { HttpError, sendError } from './errors.js';
-import { Lookup, NOT_FOUND_PAGE, type LookupTarget } from './lookup.js';
-import { encodePath, parseRequestTarget } from './request-path.js';
+import { isScriptOrRoutePath, Lookup, NOT_FOUND_PAGE, type LookupTarget } from './lookup.js';
+import { encodePath, parseRequestTarget, type RequestPath } from './request-path.js';
 import { routeMatchesPath, type Resolver, type Target } from './resolve.js';
 import { markScriptResponse } from './response-headers.js';
 import type { RedirectOutcome } from './rewrite.js';
 import { sendListing, wantsJson } from './static/listing.js';
 import { sendNotFoundPage } from './static/not-found-page.js';
 import { serveFile } from './static/serve-file.js';
+import { JOBS_PATH } from './webhook/jobs.js';
 
 /** connect/express's `next`: the request is the next handler's to answer. */
 export type Next = (err?: unknown) => void;
@@ -49,6 +50,8 @@ export class RequestPipeline {
   private readonly authenticate: ((req: IncomingMessage) => Promise<string>) | null;
   /** The resolver with a miss's aliases (rewrites, --ext, --spa, 404.html) in front (lookup.ts). */
   private readonly lookup: Lookup;
+  /** Paths cleanUrls never redirects: script directories and this config's command routes. */
+  private readonly exempt = (path: RequestPath): boolean => isScriptOrRoutePath(this.config, path);
 
   constructor(
     private readonly config: Config,
@@ -111,7 +114,7 @@ export class RequestPipeline {
   /** What a preflight's actual request would reach (null: a redirect, or nothing), without running it. */
   private async preflightTarget(ctx: RequestContext): Promise<LookupTarget | null> {
     const method = ctx.req.headers['access-control-request-method']!;
-    if (this.config.urlRules?.redirectFor(ctx.url, method)) return null;
+    if (this.config.urlRules?.redirectFor(ctx.url, method, this.exempt)) return null;
     try {
       return await this.lookup.resolve(ctx.url, method, ctx.req);
     } catch (err) {
@@ -123,9 +126,11 @@ export class RequestPipeline {
   /** The steps after authentication: the cross-origin check, redirect rules, resolve (with the lookup's aliases), dispatch. */
   private resolveAndDispatch(ctx: RequestContext, next: Next | undefined): void | Promise<void> {
     const { req, res } = ctx;
+    // Webhook job status pages: behind the server's authentication (here) and the route's own (in answer()).
+    if (ctx.url.startsWith(JOBS_PATH)) return ctx.scripts.jobs.answer(ctx, ctx.url.slice(JOBS_PATH.length).split('?')[0]!);
     checkCrossOrigin(this.config.access, req);
     const method = req.method ?? 'GET';
-    const redirect = this.config.urlRules?.hasRedirects ? this.config.urlRules.redirectFor(ctx.url, method) : null;
+    const redirect = this.config.urlRules?.hasRedirects ? this.config.urlRules.redirectFor(ctx.url, method, this.exempt) : null;
     if (redirect) return this.answerRuleRedirect(res, redirect, method);
     const target = this.lookup.resolve(ctx.url, method, req);
     if (target instanceof Promise) return target.then((t) => this.dispatch(ctx, t, method, next));

@@ -162,10 +162,7 @@ export class UrlRules {
   private readonly redirects: Rule[];
   private readonly rewrites: Rule[];
 
-  constructor(
-    options: { redirects?: readonly RedirectRuleOptions[]; rewrites?: readonly RewriteRuleOptions[]; cleanUrls?: boolean },
-    private readonly exempt: Exempt,
-  ) {
+  constructor(options: { redirects?: readonly RedirectRuleOptions[]; rewrites?: readonly RewriteRuleOptions[]; cleanUrls?: boolean }) {
     this.redirects = (options.redirects ?? []).map((r, i) => compileRule('redirects', r, i));
     this.rewrites = (options.rewrites ?? []).map((r, i) => compileRule('rewrites', r as RedirectRuleOptions, i));
     this.cleanUrls = options.cleanUrls ?? false;
@@ -185,9 +182,10 @@ export class UrlRules {
    * The redirect for a local URL, if a rule (or cleanUrls) sends it
    * elsewhere. The chain of local redirects that follows is walked here too,
    * so a loop is a 508 now rather than a browser's "too many redirects".
+   * `exempt` says which paths cleanUrls leaves alone (the current routes').
    */
-  redirectFor(url: string, method: string): RedirectOutcome | null {
-    const first = this.redirectStep(url, method);
+  redirectFor(url: string, method: string, exempt: Exempt): RedirectOutcome | null {
+    const first = this.redirectStep(url, method, exempt);
     if (first === null || first.absolute) return first;
     const seen = new Set([pathKey(url)]);
     let current: RedirectOutcome | null = first;
@@ -195,7 +193,7 @@ export class UrlRules {
       const key = pathKey(current.location);
       if (step >= MAX_RULE_STEPS || seen.has(key)) throw loopDetected('redirect', url);
       seen.add(key);
-      current = this.redirectStep(current.location, current.status === 303 ? 'GET' : method);
+      current = this.redirectStep(current.location, current.status === 303 ? 'GET' : method, exempt);
     }
     return first;
   }
@@ -212,7 +210,7 @@ export class UrlRules {
     return null;
   }
 
-  private redirectStep(url: string, method: string): RedirectOutcome | null {
+  private redirectStep(url: string, method: string, exempt: Exempt): RedirectOutcome | null {
     let path: RequestPath;
     try {
       path = parseRequestTarget(url);
@@ -225,20 +223,21 @@ export class UrlRules {
       const m = rule.test(pathString);
       if (m) return { location: buildDestination(rule, m.params, path.query), absolute: rule.absolute, status: rule.status };
     }
-    if (this.cleanUrls && (method === 'GET' || method === 'HEAD')) return this.cleanRedirect(path);
+    if (this.cleanUrls && (method === 'GET' || method === 'HEAD') && !exempt(path)) return cleanRedirect(path);
     return null;
   }
 
-  /** cleanUrls (as serve does): `/about.html` → `/about`, `/docs/index.html` → `/docs/`, 301. */
-  private cleanRedirect(path: RequestPath): RedirectOutcome | null {
-    const last = path.segments[path.segments.length - 1];
-    if (last === undefined || path.trailingSlash || !/\.html$/i.test(last) || this.exempt(path)) return null;
-    const stem = last.slice(0, -'.html'.length);
-    if (stem === '' || stem.startsWith('.')) return null;
-    const parent = path.segments.slice(0, -1);
-    const location = stem === 'index' ? encodePath(parent, true) : encodePath([...parent, stem], false);
-    return { location: location + (path.query ? '?' + path.query : ''), absolute: false, status: 301 };
-  }
+}
+
+/** cleanUrls (as serve does): `/about.html` → `/about`, `/docs/index.html` → `/docs/`, 301. */
+function cleanRedirect(path: RequestPath): RedirectOutcome | null {
+  const last = path.segments[path.segments.length - 1];
+  if (last === undefined || path.trailingSlash || !/\.html$/i.test(last)) return null;
+  const stem = last.slice(0, -'.html'.length);
+  if (stem === '' || stem.startsWith('.')) return null;
+  const parent = path.segments.slice(0, -1);
+  const location = stem === 'index' ? encodePath(parent, true) : encodePath([...parent, stem], false);
+  return { location: location + (path.query ? '?' + path.query : ''), absolute: false, status: 301 };
 }
 
 /** A URL's path, for loop detection. */

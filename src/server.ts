@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ScriptPool } from './cgi/pool.js';
-import { resolveConfig, type Config, type ServeOptions } from './config.js';
+import { reloadRoutes, resolveConfig, type Config, type ServeOptions } from './config.js';
 import { newContext, type RequestContext } from './context.js';
 import { ERROR_PAGE_HEADERS, HttpError, reasonPhrase, renderErrorPage, sendError } from './errors.js';
 import { formatAccess, sentBodyBytes } from './log.js';
@@ -17,6 +17,13 @@ export interface RequestHandler {
    * Requests after close() are still served, without the cache or warm mode.
    */
   close(): void;
+  /**
+   * Re-read the config file's routes (with their webhook rules, verification
+   * and secrets) for new requests; requests in flight finish with the old
+   * ones. Returns the other changed keys, which need a restart. Throws
+   * ConfigError for a bad file, and the old routes stay.
+   */
+  reload(): string[];
 }
 
 type Listener = (req: IncomingMessage, res: ServerResponse, next?: Next) => void;
@@ -29,11 +36,21 @@ function isConfig(o: ServeOptions | Config): o is Config {
 function assemble(options: ServeOptions | Config): { config: Config; scripts: ScriptPool; handler: RequestHandler } {
   const config = isConfig(options) ? options : resolveConfig(options);
   const scripts = new ScriptPool(config);
-  const resolver = new Resolver(config);
-  const handler = Object.assign(listenerFor(config, scripts, resolver), {
+  // What a reload replaces: the config with its routes, and the resolver (whose cache knows which paths routes cover).
+  let current = { config, resolver: new Resolver(config) };
+  let listener = listenerFor(current.config, scripts, current.resolver);
+  const handler: RequestHandler = Object.assign((req: IncomingMessage, res: ServerResponse, next?: Next) => listener(req, res, next), {
     close(): void {
-      resolver.close();
+      current.resolver.close();
       scripts.close();
+    },
+    reload(): string[] {
+      const { config: next, restart } = reloadRoutes(current.config);
+      const old = current.resolver;
+      current = { config: next, resolver: new Resolver(next) };
+      listener = listenerFor(current.config, scripts, current.resolver);
+      old.close();
+      return restart;
     },
   });
   return { config, scripts, handler };
@@ -211,10 +228,21 @@ export function createServer(options: ServeOptions | Config = {}): Server {
     server.emit('request', req, res);
   });
   pools.set(server, scripts);
+  handlers.set(server, handler);
   return server;
 }
 
 const pools = new WeakMap<Server, ScriptPool>();
+/** How long a stop waits for killed scripts to be reaped before the process exits anyway. */
+const KILLED_REAP_MS = 1000;
+const handlers = new WeakMap<Server, RequestHandler>();
+
+/** Reload the config file's routes of a server from {@link createServer}: see {@link RequestHandler.reload}. */
+export function reloadServer(server: Server): string[] {
+  const handler = handlers.get(server);
+  if (!handler) throw new Error('not a server from createServer');
+  return handler.reload();
+}
 
 /**
  * Shut a server from {@link createServer} down: stop accepting, close idle
@@ -224,6 +252,8 @@ const pools = new WeakMap<Server, ScriptPool>();
  */
 export async function closeGracefully(server: Server, graceMs: number): Promise<void> {
   const scripts = pools.get(server);
+  // Queued webhook jobs never start now; running ones get the grace period like scripts.
+  scripts?.jobs.stop();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const idleTimer = setInterval(() => server.closeIdleConnections(), 100);
@@ -236,6 +266,8 @@ export async function closeGracefully(server: Server, graceMs: number): Promise<
     scripts?.killAll();
     server.closeAllConnections();
     await closed;
+    // SIGKILL is not instant: wait (briefly) until the killed are reaped, so their ends are logged.
+    if (scripts) await Promise.race([scripts.idle(), new Promise((resolve) => setTimeout(resolve, KILLED_REAP_MS).unref())]);
   }
 }
 
