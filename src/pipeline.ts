@@ -69,11 +69,11 @@ export class RequestPipeline {
    */
   handle(ctx: RequestContext, next?: Next): void | Promise<void> {
     const { req, res } = ctx;
-    checkRequest(this.config, req);
     const base = this.config.basePath === '' ? null : belowBasePath(this.config.basePath, req.url ?? '/');
     if (base?.kind === 'inside') ctx.url = base.url;
-    // Every response from here on carries the configured and cross-origin headers (response-headers.ts).
+    // Every response, a refused request's included, carries the configured and cross-origin headers (response-headers.ts).
     this.config.responseHeaders?.install(req, res, ctx.url);
+    checkRequest(this.config, req);
     if (base?.kind === 'outside') throw new HttpError(404, { logMessage: `outside the base path ${this.config.basePath}` });
     if (base?.kind === 'slash') return answerRedirect(res, base.location, req.method ?? 'GET');
     // Built-in endpoints that need no credentials answer here, before

@@ -506,6 +506,52 @@ describe('the lookup order: --ext, --spa, 404.html', () => {
     }
   });
 
+  test('no alias bypasses the dotfile, symlink or script-directory rules: rewrites, --spa and 404.html are looked up like requests', async () => {
+    const rules = join(root, 'rules.json');
+    writeFileSync(rules, JSON.stringify({
+      rewrites: [
+        { source: '/to-dotfile', destination: '/.secret.html' },
+        { source: '/to-symlink', destination: '/leak.html' },
+        { source: '/to-script-source', destination: '/CGI-BIN/page.html' },
+        { source: '/to-script-by-symlink', destination: '/viascript.html' },
+      ],
+    }));
+    const s = await startServer({ root, configFile: rules });
+    try {
+      for (const path of ['/to-dotfile', '/to-symlink', '/to-script-source', '/to-script-by-symlink']) {
+        const r = await request(s.port, path);
+        assert.equal(r.status, 404, path);
+        assert.doesNotMatch(r.body.toString(), /secret|outside the root|ran page|echo "Content-Type/, path);
+      }
+    } finally {
+      await s.close();
+      unlinkSync(rules);
+    }
+    for (const spa of ['.secret.html', 'leak.html', 'viascript.html', 'cgi-bin/page.html']) {
+      const s2 = await startServer({ root, spa });
+      try {
+        const r = await request(s2.port, '/some/route', html);
+        assert.equal(r.status, 404, spa);
+        assert.doesNotMatch(r.body.toString(), /secret|outside the root|ran page|#!\/bin\/sh/, spa);
+      } finally {
+        await s2.close();
+      }
+    }
+    symlinkSync(join(outside, 'leak.html'), join(root, '404.html'));
+    try {
+      const s3 = await startServer({ root });
+      try {
+        const r = await request(s3.port, '/nowhere');
+        assert.equal(r.status, 404);
+        assert.doesNotMatch(r.body.toString(), /outside the root/, 'a 404.html symlinked out of the root is not served');
+      } finally {
+        await s3.close();
+      }
+    } finally {
+      unlinkSync(join(root, '404.html'));
+    }
+  });
+
   test('cleanUrls: /about serves about.html, /about.html and /docs/index.html redirect (301) with the query kept', async () => {
     const s = await startServer({ root, cleanUrls: true });
     try {
