@@ -77,10 +77,10 @@ export class RequestPipeline {
     if (base?.kind === 'outside') throw new HttpError(404, { logMessage: `outside the base path ${this.config.basePath}` });
     if (base?.kind === 'slash') return answerRedirect(res, base.location, req.method ?? 'GET');
     // Built-in endpoints that need no credentials answer here, before
-    // authentication, one line each, on `ctx.url` (below --base-path):
-    // CORS preflights (cors.ts); later a health check, live reload, job
-    // status. `OPTIONS *` is not one of them: it names the server, so it
-    // resolves (the `server` target) behind authentication, as it always has.
+    // authentication, one line each, reading `ctx.url` (below --base-path),
+    // never `req.url`: CORS preflights (cors.ts); the health check and live
+    // reload go here too. `OPTIONS *` is not one of them: it names the server,
+    // so it resolves (the `server` target) behind authentication, as it always has.
     if (isPreflight(req)) return this.preflight(ctx).then((answered) => (answered ? undefined : this.authenticated(ctx, next)));
     return this.authenticated(ctx, next);
   }

@@ -35,6 +35,9 @@ export interface HeaderRuleOptions {
 /** A configuration error in the header options (config.ts wraps it as a ConfigError). */
 export class HeaderConfigError extends Error {}
 
+/** The server's own paths (live reload, webhook job status): they send no CORS headers (issue 17). */
+export const RESERVED_PREFIX = '/.well-known/scriptserve/';
+
 /** RFC 9110 5.6.2 token. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** RFC 9110 5.5 field-value: visible characters, spaces, tabs and obs-text; never CR, LF, NUL or other controls. */
@@ -129,8 +132,9 @@ export class ResponseHeaders {
    * as in serve), else `localPath`, the request's path below --base-path.
    */
   install(req: IncomingMessage, res: ServerResponse, localPath: string): void {
-    // A preflight's answer is complete as cors.ts (or a script) writes it: only Vary is merged.
-    const cors = this.cors.active && !isPreflight(req) ? corsHeaders(this.cors, req.headers.origin) : [];
+    // A preflight's answer is complete as cors.ts (or a script) writes it, and the server's reserved
+    // paths (live reload, job status) are never shared cross-origin: only Vary is merged there.
+    const cors = this.cors.active && !isPreflight(req) && !localPath.startsWith(RESERVED_PREFIX) ? corsHeaders(this.cors, req.headers.origin) : [];
     const varyOrigin = this.cors.active;
     onHead(res, () => {
       const yields = scriptResponses.has(res) || res.statusCode >= 400;

@@ -281,6 +281,17 @@ describe('cross-origin: the answers an origin may read', () => {
     }
   });
 
+  test("the server's reserved paths (/.well-known/scriptserve/) send no CORS headers, only Vary: Origin", async () => {
+    const s = await startServer({ root, cors: true, allowOrigins: ['https://app.example'] });
+    try {
+      const r = await request(s.port, '/.well-known/scriptserve/live-reload', { headers: { Origin: 'https://app.example' } });
+      assert.equal(r.headers['access-control-allow-origin'], undefined);
+      assert.match(r.headers.vary, /Origin/);
+    } finally {
+      await s.close();
+    }
+  });
+
   test('--cors-credentials without --allow-origin is a start-up error (even with --cors)', async () => {
     assert.throws(() => resolveConfig({ root, corsCredentials: true }), (e) => e instanceof ConfigError && /--cors-credentials needs --allow-origin/.test(e.message));
     assert.throws(() => resolveConfig({ root, cors: true, corsCredentials: true }), ConfigError);
