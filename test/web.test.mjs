@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createServer, resolveConfig, ConfigError } from '../dist/index.js';
 import { translateSource, buildDestination } from '../dist/rewrite.js';
+import { belowBasePath, localLocation } from '../dist/base-path.js';
+import { OriginList } from '../dist/cors.js';
 import { request, runCli, startServer, tempDir, writeTree } from './helpers.mjs';
 
 /** A sh CGI script that touches a side-effect file (so a test can tell it ran) and prints its environment as JSON. */
@@ -804,6 +806,37 @@ describe('--base-path', () => {
     const outside = await request(s.port, '/cgi-bin/echo.sh', preflight('https://app.example'));
     assert.equal(outside.status, 404);
     assert.match(outside.headers.vary, /Origin/);
+  });
+
+  test('belowBasePath and localLocation, one row per case', () => {
+    const table = [
+      ['/app/x?q=1', { kind: 'inside', url: '/x?q=1' }],
+      ['/app/', { kind: 'inside', url: '/' }],
+      ['/app', { kind: 'slash', location: '/app/' }],
+      ['/app?q', { kind: 'slash', location: '/app/?q' }],
+      ['/application', { kind: 'outside' }],
+      ['/ap', { kind: 'outside' }],
+      ['/', { kind: 'outside' }],
+      ['http://host/app/x', { kind: 'inside', url: '/x' }],
+      ['http://host', { kind: 'outside' }],
+      ['*', { kind: 'inside', url: '*' }],
+      ['garbage', { kind: 'outside' }],
+    ];
+    for (const [target, expected] of table) assert.deepEqual(belowBasePath('/app', target), expected, target);
+    assert.equal(localLocation('/app', '/app/x'), '/x');
+    assert.equal(localLocation('/app', '/other'), '/other');
+    assert.equal(localLocation('', '/app/x'), '/app/x');
+  });
+
+  test('OriginList, one row per case', () => {
+    const list = new OriginList(['https://App.Example', 'http://*.localhost:3000', 'https://*.example.com']);
+    const table = [
+      ['https://app.example', true], ['https://app.example:443', false], ['http://app.example', false],
+      ['http://a.localhost:3000', true], ['http://localhost:3000', false], ['http://a.localhost:3001', false],
+      ['https://x.example.com', true], ['https://x_y.example.com', false], ['https://.example.com', false],
+    ];
+    for (const [origin, allowed] of table) assert.equal(list.has(origin), allowed, origin);
+    assert.equal(list.size, 3);
   });
 
   test('a bad base path is a start-up error', () => {
