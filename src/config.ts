@@ -75,6 +75,15 @@ export interface Config {
   readonly cgiDirs: readonly (readonly string[])[];
   /** Extension (lower case, with dot) → absolute interpreter argv. */
   readonly interpreters: ReadonlyMap<string, readonly string[]>;
+  /** Extensions (lower case, with dot) run as scripts anywhere under the root (`--cgi-ext`). */
+  readonly cgiExtensions: ReadonlySet<string>;
+  /**
+   * Extensions whose files are code, never sent as files (server-code.ts):
+   * those mapped with `--interpreter` and those of `--cgi-ext`. Not the
+   * Windows default mappings, which exist for script directories: with them,
+   * every static `.js` would be refused.
+   */
+  readonly codeExtensions: ReadonlySet<string>;
   readonly passEnv: readonly string[];
   readonly passAuthorization: boolean;
   readonly scriptTimeoutMs: number;
@@ -144,6 +153,8 @@ export function resolveConfig(options: ServeOptions = {}): Config {
   const interpreters = resolveInterpreters(merged.interpreters ?? defaultInterpreters());
   const crossOrigin = resolveCrossOrigin(merged);
   const cgiDirs = (merged.cgiDirs ?? DEFAULT_CGI_DIRS).map(parseCgiDir);
+  const cgiExtensions = resolveCgiExtensions(merged.cgiExt ?? []);
+  const codeExtensions = new Set([...(merged.interpreters ? interpreters.keys() : []), ...cgiExtensions]);
   const hidden = hiddenFilesOf(routes, fileOptions.__file, root);
 
   return {
@@ -157,6 +168,8 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     cgiEnabled: merged.cgi ?? true,
     cgiDirs,
     interpreters,
+    cgiExtensions,
+    codeExtensions,
     passEnv: merged.passEnv ?? [],
     passAuthorization: merged.passAuthorization ?? false,
     scriptTimeoutMs,
@@ -428,6 +441,15 @@ function parseCgiDir(dir: string): string[] {
 function defaultInterpreters(): Record<string, string> {
   if (process.platform !== 'win32') return {};
   return { '.py': 'python', '.js': 'node', '.mjs': 'node', '.cjs': 'node', '.pl': 'perl', '.rb': 'ruby', '.php': 'php-cgi' };
+}
+
+function resolveCgiExtensions(list: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const ext of list) {
+    if (!/^\.[A-Za-z0-9_-]+$/.test(ext)) throw new ConfigError(`--cgi-ext takes extensions such as .php or .cgi, not ${JSON.stringify(ext)}`);
+    out.add(ext.toLowerCase());
+  }
+  return out;
 }
 
 function resolveInterpreters(map: Record<string, string>): Map<string, string[]> {

@@ -244,6 +244,17 @@ export const OPTIONS = {
     parse: parseInterpreterSpec, collect: (specs: unknown[]) => Object.fromEntries(specs as [string, string][]),
     help: 'run files with this extension through COMMAND, executable or not, repeatable, e.g. .py=python3 (default: none; on Windows .py .js .mjs .cjs .pl .rb .php)',
   },
+  /**
+   * Extensions (`.php`) whose files run as scripts wherever they are under
+   * the root, as Apache's `AddHandler cgi-script` and lighttpd's
+   * `cgi.assign`: through their interpreter if one is mapped, else directly
+   * (execute bit required). Never dotfiles. Default none.
+   */
+  cgiExt: {
+    kind: STRINGS, flag: 'cgi-ext', arg: '.ext', repeat: true, parse: commaList,
+    collect: (items: unknown[]) => (items as string[][]).flat(),
+    help: 'run files with these extensions anywhere under the root as scripts, repeatable or comma-separated, e.g. .php,.cgi; directory index order: index.html, index.php, index.cgi (default: none)',
+  },
   /** Names of server environment variables passed to scripts besides the allow-list. Default none. */
   passEnv: {
     kind: STRINGS, flag: 'pass-env', arg: 'name', repeat: true,

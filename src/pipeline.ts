@@ -163,6 +163,8 @@ export class RequestPipeline {
         return answerRedirect(res, target.location, method);
       case 'other-method':
         return refuseMethod(res, method, next);
+      case 'route-method':
+        return refuseRouteMethod(res, method, target.allow);
       case 'server':
         return answerOptions(res, STATIC_ALLOW);
       case 'not-found':
@@ -233,11 +235,13 @@ function refuseMethod(res: ServerResponse, method: string, next: Next | undefine
 
 /**
  * A preflight's `Access-Control-Allow-Methods`: the Allow set of what the
- * request would reach. Command routes covering the path give their methods;
- * a CGI script takes every method; files, directories and misses are
- * GET, HEAD, OPTIONS.
+ * request would reach. Command routes own their path for every method (the
+ * resolver's `route-method` target carries their Allow list), so routes
+ * covering the path give their methods (ANY: every method); a CGI script
+ * takes every method; files, directories and misses are GET, HEAD, OPTIONS.
  */
 function allowedMethods(config: Config, url: string, target: LookupTarget | null): string {
+  if (target?.kind === 'route-method') return target.allow;
   const methods = new Set<string>();
   let path;
   try {
@@ -251,11 +255,19 @@ function allowedMethods(config: Config, url: string, target: LookupTarget | null
     methods.add(route.method);
     if (route.method === 'GET') methods.add('HEAD');
   }
-  if (target?.kind === 'script' && !target.script.route) return SCRIPT_METHODS.join(', ');
-  if (target?.kind !== 'script') methods.add('GET').add('HEAD');
+  if (methods.size === 0) {
+    if (target?.kind === 'script') return SCRIPT_METHODS.join(', ');
+    methods.add('GET').add('HEAD');
+  }
   methods.add('OPTIONS');
   const order = (m: string): number => (SCRIPT_METHODS.includes(m) ? SCRIPT_METHODS.indexOf(m) : SCRIPT_METHODS.length);
   return [...methods].sort((a, b) => order(a) - order(b) || (a < b ? -1 : 1)).join(', ');
+}
+
+/** A method no command route on this path takes: its Allow list for OPTIONS (nothing runs), else 405. */
+function refuseRouteMethod(res: ServerResponse, method: string, allow: string): void {
+  if (method === 'OPTIONS') return answerOptions(res, allow);
+  throw new HttpError(405, { headers: { Allow: allow } });
 }
 
 function answerOptions(res: ServerResponse, allow: string): void {
