@@ -140,11 +140,11 @@ function errorEdge(folders: NearestFolder): ErrorEdge {
         message: known ? err.publicMessage : undefined,
         headers: known ? err.headers : undefined,
         head: req.method === 'HEAD',
-        back,
+        back: ctx.config.basePath + back,
       });
       if (record) sentBodyBytes.set(res, bytes);
     };
-    const back = (status === 404 || status === 403) && ctx.checked ? folders.find(req.url ?? '/') : '/';
+    const back = (status === 404 || status === 403) && ctx.checked ? folders.find(ctx.url) : '/';
     if (typeof back === 'string') send(back);
     else back.then(send, () => send('/'));
   };

@@ -442,3 +442,29 @@ describe('text browsers', () => {
     assert.match(missing, /404 Not Found\s+Nothing is served at this address\.\s+Back to \/a\/b\//);
   });
 });
+
+describe('under --base-path', () => {
+  test('breadcrumbs start at the base path; sort links, archive and the way back stay below it', async () => {
+    const app = await startServer({ root, archives: true, cgi: false, basePath: '/app' });
+    try {
+      const res = await get('/app/a/b/', {}, app.port);
+      assert.equal(res.status, 200);
+      const text = res.body.toString();
+      const h1 = text.slice(text.indexOf('<h1>'), text.indexOf('</h1>'));
+      const crumbs = [...h1.matchAll(/<a class="bc"[^>]* href="([^"]*)">([^<]*)<\/a>/g)].map((m) => [m[1], m[2]]);
+      assert.deepEqual(crumbs, [['/app/', '/app/'], ['/app/a/', 'a/'], ['/app/a/b/', 'b/']]);
+      assert.deepEqual(entryNames(text), ['c/']);
+      assert.deepEqual(entryNames((await get('/app/sorted/?sort=size&order=desc', {}, app.port)).body.toString()).slice(2), ['file2.txt', 'File1.txt', 'file10.txt']);
+      const tar = await get('/app/a/?download=tar', {}, app.port);
+      assert.deepEqual(Object.keys(await untar(tar.body)), ['a/', 'a/b/', 'a/b/c/', 'a/b/c/deep.txt']);
+      const missing = await get('/app/a/b/missing.txt', {}, app.port);
+      assert.equal(missing.status, 404);
+      assert.match(missing.body.toString(), /<a href="\/app\/a\/b\/">Back to \/app\/a\/b\/<\/a>/);
+      const outside = await get('/elsewhere/x', {}, app.port);
+      assert.equal(outside.status, 404);
+      assert.match(outside.body.toString(), /<a href="\/app\/">Back to \/app\/<\/a>/);
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -9,7 +9,7 @@ import type { RequestContext } from '../context.js';
 import { SERVER_SOFTWARE } from '../version.js';
 import { NO_BODY, prepareBody, type RequestBody } from './body.js';
 import { buildCgiEnv, type CgiRequest } from './env.js';
-import { CgiHeadParser, CgiOutputError, type CgiHead } from './parse.js';
+import { CgiHeadParser, CgiOutputError, checkBodyType, needsType, type CgiHead } from './parse.js';
 import type { RunningScript, RunOptions } from './supervise.js';
 import type { Route } from '../config.js';
 import { admitHook, type Admitted } from '../webhook/admit.js';
@@ -257,11 +257,13 @@ async function relayCgi(ctx: RequestContext, script: RunningScript): Promise<Loc
     throw err;
   }
   if (!parsed) throw failureBeforeHead(script, await script.exited);
-  const { head, rest } = parsed;
+  const { head } = parsed;
   if (head.kind === 'local-redirect') {
     script.stdout.resume();
     return { location: head.location };
   }
+  // A head without Content-Type stands only if no body follows (parse.ts checkBodyType): wait for the first body byte or the end.
+  const rest = needsType(head) ? await untypedBody(script, head, parsed.rest) : parsed.rest;
   const { res } = ctx;
   res.statusCode = head.status;
   if (head.reason) res.statusMessage = head.reason;
@@ -275,8 +277,65 @@ async function relayCgi(ctx: RequestContext, script: RunningScript): Promise<Loc
     script.stop('error');
     throw new HttpError(502, { logMessage: `bad script header: ${(err as Error).message}` });
   }
+  // Browsers hold back a sniffable body (Chromium: text/plain until 1 KiB or the end), so a streamed answer would not stream; as for files.
+  if (!res.hasHeader('x-content-type-options')) res.setHeader('X-Content-Type-Options', 'nosniff');
+  if (rest === null) {
+    endEmpty(ctx, declared);
+    return undefined;
+  }
   await relayBody(ctx, script, rest, declared);
   return undefined;
+}
+
+/**
+ * The body after a head without Content-Type: null when the output ended
+ * with none (the head is the whole answer), else a 502 thrown at its first
+ * byte. Nothing is held back: the wait ends at the first byte or at the end.
+ */
+async function untypedBody(script: RunningScript, head: CgiHead, rest: Buffer): Promise<null> {
+  const first = rest.length > 0 ? rest : await firstChunk(script.stdout);
+  // Stopped while nothing was sent: the status can still say so.
+  if (first === null && script.stopReason === 'timeout') throw new HttpError(504, { logMessage: 'script timed out after a header block without Content-Type' });
+  if (first === null && script.stopReason === 'client-gone') throw new HttpError(499, { logMessage: 'client went away' });
+  try {
+    checkBodyType(head, first?.length ?? 0);
+  } catch (err) {
+    script.stop('error');
+    throw new HttpError(502, { logMessage: `bad script output: ${(err as Error).message}` });
+  }
+  return null;
+}
+
+/** The next non-empty chunk of a paused stream, or null at its end. */
+function firstChunk(stdout: Readable): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const onData = (chunk: Buffer): void => {
+      if (chunk.length === 0) return;
+      cleanup();
+      stdout.pause();
+      resolve(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(null);
+    };
+    const cleanup = (): void => {
+      stdout.off('data', onData);
+      stdout.off('end', onEnd);
+      stdout.off('close', onEnd);
+    };
+    stdout.on('data', onData);
+    stdout.once('end', onEnd);
+    stdout.once('close', onEnd);
+    stdout.resume();
+  });
+}
+
+/** A response whose body is empty: complete, unless it declared a length it never sent (then the framing is broken: cut). */
+function endEmpty(ctx: RequestContext, declared: number | null): void {
+  ctx.bytes = 0;
+  if (declared !== null && declared > 0 && ctx.req.method !== 'HEAD') ctx.res.destroy();
+  else ctx.res.end();
 }
 
 /**
@@ -393,6 +452,7 @@ async function relayStdoutRoute(ctx: RequestContext, script: RunningScript, rout
     const body = Buffer.concat(held.chunks);
     res.statusCode = route.successStatus;
     res.setHeader('Content-Type', contentType);
+    if (!res.hasHeader('x-content-type-options')) res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Content-Length', body.length);
     ctx.bytes = ctx.req.method === 'HEAD' ? 0 : body.length;
     res.end(ctx.req.method === 'HEAD' ? undefined : body);
@@ -400,6 +460,7 @@ async function relayStdoutRoute(ctx: RequestContext, script: RunningScript, rout
   }
   res.statusCode = route.successStatus;
   res.setHeader('Content-Type', contentType);
+  if (!res.hasHeader('x-content-type-options')) res.setHeader('X-Content-Type-Options', 'nosniff');
   await relayBody(ctx, script, Buffer.concat(held.chunks), null, true);
 }
 

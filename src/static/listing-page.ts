@@ -34,6 +34,8 @@ export interface ListingPageOptions {
   readonly total?: number;
   /** Rendered README (already safe HTML), shown below the table. */
   readonly readmeHtml?: string | null;
+  /** `--base-path` (`/app`, or ''): the first breadcrumb leads there, not to the host's `/`. */
+  readonly basePath?: string;
   /** Show the "download as tar" link (`--archives`). */
   readonly archives?: boolean;
   readonly extras?: PageExtras;
@@ -170,11 +172,16 @@ function kindOf(name: string): string | undefined {
   return dot > 0 ? KINDS[name.slice(dot + 1).toLowerCase()] : undefined;
 }
 
-/** Breadcrumbs: every ancestor of the folder is a link (the last one, the folder itself, is marked current). */
-function breadcrumbs(urlPath: string): string {
-  const parts = urlPath.split('/').filter((p) => p !== '');
-  let href = '/';
-  const links = [`<a class="bc" href="/">/</a>`];
+/**
+ * Breadcrumbs: every ancestor of the folder is a link (the last one, the
+ * folder itself, is marked current). Under a base path they start at it: the
+ * server answers nothing above it.
+ */
+function breadcrumbs(urlPath: string, basePath: string): string {
+  const local = basePath !== '' && urlPath.startsWith(basePath + '/') ? urlPath.slice(basePath.length) : urlPath;
+  const parts = local.split('/').filter((p) => p !== '');
+  let href = basePath + '/';
+  const links = [`<a class="bc" href="${escapeHtml(href)}">${escapeHtml(safeDecode(href))}</a>`];
   parts.forEach((part, i) => {
     href += part + '/';
     const current = i === parts.length - 1 ? ' aria-current="page"' : '';
@@ -264,7 +271,7 @@ export function renderListingHtml(urlPath: string, entries: readonly ListingEntr
   return (
     `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">` +
     `<meta name="viewport" content="width=device-width,initial-scale=1"><title>${title}</title>` +
-    `<style>${LISTING_CSS}</style>${extraStyles}</head><body>\n<h1>Index of ${breadcrumbs(urlPath)}</h1>\n` +
+    `<style>${LISTING_CSS}</style>${extraStyles}</head><body>\n<h1>Index of ${breadcrumbs(urlPath, options.basePath ?? '')}</h1>\n` +
     // Spaces between the bar's items: text browsers show them on one line.
     `<div class="bar">${filterForm(view)}\n<span id="count" class="mu">${countText(entries, options.total ?? entries.length, view.q)}</span>\n${archive}</div>\n` +
     `<table><thead>${headerRow(view)}</thead><tbody>\n` +

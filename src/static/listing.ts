@@ -95,6 +95,7 @@ export async function listingBody(
     total: all.length,
     readmeHtml: await folderReadme(config, dir.fsPath, all),
     archives: config.archives,
+    basePath: config.basePath,
     extras: listingExtras(config, dir.fsPath),
   });
   return Buffer.from(html);
