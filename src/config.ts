@@ -1,7 +1,7 @@
 import { accessSync, closeSync, constants, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { AccessConfigError, loadHtpasswd, normalizeOrigin, parseAuthSpec, type AccessPolicy, type PasswordCheck } from './access.js';
+import { AccessConfigError, loadHtpasswd, parseAuthSpec, type AccessPolicy, type PasswordCheck } from './access.js';
 import { splitCommandLine } from './argv.js';
 import { ConfigError, checkOptionValues } from './option-spec.js';
 import {
@@ -17,6 +17,11 @@ import {
   type ServeOptions,
 } from './options.js';
 import { warmPythonRefusal } from './cgi/start/python-gate.js';
+import { corsPolicy, type CorsPolicy } from './cors.js';
+import { spaPath, type LookupOptions } from './lookup.js';
+import { encodePath } from './request-path.js';
+import { HeaderConfigError, ResponseHeaders } from './response-headers.js';
+import { RuleConfigError, UrlRules } from './rewrite.js';
 import { hasHookKeys, resolveHook, type Hook } from './webhook/hook.js';
 
 export { ConfigError } from './option-spec.js';
@@ -63,6 +68,8 @@ export interface Config {
   readonly dotfiles: 'ignore' | 'allow';
   readonly followSymlinks: boolean;
   readonly listing: boolean;
+  /** `?download=tar` on a listed folder streams it as a tar archive. */
+  readonly archives: boolean;
   readonly log: LogWriter | undefined;
   readonly logFormat: 'text' | 'json';
   readonly cgiEnabled: boolean;
@@ -100,6 +107,16 @@ export interface Config {
   readonly warmInterpreter: readonly string[] | null;
   /** Absolute argv of the spawn helper's interpreter; null when it is off or no python3 was found. */
   readonly spawnHelper: readonly string[] | null;
+  /** The cross-origin policy (cors.ts). */
+  readonly crossOrigin: CorsPolicy;
+  /** Headers added to responses (`-H`, config `headers`, CORS); null when there are none. */
+  readonly responseHeaders: ResponseHeaders | null;
+  /** The config file's redirects and rewrites, and cleanUrls; null when there are none. */
+  readonly urlRules: UrlRules | null;
+  /** The aliases of a miss: `--ext`, `--spa`. */
+  readonly lookup: LookupOptions;
+  /** `--base-path`: `''`, or a prefix such as `/app` (percent-encoded, no trailing slash) below which everything is served. */
+  readonly basePath: string;
   /** What this config was built from: the caller's options and the config file as read (for a reload to compare). */
   readonly source: { readonly options: ServeOptions; readonly file: FileOptions };
 }
@@ -130,12 +147,16 @@ export function resolveConfig(options: ServeOptions = {}): Config {
   const fileOptions = loadConfigFile(options.configFile, root);
   const merged: ServeOptions = { ...fileOptions, ...stripUndefined(options) };
   if (fileOptions.routes && options.routes) merged.routes = [...options.routes, ...fileOptions.routes];
+  // The file's headers first, so a caller's (-H) header of the same name is set last and wins.
+  if (fileOptions.headers && options.headers) merged.headers = [...fileOptions.headers, ...options.headers];
 
   const scriptTimeoutMs = seconds(merged.scriptTimeout ?? DEFAULT_SCRIPT_TIMEOUT_S, 'script timeout');
   const maxScripts = positiveInt(merged.maxScripts ?? defaultMaxScripts(), 'max scripts');
   const maxBodyBytes = nonNegativeInt(merged.maxBody ?? DEFAULT_MAX_BODY_BYTES, 'max body');
   const routes = resolveRoutes(merged.routes ?? [], { root, timeoutMs: scriptTimeoutMs, maxBodyBytes });
   const interpreters = resolveInterpreters(merged.interpreters ?? defaultInterpreters());
+  const crossOrigin = resolveCrossOrigin(merged);
+  const cgiDirs = (merged.cgiDirs ?? DEFAULT_CGI_DIRS).map(parseCgiDir);
   const cgiExtensions = resolveCgiExtensions(merged.cgiExt ?? []);
   const codeExtensions = new Set([...(merged.interpreters ? interpreters.keys() : []), ...cgiExtensions]);
   const hidden = hiddenFilesOf(routes, fileOptions.__file, root);
@@ -146,10 +167,11 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     dotfiles: merged.dotfiles ?? 'ignore',
     followSymlinks: merged.followSymlinks ?? false,
     listing: merged.listing ?? true,
+    archives: merged.archives ?? false,
     log: options.log,
     logFormat: options.logFormat ?? 'text',
     cgiEnabled: merged.cgi ?? true,
-    cgiDirs: (merged.cgiDirs ?? DEFAULT_CGI_DIRS).map(parseCgiDir),
+    cgiDirs,
     interpreters,
     cgiExtensions,
     codeExtensions,
@@ -163,7 +185,7 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     hiddenFiles: hidden,
     headerTimeoutMs: seconds(merged.headerTimeout ?? DEFAULT_HEADER_TIMEOUT_S, 'header timeout'),
     requestTimeoutMs: seconds(merged.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_S, 'request timeout'),
-    access: resolveAccess(options, merged),
+    access: resolveAccess(options, merged, crossOrigin),
     fileCache: merged.fileCache ?? true,
     liveReload: merged.liveReload ?? false,
     warmPython: merged.warmPython ?? false,
@@ -171,6 +193,8 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     warmInterpreter: merged.warmPython ? testedWarmInterpreter(resolveWarmInterpreter(merged.warmInterpreter, interpreters), root, merged.passEnv ?? []) : null,
     // No PATH search at start-up for a server that can run no script.
     spawnHelper: merged.spawnHelper === false || ((merged.cgi ?? true) === false && routes.length === 0) ? null : findSpawnHelper(),
+    crossOrigin,
+    ...resolveWeb(merged, crossOrigin),
     source: { options, file: fileOptions },
   };
 }
@@ -195,6 +219,30 @@ export function reloadRoutes(old: Config): { config: Config; restart: string[] }
     config: { ...old, routes, hiddenFiles: hiddenFilesOf(routes, file.__file, old.root), source: { options, file } },
     restart,
   };
+}
+
+/**
+ * The web conventions (issue 19): response headers, redirects and rewrites,
+ * the aliases of a miss, the base path.
+ */
+function resolveWeb(merged: ServeOptions, crossOrigin: CorsPolicy): Pick<Config, 'responseHeaders' | 'urlRules' | 'lookup' | 'basePath'> {
+  try {
+    const headers = new ResponseHeaders(crossOrigin, merged.headers ?? []);
+    const cleanUrls = merged.cleanUrls ?? false;
+    const hasRules = cleanUrls || (merged.redirects ?? []).length > 0 || (merged.rewrites ?? []).length > 0;
+    return {
+      responseHeaders: headers.active ? headers : null,
+      urlRules: hasRules ? new UrlRules({ redirects: merged.redirects, rewrites: merged.rewrites, cleanUrls }) : null,
+      lookup: {
+        ext: merged.ext ?? (cleanUrls ? 'html' : null),
+        spa: merged.spa === undefined || merged.spa === false ? null : spaPath(merged.spa === true ? 'index.html' : merged.spa),
+      },
+      basePath: resolveBasePath(merged.basePath),
+    };
+  } catch (err) {
+    if (err instanceof HeaderConfigError || err instanceof RuleConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
 
 /** Does an interpreter's flag list contain `-c`, `-m` or `-` (which would replace the fork server)? */
@@ -289,8 +337,28 @@ function startsWithShebang(path: string): boolean {
   }
 }
 
+/** The cross-origin options (cors.ts), checked together: --cors-credentials needs --allow-origin. */
+function resolveCrossOrigin(merged: ServeOptions): CorsPolicy {
+  try {
+    return corsPolicy(merged);
+  } catch (err) {
+    if (err instanceof AccessConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+/** `--base-path /app/` → `/app`: plain segments, percent-encoded as a request would spell them. */
+function resolveBasePath(value: string | undefined): string {
+  if (value === undefined) return '';
+  const segments = value.split('/').filter((s) => s !== '');
+  if (!value.startsWith('/') || segments.some((s) => s === '.' || s === '..' || /[?#%\\\0-\x1f\x7f]/.test(s))) {
+    throw new ConfigError(`base path must be a URL path such as /app, not ${JSON.stringify(value)}`);
+  }
+  return segments.length === 0 ? '' : encodePath(segments, false);
+}
+
 /** Access options. Credentials come only from the caller (flags), never from a file inside the served root. */
-function resolveAccess(options: ServeOptions, merged: ServeOptions): AccessPolicy {
+function resolveAccess(options: ServeOptions, merged: ServeOptions, crossOrigin: CorsPolicy): AccessPolicy {
   try {
     let users: Map<string, PasswordCheck> | null = null;
     if (options.authFile) users = loadHtpasswd(resolve(options.authFile));
@@ -303,7 +371,7 @@ function resolveAccess(options: ServeOptions, merged: ServeOptions): AccessPolic
     return {
       users,
       allowedHosts: hosts === undefined ? 'loopback' : hosts === 'any' || hosts.includes('any') ? 'any' : new Set(hosts.map((h) => h.toLowerCase())),
-      allowedOrigins: new Set((merged.allowOrigins ?? []).map(normalizeOrigin)),
+      allowedOrigins: crossOrigin.origins,
       cors: merged.cors ?? false,
     };
   } catch (err) {

@@ -6,6 +6,7 @@ import { HttpError, permissionDenied } from './errors.js';
 import { encodePath, parseRequestTarget, type RequestPath } from './request-path.js';
 import { loadFile, StaticCache, type CacheEntry, type MissTicket } from './static/cache.js';
 import { listingBody, readListing } from './static/listing.js';
+import { isDefaultView, type ListingView } from './static/listing-view.js';
 import { isInside, isServerCode } from './server-code.js';
 import { fileInfo, type FileInfo } from './static/serve-file.js';
 
@@ -36,8 +37,18 @@ export interface ScriptTarget {
 export type Target =
   /** A file for GET or HEAD: its validators, and its bytes when small and cached. */
   | { readonly kind: 'file'; readonly file: FileInfo }
-  /** A directory listing for GET or HEAD; `body` renders it, or takes it from the cache. */
-  | { readonly kind: 'directory'; readonly body: (json: boolean) => Promise<Buffer> }
+  /**
+   * A directory listing for GET or HEAD: `body` renders it for a view (sort,
+   * filter), or takes the plain view from the cache; `fsPath` is the folder
+   * (for its archive and its page's extras).
+   */
+  | {
+      readonly kind: 'directory';
+      readonly fsPath: string;
+      /** The folder's URL path, decoded, as segments. */
+      readonly segments: readonly string[];
+      readonly body: (json: boolean, view: ListingView) => Promise<Buffer>;
+    }
   /** The canonical spelling of the path (301, or 308 for methods with a body). */
   | { readonly kind: 'redirect'; readonly location: string }
   /** A script or command route, with the parsed path its environment is built from. */
@@ -109,6 +120,11 @@ export class Resolver {
     const path = parseRequestTarget(url);
     if (routeCovers(this.config.routes, path)) return this.resolveMiss(url, method);
     return { kind: 'script', script, path };
+  }
+
+  /** The file cache's generation (bumped by every file-system event), or null without a cache. */
+  get cacheGeneration(): number | null {
+    return this.cache?.generation ?? null;
   }
 
   /** Stop watching and forget everything (server or handler close); later requests resolve uncached. */
@@ -194,24 +210,30 @@ export class Resolver {
       const entry: CachedListing = { kind: 'listing', fsPath, urlPath, isRoot, html: null, json: null };
       if (this.cache!.put(ticket.key, entry, ticket.generation)) return this.listingTarget(ticket.key, entry);
     }
+    const dir = { fsPath, urlPath, isRoot };
     return {
       kind: 'directory',
-      body: async (json) => listingBody(urlPath, (await readListing(this.config, fsPath)).entries, isRoot, json),
+      fsPath,
+      segments: found.segments,
+      body: async (json, view) => listingBody(this.config, dir, (await readListing(this.config, fsPath)).entries, json, view),
     };
   }
 
   private listingTarget(key: string, entry: CachedListing): Target {
-    return { kind: 'directory', body: (json) => this.cachedListingBody(key, entry, json) };
+    const segments = entry.fsPath === this.config.root ? [] : entry.fsPath.slice(this.config.root.length + 1).split(sep);
+    return { kind: 'directory', fsPath: entry.fsPath, segments, body: (json, view) => this.cachedListingBody(key, entry, json, view) };
   }
 
   /**
    * A cached listing's body, rendered on first use for each format. The
    * listing shows each subdirectory's date, so subdirectories are watched
    * before the directory is read; a listing with symlinks (whose targets no
-   * watch covers) is served but not kept.
+   * watch covers) is served but not kept. Only the plain view (no sort or
+   * filter parameters) is kept; other views are built from a fresh read.
    */
-  private async cachedListingBody(key: string, entry: CachedListing, json: boolean): Promise<Buffer> {
-    const ready = json ? entry.json : entry.html;
+  private async cachedListingBody(key: string, entry: CachedListing, json: boolean, view: ListingView): Promise<Buffer> {
+    const plain = isDefaultView(view);
+    const ready = plain ? (json ? entry.json : entry.html) : null;
     if (ready) return ready;
     const cache = this.cache!;
     const generation = cache.generation;
@@ -222,8 +244,8 @@ export class Resolver {
       .every((d) => cache.watchPath([...relative, d.name], relative.length + 1) === relative.length + 1);
     // The names read above: a name added or removed since is an event in this directory, which bumps the generation.
     const { entries, hasSymlinks } = await readListing(this.config, entry.fsPath, dirents);
-    const body = listingBody(entry.urlPath, entries, entry.isRoot, json);
-    if (subdirsWatched && !hasSymlinks) cache.storeListingBody(key, entry, json, body, generation);
+    const body = await listingBody(this.config, entry, entries, json, view);
+    if (plain && subdirsWatched && !hasSymlinks) cache.storeListingBody(key, entry, json, body, generation);
     return body;
   }
 
@@ -238,7 +260,14 @@ export class Resolver {
 type Found =
   /** `realPath` differs from `fsPath` when a symlink is on the way (such targets are not cached). */
   | { readonly kind: 'file'; readonly fsPath: string; readonly realPath: string; readonly stats: Stats }
-  | { readonly kind: 'directory'; readonly fsPath: string; readonly realPath: string; readonly urlPath: string; readonly isRoot: boolean }
+  | {
+      readonly kind: 'directory';
+      readonly fsPath: string;
+      readonly realPath: string;
+      readonly urlPath: string;
+      readonly segments: readonly string[];
+      readonly isRoot: boolean;
+    }
   | { readonly kind: 'redirect'; readonly location: string }
   | { readonly kind: 'route-method'; readonly allow: string }
   | { readonly kind: 'script'; readonly script: ScriptTarget };
@@ -261,7 +290,7 @@ async function find(config: Config, path: RequestPath, method: string): Promise<
   const allow = routeAllow(config.routes, path);
   if (allow) return { kind: 'route-method', allow };
   if (!path.canonical) {
-    return { kind: 'redirect', location: encodePath(path.segments, path.trailingSlash) + queryPart(path) };
+    return { kind: 'redirect', location: config.basePath + encodePath(path.segments, path.trailingSlash) + queryPart(path) };
   }
   if (config.dotfiles === 'ignore' && path.segments.some((s) => s.charCodeAt(0) === 46 /* . */)) throw NOT_FOUND();
   if (config.cgiEnabled) {
@@ -325,7 +354,8 @@ function routeCovers(routes: readonly Route[], path: RequestPath): boolean {
   return routes.length > 0 && routes.some((r) => routeMatchesPath(r, path));
 }
 
-function routeMatchesPath(route: Route, path: RequestPath): boolean {
+/** Does a command route's path (exact, or a `/*` prefix) take this request path, whatever the method? */
+export function routeMatchesPath(route: Route, path: RequestPath): boolean {
   return route.prefix ? path.decoded.startsWith(route.path) : path.decoded === route.path;
 }
 
@@ -334,7 +364,7 @@ function routeTarget(config: Config, route: Route, path: RequestPath): ScriptTar
   return {
     argv: route.argv,
     scriptFilename: route.argv[route.argv.length > 1 ? 1 : 0]!,
-    scriptName: base,
+    scriptName: config.basePath + base,
     pathInfo: path.decoded.slice(base.length),
     cwd: config.root,
     nph: false,
@@ -379,7 +409,7 @@ async function resolveScript(config: Config, dir: readonly string[], path: Reque
       realPathIsPath: realScript === fsPath && realDir === dirPath,
       argv: scriptArgv(config, fsPath, stats),
       scriptFilename: fsPath,
-      scriptName: '/' + path.segments.slice(0, i + 1).join('/'),
+      scriptName: config.basePath + '/' + path.segments.slice(0, i + 1).join('/'),
       pathInfo: rest.length === 0 ? (path.trailingSlash ? '/' : '') : '/' + rest.join('/') + (path.trailingSlash ? '/' : ''),
       cwd: fsPath.slice(0, fsPath.lastIndexOf(sep)),
       nph: basename(fsPath).startsWith('nph-'),
@@ -413,12 +443,19 @@ async function resolveStatic(config: Config, path: RequestPath, method: string):
   if (stats.isDirectory()) {
     // Only GET and HEAD are redirected to the slash form; other methods get their 405 from the directory.
     if (path.segments.length > 0 && !path.trailingSlash && (method === 'GET' || method === 'HEAD')) {
-      return { kind: 'redirect', location: encodePath(path.segments, true) + queryPart(path) };
+      return { kind: 'redirect', location: config.basePath + encodePath(path.segments, true) + queryPart(path) };
     }
     const index = await findIndex(config, fsPath, path);
     if (index) return index;
     if (!config.listing) throw new HttpError(403, { publicMessage: 'Directory listing is turned off.' });
-    return { kind: 'directory', fsPath, realPath, urlPath: encodePath(path.segments, true), isRoot: path.segments.length === 0 };
+    return {
+      kind: 'directory',
+      fsPath,
+      realPath,
+      urlPath: config.basePath + encodePath(path.segments, true),
+      segments: path.segments,
+      isRoot: path.segments.length === 0,
+    };
   }
   if (!stats.isFile()) throw NOT_FOUND();
   if (runsHere(config, path.segments)) return extScript(config, fsPath, realPath, stats, path, path.segments.length);

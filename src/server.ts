@@ -6,7 +6,8 @@ import { newContext, type RequestContext } from './context.js';
 import { ERROR_PAGE_HEADERS, HttpError, reasonPhrase, renderErrorPage, sendError } from './errors.js';
 import { LiveReload } from './live-reload/endpoint.js';
 import { formatAccess, sentBodyBytes } from './log.js';
-import { RequestPipeline, type Next } from './pipeline.js';
+import { NearestFolder } from './nearest-folder.js';
+import { RequestPipeline, type ErrorEdge, type Next } from './pipeline.js';
 import { Resolver } from './resolve.js';
 
 /** A node:http request listener; `next` (connect/express) is called when the handler declines. */
@@ -74,6 +75,7 @@ export function createHandler(options: ServeOptions | Config = {}): RequestHandl
  * not.
  */
 function listenerFor(config: Config, scripts: ScriptPool, resolver: Resolver, live: LiveReload | null): Listener {
+  const answerError = errorEdge(new NearestFolder(config, () => resolver.cacheGeneration));
   const pipeline = new RequestPipeline(config, resolver, answerError, live);
   return (req, res, next) => {
     const ctx = newContext(req, res, config, scripts);
@@ -117,27 +119,39 @@ function logWhenClosed(ctx: RequestContext, started: number): void {
  * their status and a short page; anything else is a generic 500 whose detail
  * goes only to the log. If the headers are already out, the only honest
  * answer is to cut the connection. As middleware, a 404 is the next
- * handler's to answer.
+ * handler's to answer. A 404 or 403 page links back to the nearest existing
+ * parent folder, looked up only for requests past every check (a refused
+ * Host, which may be a DNS-rebinding page, or a missing password learns
+ * nothing from it); other pages link to `/`.
  */
-function answerError(ctx: RequestContext, err: unknown, next: Next | undefined): void {
-  const { req, res, record } = ctx;
-  const known = err instanceof HttpError;
-  const status = known ? err.status : 500;
-  if (next && status === 404 && known) return next();
-  if (record) {
-    if (!known || status >= 500) record.error = err instanceof Error ? err.message : String(err);
-    else if (err.message !== reasonPhrase(status) && err.message !== err.publicMessage) record.error = err.message;
-  }
-  if (res.headersSent || res.destroyed) {
-    res.destroy();
-    return;
-  }
-  const bytes = sendError(res, status, {
-    message: known ? err.publicMessage : undefined,
-    headers: known ? err.headers : undefined,
-    head: req.method === 'HEAD',
-  });
-  if (record) sentBodyBytes.set(res, bytes);
+function errorEdge(folders: NearestFolder): ErrorEdge {
+  return function answerError(ctx: RequestContext, err: unknown, next: Next | undefined): void {
+    const { req, res, record } = ctx;
+    const known = err instanceof HttpError;
+    const status = known ? err.status : 500;
+    if (next && status === 404 && known) return next();
+    if (record) {
+      if (!known || status >= 500) record.error = err instanceof Error ? err.message : String(err);
+      else if (err.message !== reasonPhrase(status) && err.message !== err.publicMessage) record.error = err.message;
+    }
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    const send = (back: string): void => {
+      if (res.headersSent || res.destroyed) return;
+      const bytes = sendError(res, status, {
+        message: known ? err.publicMessage : undefined,
+        headers: known ? err.headers : undefined,
+        head: req.method === 'HEAD',
+        back: ctx.config.basePath + back,
+      });
+      if (record) sentBodyBytes.set(res, bytes);
+    };
+    const back = (status === 404 || status === 403) && ctx.checked ? folders.find(ctx.url) : '/';
+    if (typeof back === 'string') send(back);
+    else back.then(send, () => send('/'));
+  };
 }
 
 /** Status for a request the HTTP parser refused before any handler saw it. */

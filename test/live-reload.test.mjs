@@ -152,7 +152,7 @@ for (const fileCache of [true, false]) {
       assert.equal(res.status, 200);
       assert.equal(res.headers['content-type'], 'text/javascript; charset=utf-8');
       assert.equal(res.headers['x-content-type-options'], 'nosniff');
-      assert.match(res.body.toString(), /new EventSource\("\/\.well-known\/scriptserve\/live-reload"\)/);
+      assert.match(res.body.toString(), /new EventSource\(script \? new URL\("live-reload", script\.src\) : "\/\.well-known\/scriptserve\/live-reload"\)/);
       assert.equal((await request(srv.port, SCRIPT, { headers: { 'If-None-Match': res.headers.etag } })).status, 304);
       const post = await request(srv.port, SCRIPT, { method: 'POST', body: 'x' });
       assert.equal(post.status, 405);
@@ -270,6 +270,34 @@ describe('the reserved paths and the access rules', () => {
       const page = await request(srv.port, '/', { headers: { Authorization: 'Basic ' + Buffer.from('ann:secret').toString('base64') } });
       assert.equal(page.status, 200);
       assert.match(page.body.toString(), /live-reload\.js/);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('under --base-path the tag, the endpoints and the stylesheet paths carry the prefix', async () => {
+    const srv = await startServer({ root, liveReload: true, basePath: '/app' });
+    try {
+      const page = await request(srv.port, '/app/');
+      assert.equal(page.status, 200);
+      assert.match(page.body.toString(), /<script src="\/app\/\.well-known\/scriptserve\/live-reload\.js"><\/script><\/body>/);
+      assert.equal((await request(srv.port, '/app' + SCRIPT)).status, 200);
+      assert.equal((await request(srv.port, SCRIPT)).status, 404);
+      const stream = await deadline(new Promise((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: srv.port, path: '/app' + STREAM, agent: false }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => {
+            text += d;
+            if (text.includes('retry:')) writeFileSync(join(root, 'style.css'), 'p { color: green }\n');
+            if (text.includes('event: css')) resolve({ req, text });
+          });
+        });
+        req.on('error', reject);
+        req.end();
+      }), 5000, 'css event under the base path');
+      stream.req.destroy();
+      assert.match(stream.text, /event: css\ndata: \["\/app\/style\.css"\]\n\n/);
     } finally {
       await srv.close();
     }

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import { LIVE_RELOAD_STREAM_PATH } from './paths.js';
+import { LIVE_RELOAD_SCRIPT_PATH, LIVE_RELOAD_STREAM_PATH } from './paths.js';
+
+/** The stream's URL relative to the script's own (so it holds under any --base-path). */
+const STREAM_FROM_SCRIPT = LIVE_RELOAD_STREAM_PATH.slice(LIVE_RELOAD_SCRIPT_PATH.lastIndexOf('/') + 1);
 
 /**
  * The script injected into pages. It listens to the event stream: `reload`
@@ -16,7 +19,8 @@ export const CLIENT_SCRIPT = `// scriptserve live reload (--live-reload)
   if (window.__scriptserveLiveReload) return;
   window.__scriptserveLiveReload = true;
   let swaps = 0;
-  const source = new EventSource(${JSON.stringify(LIVE_RELOAD_STREAM_PATH)});
+  const script = document.currentScript;
+  const source = new EventSource(script ? new URL(${JSON.stringify(STREAM_FROM_SCRIPT)}, script.src) : ${JSON.stringify(LIVE_RELOAD_STREAM_PATH)});
   source.addEventListener('reload', () => location.reload());
   source.addEventListener('css', (event) => {
     let changed;

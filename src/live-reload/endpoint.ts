@@ -41,8 +41,11 @@ export class LiveReload {
   private batch: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private stopping = false;
+  /** --base-path decoded, as the client compares paths. */
+  private readonly basePath: string;
 
   constructor(private readonly config: Config) {
+    this.basePath = safeDecode(config.basePath);
     const hidden = config.dotfiles === 'ignore';
     this.watcher = new TreeWatcher(
       config.root,
@@ -68,7 +71,8 @@ export class LiveReload {
    * rest of the pipeline (a 404 under the default dotfile rule).
    */
   answer(ctx: RequestContext): boolean {
-    const url = ctx.req.url ?? '';
+    // Below --base-path: the pipeline took the prefix off.
+    const url = ctx.url;
     if (!url.startsWith(LIVE_RELOAD_PREFIX)) return false;
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
@@ -157,9 +161,9 @@ export class LiveReload {
     else this.send('event: reload\ndata: \n\n');
   }
 
-  /** The URL path of a file under the root, decoded (`/styles/site.css`). */
+  /** The URL path of a file under the root as the browser sees it, decoded (`/styles/site.css`, `/app/styles/site.css` under --base-path). */
   private urlPath(fsPath: string): string {
-    return '/' + relative(this.config.root, fsPath).split(sep).join('/');
+    return this.basePath + '/' + relative(this.config.root, fsPath).split(sep).join('/');
   }
 
   private send(text: string): void {
@@ -175,4 +179,12 @@ export class LiveReload {
 /** The reserved paths answer GET and HEAD; anything else is 405. */
 function checkMethod(method: string | undefined): void {
   if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, { headers: { Allow: ALLOW } });
+}
+
+function safeDecode(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }

@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { HttpError } from '../errors.js';
 import { sentBodyBytes } from '../log.js';
 import type { FileInfo } from '../static/serve-file.js';
-import { injectScriptTag } from './inject.js';
+import { injectScriptTag, reloadScriptTag } from './inject.js';
 
 /**
  * HTML files larger than this are served as they are, without the script: the
@@ -29,6 +29,9 @@ interface InjectedPage {
  */
 const injected = new WeakMap<FileInfo, InjectedPage>();
 
+/** The tag for each base path (one per server in practice), built once. */
+const tags = new Map<string, Buffer>();
+
 /** Is this file one live reload injects its script into: an HTML page of at most MAX_INJECTED_BYTES? */
 export function isInjectable(file: FileInfo): boolean {
   return file.type.startsWith('text/html') && file.size <= MAX_INJECTED_BYTES;
@@ -46,13 +49,15 @@ export function isInjectable(file: FileInfo): boolean {
 export function serveInjectedPage(req: IncomingMessage, res: ServerResponse, config: Config, file: FileInfo): void | Promise<void> {
   const page = injected.get(file);
   if (page) return sendPage(req, res, config, file, page);
-  return loadPage(file).then((loaded) => sendPage(req, res, config, file, loaded));
+  return loadPage(file, config.basePath).then((loaded) => sendPage(req, res, config, file, loaded));
 }
 
-async function loadPage(file: FileInfo): Promise<InjectedPage> {
+async function loadPage(file: FileInfo, basePath: string): Promise<InjectedPage> {
   const bytes = file.body ?? (await readFile(file.fsPath));
+  let tag = tags.get(basePath);
+  if (tag === undefined) tags.set(basePath, (tag = reloadScriptTag(basePath)));
   const page: InjectedPage = {
-    body: injectScriptTag(bytes),
+    body: injectScriptTag(bytes, tag),
     etag: file.etag.slice(0, -1) + '-lr"',
     lastModified: file.lastModified,
     mtimeS: file.mtimeS,
