@@ -84,9 +84,10 @@ export class RequestPipeline {
     if (base?.kind === 'slash') return answerRedirect(res, base.location, req.method ?? 'GET');
     // Built-in endpoints that need no credentials answer here, before
     // authentication, one line each, reading `ctx.url` (below --base-path),
-    // never `req.url`: CORS preflights (cors.ts); live reload
-    // (live-reload/endpoint.ts); the health check goes here too. `OPTIONS *` is not one of them: it names the server,
-    // so it resolves (the `server` target) behind authentication, as it always has.
+    // never `req.url`: live reload (live-reload/endpoint.ts), CORS preflights
+    // (cors.ts); the health check goes here too. `OPTIONS *` is not one of
+    // them: it names the server, so it resolves (the `server` target) behind
+    // authentication, as it always has.
     if (this.liveReload?.answer(ctx)) return;
     if (isPreflight(req)) return this.preflight(ctx).then((answered) => (answered ? undefined : this.authenticated(ctx, next)));
     return this.authenticated(ctx, next);
