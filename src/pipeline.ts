@@ -4,6 +4,7 @@ import { handleScript } from './cgi/handler.js';
 import type { Config } from './config.js';
 import type { RequestContext } from './context.js';
 import { HttpError, sendError } from './errors.js';
+import type { HealthCheck } from './health.js';
 import type { Resolver, Target } from './resolve.js';
 import { sendListing, wantsJson } from './static/listing.js';
 import { serveFile } from './static/serve-file.js';
@@ -42,6 +43,7 @@ export class RequestPipeline {
     private readonly config: Config,
     private readonly resolver: Resolver,
     private readonly answerError: ErrorEdge,
+    private readonly health: HealthCheck | null = null,
   ) {
     this.authenticate = config.access.users ? createAuthenticator(config.access.users) : null;
   }
@@ -52,12 +54,14 @@ export class RequestPipeline {
    * the answer. `next` (middleware) takes what this server does not answer.
    */
   handle(ctx: RequestContext, next?: Next): void | Promise<void> {
-    checkRequest(this.config, ctx.req);
-    // The place for built-in endpoints that need no credentials (none yet;
-    // later: a health check, CORS preflights, live reload, job status): they
-    // answer here, before authentication. `OPTIONS *` is not one of them: it
-    // names the server, so it resolves (the `server` target) behind
-    // authentication, as it always has.
+    checkRequest(ctx.req);
+    // The place for built-in endpoints that need no credentials (later also
+    // CORS preflights, live reload, job status): they answer here, before
+    // authentication. `OPTIONS *` is not one of them: it names the server, so
+    // it resolves (the `server` target) behind authentication, as it always has.
+    // The health check comes before the Host check: a kubelet probes by pod IP.
+    if (this.health?.answer(ctx)) return;
+    checkHost(this.config.access, ctx.req, ctx.client.host);
     if (this.authenticate === null) return this.resolveAndDispatch(ctx, next);
     return this.authenticate(ctx.req).then((user) => {
       ctx.remoteUser = user;
@@ -68,7 +72,7 @@ export class RequestPipeline {
   /** The steps after authentication: the cross-origin check, resolve, dispatch. */
   private resolveAndDispatch(ctx: RequestContext, next: Next | undefined): void | Promise<void> {
     const { req, res } = ctx;
-    checkCrossOrigin(this.config.access, req);
+    checkCrossOrigin(this.config.access, req, ctx.client.host);
     if (this.config.access.cors) res.setHeader('Access-Control-Allow-Origin', '*');
     const method = req.method ?? 'GET';
     const target = this.resolver.resolve(req.url ?? '/', method);
@@ -114,8 +118,8 @@ export class RequestPipeline {
   }
 }
 
-/** The checks every request passes before its target is looked at; throws the HttpError that answers a failure. */
-function checkRequest(config: Config, req: IncomingMessage): void {
+/** The checks of the request's form, before anything answers it; throws the HttpError that answers a failure. */
+function checkRequest(req: IncomingMessage): void {
   if ((req.url ?? '').length > MAX_URL_BYTES) throw new HttpError(414);
   if (req.rawHeaders.length > 2 * MAX_HEADER_FIELDS) throw new HttpError(431, { publicMessage: 'Too many header fields.' });
   // RFC 9112 3.2: an HTTP/1.1 request without Host, or with two, is 400. Node's own
@@ -126,7 +130,6 @@ function checkRequest(config: Config, req: IncomingMessage): void {
     throw new HttpError(400, { publicMessage: 'HTTP/1.1 requests need a Host header.' });
   }
   if (NEVER_SERVED.has(req.method ?? 'GET')) throw new HttpError(501);
-  checkHost(config.access, req);
 }
 
 /** How many Host fields the request has (two make the target ambiguous). */

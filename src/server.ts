@@ -4,6 +4,8 @@ import { ScriptPool } from './cgi/pool.js';
 import { resolveConfig, type Config, type ServeOptions } from './config.js';
 import { newContext, type RequestContext } from './context.js';
 import { ERROR_PAGE_HEADERS, HttpError, reasonPhrase, renderErrorPage, sendError } from './errors.js';
+import { HealthCheck } from './health.js';
+import { Lifecycle } from './lifecycle.js';
 import { formatAccess, sentBodyBytes } from './log.js';
 import { RequestPipeline, type Next } from './pipeline.js';
 import { Resolver } from './resolve.js';
@@ -25,18 +27,19 @@ function isConfig(o: ServeOptions | Config): o is Config {
   return typeof (o as Config).cacheControl === 'string' && (o as Config).hiddenFiles instanceof Set;
 }
 
-/** What createHandler and createServer share: the config validated once, the script pool, the handler over both. */
-function assemble(options: ServeOptions | Config): { config: Config; scripts: ScriptPool; handler: RequestHandler } {
+/** What createHandler and createServer share: the config validated once, the script pool, the lifecycle, the handler over them. */
+function assemble(options: ServeOptions | Config): { config: Config; scripts: ScriptPool; lifecycle: Lifecycle; handler: RequestHandler } {
   const config = isConfig(options) ? options : resolveConfig(options);
   const scripts = new ScriptPool(config);
   const resolver = new Resolver(config);
-  const handler = Object.assign(listenerFor(config, scripts, resolver), {
+  const lifecycle = new Lifecycle();
+  const handler = Object.assign(listenerFor(config, scripts, resolver, lifecycle), {
     close(): void {
       resolver.close();
       scripts.close();
     },
   });
-  return { config, scripts, handler };
+  return { config, scripts, lifecycle, handler };
 }
 
 /**
@@ -52,9 +55,12 @@ export function createHandler(options: ServeOptions | Config = {}): RequestHandl
  * the pipeline, and the error edge for whatever it throws, synchronously or
  * not.
  */
-function listenerFor(config: Config, scripts: ScriptPool, resolver: Resolver): Listener {
-  const pipeline = new RequestPipeline(config, resolver, answerError);
+function listenerFor(config: Config, scripts: ScriptPool, resolver: Resolver, lifecycle: Lifecycle): Listener {
+  const health = config.health === null ? null : new HealthCheck(config.health, lifecycle, config.logHealth);
+  const pipeline = new RequestPipeline(config, resolver, answerError, health);
   return (req, res, next) => {
+    // Stopping: this connection's next response is its last (see stopGracefully).
+    if (lifecycle.phase === 'closing') res.setHeader('Connection', 'close');
     const ctx = newContext(req, res, config, scripts);
     if (ctx.record) logWhenClosed(ctx, performance.now());
     try {
@@ -75,6 +81,7 @@ function logWhenClosed(ctx: RequestContext, started: number): void {
   const { req, res, config } = ctx;
   const record = ctx.record!;
   res.once('close', () => {
+    if (ctx.unlogged) return;
     record.status = res.statusCode;
     record.ms = performance.now() - started;
     record.aborted = !res.writableFinished;
@@ -153,7 +160,7 @@ export function rawErrorResponse(status: number): string {
  * instead of Node's bare close.
  */
 export function createServer(options: ServeOptions | Config = {}): Server {
-  const { config, scripts, handler } = assemble(options);
+  const { config, scripts, lifecycle, handler } = assemble(options);
   const server = createHttpServer(
     {
       requireHostHeader: false,
@@ -211,19 +218,64 @@ export function createServer(options: ServeOptions | Config = {}): Server {
     server.emit('request', req, res);
   });
   pools.set(server, scripts);
+  trackConnections(server, lifecycle);
   return server;
 }
 
 const pools = new WeakMap<Server, ScriptPool>();
 
+/** What a stop needs of a server: its lifecycle, and its open connections (to end keep-alive). */
+interface StopState {
+  readonly lifecycle: Lifecycle;
+  readonly sockets: Set<Socket>;
+}
+const stopStates = new WeakMap<Server, StopState>();
+
+function trackConnections(server: Server, lifecycle: Lifecycle): void {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  stopStates.set(server, { lifecycle, sockets });
+}
+
 /**
- * Shut a server from {@link createServer} down: stop accepting, close idle
- * keep-alive connections, let in-flight requests and running scripts finish
+ * Begin the drain of a stop: the health check (--health) answers 503 while
+ * everything else is still served. stop.ts's {@link stopGracefully} calls it,
+ * waits --drain-delay, then {@link closeGracefully}.
+ */
+export function startDraining(server: Server): void {
+  const state = stopStates.get(server);
+  if (state && state.lifecycle.phase === 'serving') state.lifecycle.phase = 'draining';
+}
+
+/**
+ * Stop listening, and make every response not yet begun the last of its
+ * connection (`Connection: close`): a keep-alive client, a balancer's pool
+ * above all, then opens its next connection elsewhere instead of meeting a
+ * closed one (RFC 9112 9.6).
+ */
+function stopKeepAlive(server: Server): void {
+  const state = stopStates.get(server);
+  if (!state) return;
+  state.lifecycle.phase = 'closing';
+  for (const socket of state.sockets) {
+    const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (res && !res.headersSent && !res.writableEnded) res.setHeader('Connection', 'close');
+  }
+}
+
+/**
+ * Shut a server from {@link createServer} down: stop accepting, end
+ * keep-alive (`Connection: close` on each connection's next response, idle
+ * connections closed), let in-flight requests and running scripts finish
  * for up to `graceMs`, then kill the scripts' process groups and cut what
  * remains. Resolves when everything is closed.
  */
 export async function closeGracefully(server: Server, graceMs: number): Promise<void> {
   const scripts = pools.get(server);
+  stopKeepAlive(server);
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const idleTimer = setInterval(() => server.closeIdleConnections(), 100);
