@@ -156,10 +156,10 @@ export const OPTIONS = {
     kind: NUMBER, scope: 'cli', flag: 'port', short: 'p', arg: 'port', parse: parsePort,
     help: `port to listen on; 0 picks a free one (default: ${DEFAULT_PORT})`,
   },
-  /** Command line only: the address to listen on. Default 127.0.0.1. */
+  /** Command line only: the address to listen on, or `unix:PATH` for a Unix socket. Default 127.0.0.1. */
   bind: {
     kind: STRING, scope: 'cli', flag: 'bind', short: 'b', arg: 'address',
-    help: `address to bind; 0.0.0.0 or :: exposes the server to the network (default: ${DEFAULT_HOST})`,
+    help: `address to bind; 0.0.0.0 or :: exposes the server to the network; unix:PATH listens on a Unix socket (default: ${DEFAULT_HOST})`,
   },
   /** `Cache-Control: max-age` in seconds for files. Default: none, files are sent with `no-cache` (always revalidate). */
   cache: {
