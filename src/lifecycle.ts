@@ -4,10 +4,11 @@
  *
  * - `serving`: everything is answered.
  * - `draining`: the health check answers 503 so that balancers take this
- *   instance out of rotation; every other request is still served.
- * - `closing`: the server no longer listens; each response carries
+ *   instance out of rotation; every other request is still served, with
  *   `Connection: close`, so keep-alive connections end after their next
- *   response, and idle ones are closed.
+ *   response.
+ * - `closing`: the server no longer listens, idle connections are closed,
+ *   what is in flight finishes.
  */
 export type Phase = 'serving' | 'draining' | 'closing';
 

@@ -59,8 +59,8 @@ function listenerFor(config: Config, scripts: ScriptPool, resolver: Resolver, li
   const health = config.health === null ? null : new HealthCheck(config.health, lifecycle, config.logHealth);
   const pipeline = new RequestPipeline(config, resolver, answerError, health);
   return (req, res, next) => {
-    // Stopping: this connection's next response is its last (see stopGracefully).
-    if (lifecycle.phase === 'closing') res.setHeader('Connection', 'close');
+    // Stopping: this connection's next response is its last (see startDraining).
+    if (lifecycle.phase !== 'serving') res.setHeader('Connection', 'close');
     const ctx = newContext(req, res, config, scripts);
     if (ctx.record) logWhenClosed(ctx, performance.now());
     try {
@@ -242,24 +242,26 @@ function trackConnections(server: Server, lifecycle: Lifecycle): void {
 
 /**
  * Begin the drain of a stop: the health check (--health) answers 503 while
- * everything else is still served. stop.ts's {@link stopGracefully} calls it,
- * waits --drain-delay, then {@link closeGracefully}.
+ * everything else is still served, and keep-alive ends (see endKeepAlive).
+ * stop.ts's {@link stopGracefully} calls it, waits --drain-delay, then
+ * {@link closeGracefully}.
  */
 export function startDraining(server: Server): void {
   const state = stopStates.get(server);
-  if (state && state.lifecycle.phase === 'serving') state.lifecycle.phase = 'draining';
+  if (state && state.lifecycle.phase === 'serving') endKeepAlive(state, 'draining');
 }
 
 /**
- * Stop listening, and make every response not yet begun the last of its
- * connection (`Connection: close`): a keep-alive client, a balancer's pool
- * above all, then opens its next connection elsewhere instead of meeting a
- * closed one (RFC 9112 9.6).
+ * Make every response not yet begun the last of its connection
+ * (`Connection: close`, RFC 9112 9.6), and every later one (the listener
+ * checks the phase). From the drain on, as Envoy does: a balancer's pooled
+ * connections to this instance are then closed by the balancer after their
+ * next response, so that by the time the server stops listening there are
+ * almost no idle ones left to close, and none is closed under a request the
+ * balancer is sending at that moment (nginx never resends a POST).
  */
-function stopKeepAlive(server: Server): void {
-  const state = stopStates.get(server);
-  if (!state) return;
-  state.lifecycle.phase = 'closing';
+function endKeepAlive(state: StopState, phase: 'draining' | 'closing'): void {
+  state.lifecycle.phase = phase;
   for (const socket of state.sockets) {
     const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
     if (res && !res.headersSent && !res.writableEnded) res.setHeader('Connection', 'close');
@@ -275,7 +277,8 @@ function stopKeepAlive(server: Server): void {
  */
 export async function closeGracefully(server: Server, graceMs: number): Promise<void> {
   const scripts = pools.get(server);
-  stopKeepAlive(server);
+  const state = stopStates.get(server);
+  if (state) endKeepAlive(state, 'closing');
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const idleTimer = setInterval(() => server.closeIdleConnections(), 100);

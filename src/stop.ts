@@ -5,9 +5,9 @@
  * 1. drain: the health check (--health) answers 503 while everything else is
  *    still served, for `drainDelayMs` (--drain-delay, set above the
  *    balancer's check interval), so the balancer takes this instance out of
- *    rotation while it still answers;
- * 2. stop listening; keep-alive connections get `Connection: close` on their
- *    next response, idle ones are closed;
+ *    rotation while it still answers; keep-alive connections get
+ *    `Connection: close` on their next response from now on;
+ * 2. stop listening; idle connections are closed;
  * 3. in-flight requests and scripts finish, for up to `graceMs`
  *    (--shutdown-grace), after which scripts are killed and connections cut;
  * 4. the caller exits 0 (signals.ts).

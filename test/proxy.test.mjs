@@ -238,33 +238,40 @@ function keepAlive(port) {
   };
 }
 
-test('SIGTERM: health 503 during --drain-delay while all else is served, then Connection: close, in-flight scripts finish, exit 0', async () => {
+test('SIGTERM: health 503 during --drain-delay while all else is served with Connection: close, then idle connections closed, in-flight scripts finish, exit 0', async () => {
   const root = site();
-  const cli = await startCli(['-d', root, '-p', '0', '--health', '/healthz', '--drain-delay', '1.5', '--shutdown-grace', '10']);
-  const idle = keepAlive(cli.port);
+  const cli = await startCli(['-d', root, '-p', '0', '--health', '/healthz', '--drain-delay', '2.5', '--shutdown-grace', '10']);
+  const used = keepAlive(cli.port);
+  const quiet = keepAlive(cli.port);
   const busy = keepAlive(cli.port);
   try {
     assert.equal((await request(cli.port, '/healthz')).body.toString(), 'ok\n');
-    idle.send('/index.txt');
-    assert.equal((await idle.response()).status, 200);
+    for (const conn of [used, quiet]) {
+      conn.send('/index.txt');
+      const before = await conn.response();
+      assert.equal(before.status, 200);
+      assert.equal(before.headers.connection?.[0], 'keep-alive');
+    }
     busy.send('/cgi-bin/slow.sh');
     cli.child.kill('SIGTERM');
-    // (1) drain: the health check fails, everything else is served, keep-alive still kept.
+    // (1) drain: the health check fails; everything else is served, as its connection's last response.
     const health = await waitFor(async () => ((await request(cli.port, '/healthz')).status === 503 ? 503 : 0), 2000, 20);
     assert.equal(health, 503);
-    idle.send('/index.txt');
-    const during = await idle.response();
+    used.send('/index.txt');
+    const during = await used.response();
     assert.equal(during.status, 200);
-    assert.notEqual(during.headers.connection?.[0], 'close');
-    // (2) stop listening: new connections are refused...
+    assert.equal(during.body, 'hello\n');
+    assert.equal(during.headers.connection?.[0], 'close');
+    await used.closed();
+    // (2) stop listening: new connections are refused, the idle keep-alive connection is closed.
     const refused = await waitFor(() => new Promise((resolve) => {
       const probe = connect(cli.port, '127.0.0.1');
       probe.once('connect', () => (probe.destroy(), resolve(false)));
       probe.once('error', () => resolve(true));
-    }), 3000, 20);
+    }), 8000, 20);
     assert.equal(refused, true, 'the server stopped listening');
-    // ...the idle keep-alive connection is closed, and the in-flight script's response is its connection's last.
-    await idle.closed();
+    await quiet.closed();
+    // (3) the in-flight script finishes; its response is its connection's last.
     assert.equal(cli.child.exitCode, null, 'still running while its script is');
     writeFileSync(join(root, 'go'), '');
     const slow = await busy.response();
@@ -275,8 +282,7 @@ test('SIGTERM: health 503 during --drain-delay while all else is served, then Co
     // (4) exit 0.
     assert.deepEqual(await deadline(cli.exited, 5000, 'exit'), { code: 0, signal: null });
   } finally {
-    idle.socket.destroy();
-    busy.socket.destroy();
+    for (const conn of [used, quiet, busy]) conn.socket.destroy();
     await cli.stop();
     rmSync(root, { recursive: true, force: true });
   }
