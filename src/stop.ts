@@ -13,7 +13,7 @@
  * 4. the caller exits 0 (signals.ts).
  */
 import type { Server } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as afterPoll, setTimeout as sleep } from 'node:timers/promises';
 import { closeGracefully, startDraining } from './server.js';
 
 /** How a stop goes. */
@@ -30,6 +30,13 @@ export interface StopPlan {
 export async function stopGracefully(server: Server, plan: StopPlan): Promise<void> {
   startDraining(server);
   if ((plan.drainDelayMs ?? 0) > 0) await sleep(plan.drainDelayMs);
+  // Connections the kernel has completed but nobody accepted yet are reset
+  // when the listener closes, and a balancer that already wrote a POST on one
+  // will not resend it. The event loop's poll phase, which accepts every
+  // queued connection, runs before its check phase: closing from there
+  // leaves the queue as nearly empty as Node can (socket activation leaves
+  // the listener to systemd, which keeps the queue for the next instance).
+  await afterPoll();
   for (const listener of plan.listeners ?? []) listener.close();
   await closeGracefully(server, plan.graceMs);
 }

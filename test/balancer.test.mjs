@@ -215,7 +215,7 @@ async function rollingRestart(t, configure) {
 
     const spread = instances.map((i) => i.served());
     t.diagnostic(`requests ${stats.requests}, failures ${stats.failures.length}, spread ${spread.join('/')}, longest drain ${Math.round(Math.max(...drains))} ms (drains ${drains.map(Math.round).join(', ')} ms)`);
-    assert.deepEqual(stats.failures, [], `${stats.failures.length} of ${stats.requests} requests failed`);
+    assert.deepEqual(stats.failures, [], `${stats.failures.length} of ${stats.requests} requests failed; the balancer said: ${balancer.output().slice(-2000)}`);
     assert.ok(stats.requests >= 40, `a real load: ${stats.requests} requests`);
     for (const [n, served] of spread.entries()) assert.ok(served > 0, `instance ${n + 1} served requests (${spread.join('/')})`);
   } finally {
