@@ -15,6 +15,7 @@ import {
   type ServeOptions,
 } from './options.js';
 import { ListenError, listenOn, prepareSocketPath, socketActivationFds, unixSocketPath, type ListenTarget } from './listen.js';
+import { reloadConfigOn } from './reload-config.js';
 import { createServer, killScripts } from './server.js';
 import { handleServerSignals } from './signals.js';
 import { stopGracefully } from './stop.js';
@@ -176,6 +177,7 @@ async function main(argv: readonly string[]): Promise<void> {
     isWorker() ? ` (worker ${process.pid})` : '',
   );
   if (isWorker()) onPrimaryMessages(actions);
+  reloadConfigOn(server, config, opts.watchConfig ?? false, isWorker() ? ` (worker ${process.pid})` : '');
 }
 
 /** The banner's address when the workers listen (the primary only learns it from their 'listening'). */

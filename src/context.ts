@@ -20,18 +20,29 @@ export interface RequestContext {
   readonly client: ClientView;
   /** Set by a step whose request must not be logged (the health check, without --log-health). */
   unlogged?: boolean;
+  /**
+   * The request target below --base-path (req.url with the prefix taken off;
+   * req.url itself when there is none): what built-in endpoints, rules and the
+   * resolver look at. `req.url` stays as received (REQUEST_URI, the log).
+   */
+  url: string;
   /** Body bytes written so far by a streaming step (scripts); null means "use Content-Length". */
   bytes: number | null;
   /** Set when a script runs: its outcome joins the request's log line. */
   scriptDone?: Promise<ScriptOutcome>;
   /** The user HTTP Basic authentication let in (REMOTE_USER), if any. */
   remoteUser?: string;
+  /** Past every check (Host, authentication, cross-origin): only then may an error page link to what exists. */
+  checked: boolean;
 }
 
 /** A fresh context for a request; `record` only when there is an access log. */
 export function newContext(req: IncomingMessage, res: ServerResponse, config: Config, scripts: ScriptPool): RequestContext {
   const client = clientView(req, config.trustProxy, (problem) => config.log?.(formatMessage('forwarded', problem, config.logFormat)));
-  return { req, res, config, scripts, record: config.log ? newRecord(req, client) : null, client, bytes: null, scriptDone: undefined, remoteUser: undefined };
+  return {
+    req, res, config, scripts, record: config.log ? newRecord(req, client) : null, client, url: req.url ?? '/',
+    bytes: null, scriptDone: undefined, remoteUser: undefined, checked: false,
+  };
 }
 
 /** The request side of an access record, taken when the request arrives. */

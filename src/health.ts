@@ -29,7 +29,7 @@ export class HealthCheck {
 
   /** Answer the request if it is for the health path; returns true when it did. */
   answer(ctx: RequestContext): boolean {
-    const url = ctx.req.url ?? '';
+    const url = ctx.url;
     if (!url.startsWith(this.path) || (url.length !== this.path.length && url[this.path.length] !== '?')) return false;
     const { req, res } = ctx;
     if (!this.logged) ctx.unlogged = true;

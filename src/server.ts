@@ -1,13 +1,14 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ScriptPool } from './cgi/pool.js';
-import { resolveConfig, type Config, type ServeOptions } from './config.js';
+import { reloadRoutes, resolveConfig, type Config, type ServeOptions } from './config.js';
 import { newContext, type RequestContext } from './context.js';
 import { ERROR_PAGE_HEADERS, HttpError, reasonPhrase, renderErrorPage, sendError } from './errors.js';
 import { HealthCheck } from './health.js';
 import { Lifecycle } from './lifecycle.js';
 import { formatAccess, sentBodyBytes } from './log.js';
-import { RequestPipeline, type Next } from './pipeline.js';
+import { NearestFolder } from './nearest-folder.js';
+import { RequestPipeline, type ErrorEdge, type Next } from './pipeline.js';
 import { Resolver } from './resolve.js';
 
 /** A node:http request listener; `next` (connect/express) is called when the handler declines. */
@@ -19,6 +20,13 @@ export interface RequestHandler {
    * Requests after close() are still served, without the cache or warm mode.
    */
   close(): void;
+  /**
+   * Re-read the config file's routes (with their webhook rules, verification
+   * and secrets) for new requests; requests in flight finish with the old
+   * ones. Returns the other changed keys, which need a restart. Throws
+   * ConfigError for a bad file, and the old routes stay.
+   */
+  reload(): string[];
 }
 
 type Listener = (req: IncomingMessage, res: ServerResponse, next?: Next) => void;
@@ -31,12 +39,22 @@ function isConfig(o: ServeOptions | Config): o is Config {
 function assemble(options: ServeOptions | Config): { config: Config; scripts: ScriptPool; lifecycle: Lifecycle; handler: RequestHandler } {
   const config = isConfig(options) ? options : resolveConfig(options);
   const scripts = new ScriptPool(config);
-  const resolver = new Resolver(config);
   const lifecycle = new Lifecycle();
-  const handler = Object.assign(listenerFor(config, scripts, resolver, lifecycle), {
+  // What a reload replaces: the config with its routes, and the resolver (whose cache knows which paths routes cover).
+  let current = { config, resolver: new Resolver(config) };
+  let listener = listenerFor(current.config, scripts, current.resolver, lifecycle);
+  const handler: RequestHandler = Object.assign((req: IncomingMessage, res: ServerResponse, next?: Next) => listener(req, res, next), {
     close(): void {
-      resolver.close();
+      current.resolver.close();
       scripts.close();
+    },
+    reload(): string[] {
+      const { config: next, restart } = reloadRoutes(current.config);
+      const old = current.resolver;
+      current = { config: next, resolver: new Resolver(next) };
+      listener = listenerFor(current.config, scripts, current.resolver, lifecycle);
+      old.close();
+      return restart;
     },
   });
   return { config, scripts, lifecycle, handler };
@@ -56,6 +74,7 @@ export function createHandler(options: ServeOptions | Config = {}): RequestHandl
  * not.
  */
 function listenerFor(config: Config, scripts: ScriptPool, resolver: Resolver, lifecycle: Lifecycle): Listener {
+  const answerError = errorEdge(new NearestFolder(config, () => resolver.cacheGeneration));
   const health = config.health === null ? null : new HealthCheck(config.health, lifecycle, config.logHealth);
   const pipeline = new RequestPipeline(config, resolver, answerError, health);
   return (req, res, next) => {
@@ -103,27 +122,39 @@ function logWhenClosed(ctx: RequestContext, started: number): void {
  * their status and a short page; anything else is a generic 500 whose detail
  * goes only to the log. If the headers are already out, the only honest
  * answer is to cut the connection. As middleware, a 404 is the next
- * handler's to answer.
+ * handler's to answer. A 404 or 403 page links back to the nearest existing
+ * parent folder, looked up only for requests past every check (a refused
+ * Host, which may be a DNS-rebinding page, or a missing password learns
+ * nothing from it); other pages link to `/`.
  */
-function answerError(ctx: RequestContext, err: unknown, next: Next | undefined): void {
-  const { req, res, record } = ctx;
-  const known = err instanceof HttpError;
-  const status = known ? err.status : 500;
-  if (next && status === 404 && known) return next();
-  if (record) {
-    if (!known || status >= 500) record.error = err instanceof Error ? err.message : String(err);
-    else if (err.message !== reasonPhrase(status) && err.message !== err.publicMessage) record.error = err.message;
-  }
-  if (res.headersSent || res.destroyed) {
-    res.destroy();
-    return;
-  }
-  const bytes = sendError(res, status, {
-    message: known ? err.publicMessage : undefined,
-    headers: known ? err.headers : undefined,
-    head: req.method === 'HEAD',
-  });
-  if (record) sentBodyBytes.set(res, bytes);
+function errorEdge(folders: NearestFolder): ErrorEdge {
+  return function answerError(ctx: RequestContext, err: unknown, next: Next | undefined): void {
+    const { req, res, record } = ctx;
+    const known = err instanceof HttpError;
+    const status = known ? err.status : 500;
+    if (next && status === 404 && known) return next();
+    if (record) {
+      if (!known || status >= 500) record.error = err instanceof Error ? err.message : String(err);
+      else if (err.message !== reasonPhrase(status) && err.message !== err.publicMessage) record.error = err.message;
+    }
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    const send = (back: string): void => {
+      if (res.headersSent || res.destroyed) return;
+      const bytes = sendError(res, status, {
+        message: known ? err.publicMessage : undefined,
+        headers: known ? err.headers : undefined,
+        head: req.method === 'HEAD',
+        back: ctx.config.basePath + back,
+      });
+      if (record) sentBodyBytes.set(res, bytes);
+    };
+    const back = (status === 404 || status === 403) && ctx.checked ? folders.find(ctx.url) : '/';
+    if (typeof back === 'string') send(back);
+    else back.then(send, () => send('/'));
+  };
 }
 
 /** Status for a request the HTTP parser refused before any handler saw it. */
@@ -218,11 +249,22 @@ export function createServer(options: ServeOptions | Config = {}): Server {
     server.emit('request', req, res);
   });
   pools.set(server, scripts);
+  handlers.set(server, handler);
   trackConnections(server, lifecycle);
   return server;
 }
 
 const pools = new WeakMap<Server, ScriptPool>();
+/** How long a stop waits for killed scripts to be reaped before the process exits anyway. */
+const KILLED_REAP_MS = 1000;
+const handlers = new WeakMap<Server, RequestHandler>();
+
+/** Reload the config file's routes of a server from {@link createServer}: see {@link RequestHandler.reload}. */
+export function reloadServer(server: Server): string[] {
+  const handler = handlers.get(server);
+  if (!handler) throw new Error('not a server from createServer');
+  return handler.reload();
+}
 
 /** What a stop needs of a server: its lifecycle, and its open connections (to end keep-alive). */
 interface StopState {
@@ -279,6 +321,8 @@ export async function closeGracefully(server: Server, graceMs: number): Promise<
   const scripts = pools.get(server);
   const state = stopStates.get(server);
   if (state) endKeepAlive(state, 'closing');
+  // Queued webhook jobs never start now; running ones get the grace period like scripts.
+  scripts?.jobs.stop();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const idleTimer = setInterval(() => server.closeIdleConnections(), 100);
@@ -291,6 +335,8 @@ export async function closeGracefully(server: Server, graceMs: number): Promise<
     scripts?.killAll();
     server.closeAllConnections();
     await closed;
+    // SIGKILL is not instant: wait (briefly) until the killed are reaped, so their ends are logged.
+    if (scripts) await Promise.race([scripts.idle(), new Promise((resolve) => setTimeout(resolve, KILLED_REAP_MS).unref())]);
   }
 }
 
