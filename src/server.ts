@@ -79,7 +79,8 @@ function listenerFor(config: Config, scripts: ScriptPool, resolver: Resolver, li
   const pipeline = new RequestPipeline(config, resolver, answerError, health);
   return (req, res, next) => {
     // Stopping: this connection's next response is its last (see startDraining).
-    if (lifecycle.phase !== 'serving') res.setHeader('Connection', 'close');
+    // HTTP/1 only: HTTP/2 forbids the field (RFC 9113 8.2.2) and ends a connection with GOAWAY.
+    if (lifecycle.phase !== 'serving' && req.httpVersionMajor === 1) res.setHeader('Connection', 'close');
     const ctx = newContext(req, res, config, scripts);
     if (ctx.record) logWhenClosed(ctx, performance.now());
     try {
@@ -275,10 +276,13 @@ const stopStates = new WeakMap<Server, StopState>();
 
 function trackConnections(server: Server, lifecycle: Lifecycle): void {
   const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
+  const track = (socket: Socket): void => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-  });
+  };
+  server.on('connection', track);
+  // Over TLS the HTTP parser sits on the TLS socket, not on the TCP one 'connection' gives.
+  server.on('secureConnection', track);
   stopStates.set(server, { lifecycle, sockets });
 }
 
