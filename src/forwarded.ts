@@ -370,10 +370,23 @@ function hostPort(host: string | undefined): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** Is this socket a Unix-domain one (its server listens on a path)? */
+/** Listeners known to be Unix-domain sockets although their address() says nothing (a socket passed as a file descriptor). */
+const unixListeners = new WeakSet<object>();
+
+/** Mark a server as listening on a Unix socket (listen.ts, for sockets of socket activation). */
+export function markUnixListener(server: object): void {
+  unixListeners.add(server);
+}
+
+/**
+ * Is this socket a Unix-domain one: its server listens on a path, or was
+ * marked so? Asked only when the socket has no remote address; a TCP socket
+ * already destroyed has none either, and is not one.
+ */
 function isUnixSocket(socket: Socket): boolean {
   const server = (socket as Socket & { server?: { address?: () => unknown } }).server;
-  return typeof server?.address === 'function' && typeof server.address() === 'string';
+  if (server === undefined) return false;
+  return unixListeners.has(server) || (typeof server.address === 'function' && typeof server.address() === 'string');
 }
 
 /** The field lines of the forwarding headers, from rawHeaders (each line apart: a malformed one spoils only itself). */

@@ -4,10 +4,11 @@
  * sockets a service manager passed (socket activation: LISTEN_FDS and
  * LISTEN_PID, sd_listen_fds(3)). What each gives the banner's first line.
  */
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, readFileSync, readlinkSync, unlinkSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { connect, createServer as createNetServer, isIP, type Server as NetServer } from 'node:net';
 import { resolve } from 'node:path';
+import { markUnixListener } from './forwarded.js';
 
 /** The first file descriptor a service manager passes (SD_LISTEN_FDS_START). */
 const SD_LISTEN_FDS_START = 3;
@@ -99,8 +100,8 @@ export function listenOn(server: Server, target: ListenTarget): Promise<Listenin
     const extra: NetServer[] = [];
     const ready = (): void => {
       server.off('error', fail);
-      const address = server.address();
       if (target.kind === 'unix' && target.mode !== undefined) chmodSync(target.path, target.mode);
+      const address = target.kind === 'fds' ? activatedAddress(server, target.fds[0]!) : server.address();
       done({
         where: target.kind === 'tcp' && typeof address === 'object' && address ? describeAddress({ address: target.host, port: address.port }, target.host) : describeAddress(address, ''),
         host: typeof address === 'string' ? address : (address?.address ?? ''),
@@ -113,12 +114,45 @@ export function listenOn(server: Server, target: ListenTarget): Promise<Listenin
       for (const fd of target.fds.slice(1)) {
         const more = createNetServer((socket) => server.emit('connection', socket));
         more.on('error', (err) => server.emit('error', err));
-        more.listen({ fd });
+        more.listen({ fd }, () => activatedAddress(more, fd));
         extra.push(more);
       }
       server.listen({ fd: target.fds[0]! }, ready);
     }
   });
+}
+
+/**
+ * The address of a socket passed as a file descriptor. Node knows a TCP
+ * one's; of a Unix one it knows nothing (no getsockname for pipes), so the
+ * server is marked as a Unix listener (forwarded.ts: its peers are local) and
+ * the path is looked up in /proc/net/unix by the socket's inode, where Linux
+ * has it; null when unknown.
+ */
+function activatedAddress(server: NetServer, fd: number): string | { address: string; port: number } | null {
+  const address = server.address();
+  if (typeof address === 'string') {
+    markUnixListener(server);
+    return address;
+  }
+  if (address && typeof address.port === 'number') return address;
+  markUnixListener(server);
+  return unixSocketPathOfFd(fd) ?? `(socket on fd ${fd})`;
+}
+
+/** The path of a Unix socket held on `fd`, from /proc (Linux); null when unknown or unnamed. */
+function unixSocketPathOfFd(fd: number): string | null {
+  try {
+    const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+    if (inode === undefined) return null;
+    for (const line of readFileSync('/proc/net/unix', 'latin1').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[6] === inode && fields[7]?.startsWith('/')) return fields[7];
+    }
+  } catch {
+    /* not Linux, or /proc not mounted */
+  }
+  return null;
 }
 
 /** The socket file is created inside listen(); a restrictive umask keeps it private until chmod gives the mode. */

@@ -9,6 +9,7 @@ import { statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { stopGracefully } from '../dist/index.js';
 import { CLI, PYTHON, deadline, parseRawResponse, request, rmSync, runCli, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
 
 const ENV_SCRIPT = { content: "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\nenv\n", mode: 0o755 };
@@ -337,13 +338,21 @@ test('--bind unix:PATH: banner, --socket-mode, REMOTE_ADDR, stale socket replace
  * someone else as fd 3, LISTEN_FDS=1 and LISTEN_PID set to the server's own
  * pid (`sh -c 'LISTEN_PID=$$ exec node …'`).
  */
-function startActivated(args, { pid = '$$' } = {}) {
+function startActivated(args, { pid = '$$', unixPath = null, count = 1 } = {}) {
   const binder = [
     'import os, socket, sys',
-    "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(64)",
-    "sys.stderr.write('bound %d\\n' % s.getsockname()[1]); sys.stderr.flush()",
-    'os.dup2(s.fileno(), 3); os.set_inheritable(3, True)',
-    `os.execvp('sh', ['sh', '-c', 'LISTEN_FDS=1 LISTEN_PID=${pid} exec "$0" "$@"', ${JSON.stringify(process.execPath)}, ${JSON.stringify(CLI)}] + sys.argv[1:])`,
+    'socks, ports = [], []',
+    `for i in range(${count}):`,
+    unixPath
+      ? `    s = socket.socket(socket.AF_UNIX); s.bind(${JSON.stringify(unixPath)}); s.listen(64); ports.append(0)`
+      : "    s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(64); ports.append(s.getsockname()[1])",
+    '    socks.append(s)',
+    // Copies above every socket's own fd first, so that placing one at 3 + i never closes another.
+    'copies = [os.dup(s.fileno()) for s in socks]',
+    'for i, fd in enumerate(copies):',
+    '    os.dup2(fd, 3 + i); os.set_inheritable(3 + i, True)',
+    "sys.stderr.write('bound %s\\n' % ' '.join(map(str, ports))); sys.stderr.flush()",
+    `os.execvp('sh', ['sh', '-c', 'LISTEN_FDS=${count} LISTEN_PID=${pid} exec "$0" "$@"', ${JSON.stringify(process.execPath)}, ${JSON.stringify(CLI)}] + sys.argv[1:])`,
   ].join('\n');
   const child = spawn(PYTHON, ['-c', binder, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -353,14 +362,77 @@ function startActivated(args, { pid = '$$' } = {}) {
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   return deadline(new Promise((resolve, reject) => {
     const check = setInterval(() => {
-      if (out.includes('\n') && /bound \d+/.test(err)) {
+      if (out.includes('\n') && /bound [\d ]+/.test(err)) {
         clearInterval(check);
-        resolve({ child, banner: out.slice(0, out.indexOf('\n')), bound: Number(/bound (\d+)/.exec(err)[1]), stderr: () => err, exited });
+        const ports = /bound ([\d ]+)/.exec(err)[1].trim().split(' ').map(Number);
+        resolve({ child, banner: out.slice(0, out.indexOf('\n')), bound: ports[0], ports, stderr: () => err, exited });
       }
     }, 20);
     exited.then(({ code }) => (clearInterval(check), reject(new Error(`exited ${code}: ${err}`))));
   }), 10000, 'activated server');
 }
+
+test('socket activation: two sockets (LISTEN_FDS=2), both served by the one server; a Unix socket fd gives a unix: banner', async () => {
+  const root = site();
+  const dir = tempDir('scriptserve-activated-');
+  const two = await startActivated(['-d', root], { count: 2 });
+  let unix;
+  try {
+    assert.equal(two.banner, `Serving ${root} at http://127.0.0.1:${two.ports[0]}/`);
+    assert.match(two.stderr(), /passed on fd 3, 4/);
+    for (const port of two.ports) assert.equal((await request(port, '/index.txt')).body.toString(), 'hello\n');
+    two.child.kill('SIGTERM');
+    assert.deepEqual(await deadline(two.exited, 5000, 'exit'), { code: 0, signal: null });
+    const path = join(dir, 'activated.sock');
+    unix = await startActivated(['-d', root, '--trust-proxy', 'unix'], { unixPath: path });
+    assert.equal(unix.banner, `Serving ${root} at unix:${path}`);
+    const env = parseEnv((await unixRequest(path, '/cgi-bin/env.sh', { 'X-Forwarded-For': '203.0.113.5' })).body);
+    assert.equal(env.REMOTE_ADDR, '203.0.113.5');
+  } finally {
+    two.child.kill('SIGKILL');
+    unix?.child.kill('SIGKILL');
+    rmSync(root, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('library: stopGracefully drains (health 503, all else served), then closes', async () => {
+  const root = site();
+  const srv = await startServer({ root, health: '/healthz' });
+  try {
+    assert.equal((await request(srv.port, '/healthz')).status, 200);
+    const stopped = stopGracefully(srv.server, { drainDelayMs: 400, graceMs: 2000 });
+    const during = await request(srv.port, '/healthz');
+    assert.equal(during.status, 503);
+    assert.equal(during.body.toString(), 'draining\n');
+    assert.equal(during.headers.connection, 'close');
+    assert.equal((await request(srv.port, '/index.txt')).status, 200);
+    await deadline(stopped, 5000, 'stopGracefully');
+    assert.equal(srv.server.listening, false);
+  } finally {
+    await srv.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('--workers 2 on a Unix socket: one banner, served, a clean stop removes the socket', async () => {
+  const root = site();
+  const dir = tempDir('scriptserve-workers-sock-');
+  const path = join(dir, 'w.sock');
+  const cli = await startCli(['-d', root, '--workers', '2', '--bind', `unix:${path}`, '--socket-mode', '0600']);
+  try {
+    assert.equal(cli.banner, `Serving ${root} at unix:${path}`);
+    assert.equal((await unixRequest(path, '/index.txt')).status, 200);
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    cli.child.kill('SIGTERM');
+    assert.deepEqual(await deadline(cli.exited, 10000, 'exit'), { code: 0, signal: null });
+    assert.throws(() => statSync(path), { code: 'ENOENT' });
+  } finally {
+    await cli.stop();
+    rmSync(root, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('socket activation: serves the socket passed as fd 3 (LISTEN_PID = its own pid), not --port', async () => {
   const root = site();
