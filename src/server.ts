@@ -4,6 +4,8 @@ import { ScriptPool } from './cgi/pool.js';
 import { reloadRoutes, resolveConfig, type Config, type ServeOptions } from './config.js';
 import { newContext, type RequestContext } from './context.js';
 import { ERROR_PAGE_HEADERS, HttpError, reasonPhrase, renderErrorPage, sendError } from './errors.js';
+import { HealthCheck } from './health.js';
+import { Lifecycle } from './lifecycle.js';
 import { LiveReload } from './live-reload/endpoint.js';
 import { formatAccess, sentBodyBytes } from './log.js';
 import { NearestFolder } from './nearest-folder.js';
@@ -34,15 +36,16 @@ function isConfig(o: ServeOptions | Config): o is Config {
   return typeof (o as Config).cacheControl === 'string' && (o as Config).hiddenFiles instanceof Set;
 }
 
-/** What createHandler and createServer share: the config validated once, the script pool, the handler over both. */
-function assemble(options: ServeOptions | Config): { config: Config; scripts: ScriptPool; handler: RequestHandler; live: LiveReload | null } {
+/** What createHandler and createServer share: the config validated once, the script pool, the lifecycle, the handler over them. */
+function assemble(options: ServeOptions | Config): { config: Config; scripts: ScriptPool; lifecycle: Lifecycle; handler: RequestHandler; live: LiveReload | null } {
   const config = isConfig(options) ? options : resolveConfig(options);
   const scripts = new ScriptPool(config);
+  const lifecycle = new Lifecycle();
   // What a reload replaces: the config with its routes, and the resolver (whose cache knows which paths routes cover).
   let current = { config, resolver: new Resolver(config) };
   // Live reload outlives config reloads: its watch and open streams stay.
   const live = config.liveReload ? new LiveReload(config) : null;
-  let listener = listenerFor(current.config, scripts, current.resolver, live);
+  let listener = listenerFor(current.config, scripts, current.resolver, lifecycle, live);
   const handler: RequestHandler = Object.assign((req: IncomingMessage, res: ServerResponse, next?: Next) => listener(req, res, next), {
     close(): void {
       current.resolver.close();
@@ -53,12 +56,12 @@ function assemble(options: ServeOptions | Config): { config: Config; scripts: Sc
       const { config: next, restart } = reloadRoutes(current.config);
       const old = current.resolver;
       current = { config: next, resolver: new Resolver(next) };
-      listener = listenerFor(current.config, scripts, current.resolver, live);
+      listener = listenerFor(current.config, scripts, current.resolver, lifecycle, live);
       old.close();
       return restart;
     },
   });
-  return { config, scripts, handler, live };
+  return { config, scripts, lifecycle, handler, live };
 }
 
 /**
@@ -74,10 +77,14 @@ export function createHandler(options: ServeOptions | Config = {}): RequestHandl
  * the pipeline, and the error edge for whatever it throws, synchronously or
  * not.
  */
-function listenerFor(config: Config, scripts: ScriptPool, resolver: Resolver, live: LiveReload | null): Listener {
+function listenerFor(config: Config, scripts: ScriptPool, resolver: Resolver, lifecycle: Lifecycle, live: LiveReload | null): Listener {
   const answerError = errorEdge(new NearestFolder(config, () => resolver.cacheGeneration));
-  const pipeline = new RequestPipeline(config, resolver, answerError, live);
+  const health = config.health === null ? null : new HealthCheck(config.health, lifecycle, config.logHealth);
+  const pipeline = new RequestPipeline(config, resolver, answerError, health, live);
   return (req, res, next) => {
+    // Stopping: this connection's next response is its last (see startDraining).
+    // HTTP/1 only: HTTP/2 forbids the field (RFC 9113 8.2.2) and ends a connection with GOAWAY.
+    if (lifecycle.phase !== 'serving' && req.httpVersionMajor === 1) res.setHeader('Connection', 'close');
     const ctx = newContext(req, res, config, scripts);
     if (ctx.record) logWhenClosed(ctx, performance.now());
     try {
@@ -98,6 +105,7 @@ function logWhenClosed(ctx: RequestContext, started: number): void {
   const { req, res, config } = ctx;
   const record = ctx.record!;
   res.once('close', () => {
+    if (ctx.unlogged) return;
     record.status = res.statusCode;
     record.ms = performance.now() - started;
     record.aborted = !res.writableFinished;
@@ -188,7 +196,7 @@ export function rawErrorResponse(status: number): string {
  * instead of Node's bare close.
  */
 export function createServer(options: ServeOptions | Config = {}): Server {
-  const { config, scripts, handler, live } = assemble(options);
+  const { config, scripts, lifecycle, handler, live } = assemble(options);
   const server = createHttpServer(
     {
       requireHostHeader: false,
@@ -247,7 +255,7 @@ export function createServer(options: ServeOptions | Config = {}): Server {
   });
   pools.set(server, scripts);
   handlers.set(server, handler);
-  trackConnections(server);
+  trackConnections(server, lifecycle);
   if (live) endStreamsOnClose(server, live);
   return server;
 }
@@ -264,10 +272,28 @@ export function reloadServer(server: Server): string[] {
   return handler.reload();
 }
 
+/** What a stop needs of a server: its lifecycle, and its open connections (to end keep-alive). */
+interface StopState {
+  readonly lifecycle: Lifecycle;
+  readonly sockets: Set<Socket>;
+}
+const stopStates = new WeakMap<Server, StopState>();
+
+function trackConnections(server: Server, lifecycle: Lifecycle): void {
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket): void => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  };
+  server.on('connection', track);
+  // Over TLS the HTTP parser sits on the TLS socket, not on the TCP one 'connection' gives.
+  server.on('secureConnection', track);
+  stopStates.set(server, { lifecycle, sockets });
+}
+
 /**
- * A stop (`server.close()`, which closeGracefully calls first) ends the
- * live-reload streams before anything else: a stream is never idle, so it
- * would hold the close for the whole grace period.
+ * A plain `server.close()` ends the live-reload streams too: a stream is
+ * never idle, so it would hold the close for good.
  */
 function endStreamsOnClose(server: Server, live: LiveReload): void {
   const close = server.close.bind(server);
@@ -279,31 +305,16 @@ function endStreamsOnClose(server: Server, live: LiveReload): void {
 }
 
 const streamsOf = new WeakMap<Server, LiveReload>();
-const socketsOf = new WeakMap<Server, Set<Socket>>();
-
-/**
- * Keep the server's open connections, for the line a stop prints. Per
- * connection, not per request, so keep-alive traffic pays nothing for it.
- */
-function trackConnections(server: Server): void {
-  const sockets = new Set<Socket>();
-  socketsOf.set(server, sockets);
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-}
 
 /**
  * What a graceful stop of a server from {@link createServer} waits for now:
  * the responses in progress (one per connection: node:http assigns a
- * connection the response it is writing as `_httpMessage`, the clientError
- * handler above reads it too), live-reload streams aside, since the stop ends
- * them; and the running scripts.
+ * connection the response it is writing as `_httpMessage`), live-reload
+ * streams aside, since the stop ends them; and the running scripts.
  */
 export function pendingWork(server: Server): { requests: number; scripts: number } {
   let requests = -(streamsOf.get(server)?.openStreams ?? 0);
-  for (const socket of socketsOf.get(server) ?? []) {
+  for (const socket of stopStates.get(server)?.sockets ?? []) {
     const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
     if (res && !res.writableFinished) requests++;
   }
@@ -311,15 +322,47 @@ export function pendingWork(server: Server): { requests: number; scripts: number
 }
 
 /**
- * Shut a server from {@link createServer} down: stop accepting, close idle
- * keep-alive connections, let in-flight requests and running scripts finish
+ * Begin the drain of a stop: the health check (--health) answers 503 while
+ * everything else is still served, and keep-alive ends (see endKeepAlive).
+ * stop.ts's {@link stopGracefully} calls it, waits --drain-delay, then
+ * {@link closeGracefully}.
+ */
+export function startDraining(server: Server): void {
+  // Live-reload streams end as the stop begins (EventSource's retry then gets 503: it stops asking).
+  streamsOf.get(server)?.endStreams();
+  const state = stopStates.get(server);
+  if (state && state.lifecycle.phase === 'serving') endKeepAlive(state, 'draining');
+}
+
+/**
+ * Make every response not yet begun the last of its connection
+ * (`Connection: close`, RFC 9112 9.6), and every later one (the listener
+ * checks the phase). From the drain on, as Envoy does: a balancer's pooled
+ * connections to this instance are then closed by the balancer after their
+ * next response, so that by the time the server stops listening there are
+ * almost no idle ones left to close, and none is closed under a request the
+ * balancer is sending at that moment (nginx never resends a POST).
+ */
+function endKeepAlive(state: StopState, phase: 'draining' | 'closing'): void {
+  state.lifecycle.phase = phase;
+  for (const socket of state.sockets) {
+    const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (res && !res.headersSent && !res.writableEnded) res.setHeader('Connection', 'close');
+  }
+}
+
+/**
+ * Shut a server from {@link createServer} down: stop accepting, end
+ * keep-alive (`Connection: close` on each connection's next response, idle
+ * connections closed), let in-flight requests and running scripts finish
  * for up to `graceMs`, then kill the scripts' process groups and cut what
  * remains. Resolves when everything is closed.
  */
 export async function closeGracefully(server: Server, graceMs: number): Promise<void> {
-  // Live-reload streams end as the stop begins, whatever it waits for next (server.close() ends them too).
   streamsOf.get(server)?.endStreams();
   const scripts = pools.get(server);
+  const state = stopStates.get(server);
+  if (state) endKeepAlive(state, 'closing');
   // Queued webhook jobs never start now; running ones get the grace period like scripts.
   scripts?.jobs.stop();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));

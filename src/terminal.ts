@@ -50,10 +50,11 @@ function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
-/** The line printed when a graceful stop begins. */
-export function stoppingLine(pending: { requests: number; scripts: number }, graceS: number): string {
+/** The line printed when a graceful stop begins; `drainS` is --drain-delay (the health check answers 503 that long first). */
+export function stoppingLine(pending: { requests: number; scripts: number }, graceS: number, drainS = 0): string {
   const what = `${count(pending.requests, 'request')} and ${count(pending.scripts, 'script')}`;
-  return `scriptserve: stopping: waiting up to ${graceS} s for ${what}; a second signal (Ctrl-C) stops now`;
+  const drain = drainS > 0 ? `draining for ${drainS} s, then ` : '';
+  return `scriptserve: stopping: ${drain}waiting up to ${graceS} s for ${what}; a second signal (Ctrl-C) stops now`;
 }
 
 /** The line printed when a second signal stops the server at once. */
@@ -110,4 +111,24 @@ export function openBrowser(url: string, note: (line: string) => void, platform:
 export function urlToOpen(host: string, port: number): string {
   if (isWildcard(host)) return `http://localhost:${port}/`;
   return `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}/`;
+}
+
+/**
+ * What the command line prints after the banner line (`where`: its
+ * `http://HOST:PORT/` or `unix:PATH`): the reachable addresses when HOST is a
+ * wildcard, then, with `--open`, the browser is opened (a note on stderr when
+ * it cannot be: no opener, or a Unix socket, which no browser opens).
+ */
+export function afterBanner(where: string, open: boolean): void {
+  const m = /^http:\/\/(?:\[([^\]]+)\]|([^/:]+)):(\d+)\/$/.exec(where);
+  const note = (line: string): void => void process.stderr.write(line + '\n');
+  if (!m) {
+    if (open) note(`scriptserve: --open: the server listens on ${where}, which a browser cannot open`);
+    return;
+  }
+  const host = m[1] ?? m[2]!;
+  const port = Number(m[3]);
+  const reachable = reachableUrls(host, port);
+  if (reachable.length > 0) process.stdout.write(`Reachable at:\n${reachable.map((url) => `  ${url}\n`).join('')}`);
+  if (open) openBrowser(urlToOpen(host, port), note);
 }

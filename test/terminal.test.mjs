@@ -49,6 +49,7 @@ describe('terminal lines (pure)', () => {
   test('the stopping line counts in words', () => {
     assert.equal(stoppingLine({ requests: 1, scripts: 0 }, 10), 'scriptserve: stopping: waiting up to 10 s for 1 request and 0 scripts; a second signal (Ctrl-C) stops now');
     assert.match(stoppingLine({ requests: 2, scripts: 1 }, 2.5), /waiting up to 2\.5 s for 2 requests and 1 script;/);
+    assert.match(stoppingLine({ requests: 0, scripts: 0 }, 10, 5), /^scriptserve: stopping: draining for 5 s, then waiting up to 10 s for 0 requests and 0 scripts;/);
   });
 });
 
