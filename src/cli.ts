@@ -107,6 +107,16 @@ function listenError(err: NodeJS.ErrnoException, host: string, port: number): st
   return `cannot listen on ${host}:${port}: ${err.message}`;
 }
 
+/** The certificate's warnings (expired, not yet valid), and for a self-signed one what to trust: its fingerprint and file. */
+function announceTls(config: Config): void {
+  if (!config.tls) return;
+  const { source, material } = config.tls;
+  for (const warning of material.warnings) process.stderr.write(`scriptserve: warning: ${warning}\n`);
+  if (source.kind !== 'self-signed') return;
+  process.stdout.write(`Self-signed certificate for ${source.names.join(', ')}: ${material.certPath}\n`);
+  process.stdout.write(`SHA-256 fingerprint: ${material.fingerprint}\n`);
+}
+
 function main(argv: readonly string[]): void {
   let settings: ReturnType<typeof toServeOptions>;
   let config: Config;
@@ -123,14 +133,15 @@ function main(argv: readonly string[]): void {
     }
     opts = line.opts;
     settings = toServeOptions(line.positional, opts);
-    config = resolveConfig(settings.serve);
+    config = resolveConfig(settings.serve, { host: settings.host });
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
   const { host, port } = settings;
   const announce = (realPort: number): void => {
-    process.stdout.write(`Serving ${config.root} at http://${urlHost(host)}:${realPort}/\n`);
+    process.stdout.write(`Serving ${config.root} at ${config.tls ? 'https' : 'http'}://${urlHost(host)}:${realPort}/\n`);
+    announceTls(config);
     if (!isLoopback(host) && (config.cgiEnabled || config.routes.length > 0) && !config.access.users) {
       process.stderr.write(
         `scriptserve: warning: scripts are enabled without --auth and the server is reachable from the network on ${host}; anyone who can reach it can run them.\n`,

@@ -16,6 +16,7 @@ import {
   type ServeOptions,
 } from './options.js';
 import { warmPythonRefusal } from './cgi/start/python-gate.js';
+import { loadTls, tlsSourceOf, type TlsMaterial, type TlsSource } from './transport/tls.js';
 
 export { ConfigError } from './option-spec.js';
 export {
@@ -77,6 +78,12 @@ export interface Config {
   readonly warmInterpreter: readonly string[] | null;
   /** Absolute argv of the spawn helper's interpreter; null when it is off or no python3 was found. */
   readonly spawnHelper: readonly string[] | null;
+  /** HTTPS: where the certificate comes from and what was loaded at start-up; null for plain HTTP. */
+  readonly tls: { readonly source: TlsSource; readonly material: TlsMaterial } | null;
+  /** Over TLS, offer HTTP/2 by ALPN (with HTTP/1.1 fallback). */
+  readonly http2: boolean;
+  /** Without TLS, also accept HTTP/2 with prior knowledge on the same port. */
+  readonly h2c: boolean;
 }
 
 export const DEFAULT_CGI_DIRS = ['/cgi-bin/', '/htbin/'];
@@ -99,7 +106,7 @@ export function defaultMaxQueue(maxScripts: number): number {
  * the root's real path, interpreter and route commands as absolute paths.
  * Throws {@link ConfigError} with a one-line message.
  */
-export function resolveConfig(options: ServeOptions = {}): Config {
+export function resolveConfig(options: ServeOptions = {}, listen: { host?: string } = {}): Config {
   checkOptionValues(OPTIONS, options as Record<string, unknown>, 'caller', 'option', (key) => `unknown option "${key}"`);
   const root = resolveRoot(options.root ?? process.cwd());
   const fileOptions = loadConfigFile(options.configFile, root);
@@ -113,6 +120,9 @@ export function resolveConfig(options: ServeOptions = {}): Config {
   const hidden = new Set<string>();
   if (fileOptions.__file) hidden.add(fileOptions.__file);
   for (const route of routes) for (const arg of route.argv) addIfInside(hidden, arg, root);
+  const tls = resolveTls(merged, listen.host);
+  // A key (or its password) kept inside the served folder is never served as a file.
+  if (tls?.source.kind === 'files') for (const file of [tls.source.key, tls.source.passwordFile]) if (file) addIfInside(hidden, file, root);
 
   return {
     root,
@@ -142,7 +152,21 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     warmInterpreter: merged.warmPython ? testedWarmInterpreter(resolveWarmInterpreter(merged.warmInterpreter, interpreters), root, merged.passEnv ?? []) : null,
     // No PATH search at start-up for a server that can run no script.
     spawnHelper: merged.spawnHelper === false || ((merged.cgi ?? true) === false && routes.length === 0) ? null : findSpawnHelper(),
+    tls,
+    http2: merged.http2 ?? true,
+    h2c: merged.h2c ?? false,
   };
+}
+
+/** The TLS options, loaded and checked once (transport/tls.ts); null for plain HTTP. */
+function resolveTls(merged: ServeOptions, host: string | undefined): Config['tls'] {
+  const source = tlsSourceOf(merged, host);
+  if (source === null) {
+    if (merged.http2 === false && merged.h2c) throw new ConfigError('--h2c and --no-http2 contradict each other');
+    return null;
+  }
+  if (merged.h2c) throw new ConfigError('--h2c is cleartext HTTP/2; with TLS, HTTP/2 is negotiated by ALPN (see --no-http2)');
+  return { source, material: loadTls(source) };
 }
 
 /** Does an interpreter's flag list contain `-c`, `-m` or `-` (which would replace the fork server)? */

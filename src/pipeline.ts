@@ -7,6 +7,7 @@ import { HttpError, sendError } from './errors.js';
 import type { Resolver, Target } from './resolve.js';
 import { sendListing, wantsJson } from './static/listing.js';
 import { serveFile } from './static/serve-file.js';
+import { adoptAuthority } from './transport/http2-request.js';
 
 /** connect/express's `next`: the request is the next handler's to answer. */
 export type Next = (err?: unknown) => void;
@@ -116,6 +117,7 @@ export class RequestPipeline {
 
 /** The checks every request passes before its target is looked at; throws the HttpError that answers a failure. */
 function checkRequest(config: Config, req: IncomingMessage): void {
+  if (req.httpVersionMajor === 2) adoptAuthority(req);
   if ((req.url ?? '').length > MAX_URL_BYTES) throw new HttpError(414);
   if (req.rawHeaders.length > 2 * MAX_HEADER_FIELDS) throw new HttpError(431, { publicMessage: 'Too many header fields.' });
   // RFC 9112 3.2: an HTTP/1.1 request without Host, or with two, is 400. Node's own

@@ -155,6 +155,8 @@ export function buildCgiEnv(req: CgiRequest, options: CgiEnvOptions): Record<str
   if (req.contentLength !== null) env.CONTENT_LENGTH = String(req.contentLength);
   if (contentType !== undefined) env.CONTENT_TYPE = contentType;
   if (req.tls) env.HTTPS = 'on';
+  // Apache's and nginx's common extra: the scheme the client used, for building absolute URLs.
+  env.REQUEST_SCHEME = req.tls ? 'https' : 'http';
   // php-cgi refuses to run without it (its force-cgi-redirect guard).
   env.REDIRECT_STATUS = '200';
   return env;
