@@ -20,3 +20,15 @@ export function adoptAuthority(req: IncomingMessage): void {
     throw new HttpError(400, { publicMessage: 'The Host header and :authority differ.' });
   }
 }
+
+/**
+ * Does an HTTP/2 request without Content-Length carry a body? HTTP/2 has no
+ * chunked coding: a body is there unless the HEADERS frame ended the stream
+ * (RFC 9113 8.1). Such a body is read like a chunked one (spooled, so
+ * CONTENT_LENGTH can be set).
+ */
+export function hasUnsizedHttp2Body(req: IncomingMessage): boolean {
+  if (req.httpVersionMajor !== 2) return false;
+  const stream = (req as unknown as { stream?: { endAfterHeaders?: boolean } }).stream;
+  return stream?.endAfterHeaders === false;
+}
