@@ -1,7 +1,7 @@
 // Helpers for the TLS and HTTP/2 tests: certificates made with the selfsigned
 // library, a library server on 127.0.0.1:0 of any transport, and HTTP/2
 // requests with node:http2 (every wait has a deadline).
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { connect as h2connect } from 'node:http2';
 import { join } from 'node:path';
@@ -30,7 +30,7 @@ export async function makeCert(dir, base, { names = ['localhost', '127.0.0.1'], 
   const key = join(dir, `${base}.key`);
   writeFileSync(cert, pems.cert);
   writeFileSync(key, keyPem);
-  return { cert, key, certPem: pems.cert, fingerprint: pems.fingerprint };
+  return { cert, key, certPem: pems.cert, fingerprint: new X509Certificate(pems.cert).fingerprint256 };
 }
 
 /** A library server on 127.0.0.1:0: { server, port, logs, close }. */

@@ -86,15 +86,14 @@ function checkMaterial(cert: Buffer, key: Buffer, passphrase: string | undefined
 }
 
 function parseKey(key: Buffer, passphrase: string | undefined, keyPath: string): KeyObject {
+  // PKCS#8 `ENCRYPTED PRIVATE KEY`, or the traditional `Proc-Type: 4,ENCRYPTED`.
+  const encrypted = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: *4, *ENCRYPTED/.test(key.toString('latin1'));
+  if (encrypted && passphrase === undefined) throw new ConfigError(`TLS key ${keyPath} is encrypted: give its password with --tls-password-file`);
   try {
     return createPrivateKey({ key, passphrase, format: 'pem' });
   } catch (err) {
-    const message = (err as Error).message;
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MISSING_PASSPHRASE' || /passphrase/i.test(message)) {
-      throw new ConfigError(`TLS key ${keyPath} is encrypted: give its password with --tls-password-file`);
-    }
-    if (passphrase !== undefined && /bad decrypt/i.test(message)) throw new ConfigError(`wrong password for TLS key ${keyPath}`);
+    if (encrypted && (code === 'ERR_OSSL_BAD_DECRYPT' || /bad decrypt/i.test((err as Error).message))) throw new ConfigError(`wrong password for TLS key ${keyPath}`);
     throw new ConfigError(`TLS key ${keyPath} is not a PEM private key`);
   }
 }
