@@ -70,6 +70,9 @@ export function guardSessions(server: Http2SecureServer | Http2Server, config: C
   };
 }
 
+/** Streams reset here for stalling (not counted as the client's resets). */
+const stalled = new WeakSet<ServerHttp2Stream>();
+
 /** Counts events in fixed windows; true once more than `max` fell in the current one. */
 function counter(max: number): () => boolean {
   let start = 0;
@@ -86,10 +89,14 @@ function counter(max: number): () => boolean {
 
 function guardSession(session: ServerHttp2Session, config: Config): void {
   session.on('error', () => {});
+  let calmed = false;
   const calm = (why: string): void => {
-    if (session.destroyed) return;
+    if (calmed || session.destroyed) return;
+    calmed = true;
     config.log?.(formatMessage('http2', `${session.socket?.remoteAddress ?? '-'}: ${why}; connection closed`, config.logFormat));
-    session.destroy(undefined, constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    // GOAWAY first (destroy's own GOAWAY says NO_ERROR), then close once it is written.
+    session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    setImmediate(() => session.destroy());
   };
   const ping = counter(MAX_CONTROL_PER_WINDOW);
   const settings = counter(MAX_CONTROL_PER_WINDOW);
@@ -99,8 +106,13 @@ function guardSession(session: ServerHttp2Session, config: Config): void {
   let open = 0;
   session.on('stream', (stream: ServerHttp2Stream) => {
     open++;
-    stream.once('close', () => open--);
-    stream.on('aborted', () => reset() && calm('too many streams reset by the client (rapid reset)'));
+    stream.once('close', () => {
+      open--;
+      // A stream closed with an error code that this side did not send (guardStream's) was reset by the client.
+      if (stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR && !stalled.has(stream) && reset()) {
+        calm('too many streams reset by the client (rapid reset)');
+      }
+    });
     guardStream(stream, config.requestTimeoutMs);
   });
   session.setTimeout(Math.min(config.headerTimeoutMs, config.requestTimeoutMs), () => {
@@ -119,8 +131,10 @@ function guardStream(stream: ServerHttp2Stream, timeoutMs: number): void {
   stream.on('error', () => {});
   stream.setTimeout(timeoutMs, () => {
     if (stream.destroyed) return;
-    const stalled = stream.writableLength > 0 || stream.state.remoteClose === 0;
-    if (stalled) stream.close(constants.NGHTTP2_CANCEL);
+    if (stream.writableLength > 0 || stream.state.remoteClose === 0) {
+      stalled.add(stream);
+      stream.close(constants.NGHTTP2_CANCEL);
+    }
     else stream.setTimeout(timeoutMs);
   });
 }
