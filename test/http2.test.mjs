@@ -268,3 +268,32 @@ describe('--h2c: cleartext HTTP/2 with prior knowledge beside HTTP/1.1', () => {
     assert.equal(readFileSync(join(dir, 'a.txt'), 'utf8'), 'hello over h2\n');
   });
 });
+
+describe('graceful shutdown with HTTP/2 sessions', () => {
+  test('closeGracefully lets an in-flight stream finish and closes idle sessions', async () => {
+    const dir = tempDir();
+    siteTree(join(dir, 'site'));
+    const { cert, key } = await makeCert(dir, 'server');
+    const srv = await startAny({ root: join(dir, 'site'), tlsCert: cert, tlsKey: key, interpreters: { '.py': PYTHON } });
+    const busy = h2session(`https://127.0.0.1:${srv.port}`);
+    const idle = h2session(`https://127.0.0.1:${srv.port}`);
+    try {
+      assert.equal((await h2get(idle, '/a.txt')).status, 200);
+      const idleClosed = new Promise((resolve) => idle.once('close', resolve));
+      const stream = busy.request({ ':path': '/cgi-bin/stream.py' });
+      const chunks = [];
+      stream.on('data', (c) => chunks.push(c));
+      const streamed = new Promise((resolve) => stream.on('end', () => resolve({ body: Buffer.concat(chunks) })));
+      await deadline(new Promise((resolve) => stream.once('response', resolve)), 10000, 'the script answering');
+      const { closeGracefully } = await import('../dist/index.js');
+      await deadline(closeGracefully(srv.server, 10000), 10000, 'graceful close');
+      const got = await streamed;
+      assert.equal(got.body.toString(), 'line 1\nline 2\nline 3\nline 4\nline 5\n');
+      await deadline(idleClosed, 5000, 'idle session closed');
+    } finally {
+      busy.destroy();
+      idle.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

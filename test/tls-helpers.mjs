@@ -7,7 +7,7 @@ import { connect as h2connect } from 'node:http2';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
 import { closeGracefully, createServer } from '../dist/index.js';
-import { deadline } from './helpers.mjs';
+import { deadline, PYTHON, WARM } from './helpers.mjs';
 
 /**
  * Write a certificate and key for `names` into dir as `<base>.crt`/`<base>.key`;
@@ -33,10 +33,10 @@ export async function makeCert(dir, base, { names = ['localhost', '127.0.0.1'], 
   return { cert, key, certPem: pems.cert, fingerprint: new X509Certificate(pems.cert).fingerprint256 };
 }
 
-/** A library server on 127.0.0.1:0: { server, port, logs, close }. */
+/** A library server on 127.0.0.1:0 (warm Python in the warm pass, as startServer): { server, port, logs, close }. */
 export async function startAny(options) {
   const logs = [];
-  const server = createServer({ log: (line) => logs.push(line), ...options });
+  const server = createServer({ log: (line) => logs.push(line), ...(WARM ? { warmPython: true, warmInterpreter: PYTHON } : {}), ...options });
   await deadline(new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);
