@@ -31,8 +31,12 @@ describe('HTTP/2 over TLS', () => {
   let srv;
   let session;
   let origin;
+  // node:http2 warns (on stderr) when given what HTTP/2 has no place for: a reason phrase, a Connection header.
+  const warnings = [];
+  const onWarning = (w) => warnings.push(w.message);
 
   before(async () => {
+    process.on('warning', onWarning);
     dir = tempDir();
     siteTree(join(dir, 'site'));
     const { cert, key } = await makeCert(dir, 'server');
@@ -49,6 +53,7 @@ describe('HTTP/2 over TLS', () => {
   });
 
   after(async () => {
+    process.off('warning', onWarning);
     session?.close();
     await srv?.close();
     rmSync(dir, { recursive: true, force: true });
@@ -161,6 +166,13 @@ describe('HTTP/2 over TLS', () => {
     assert.equal(got.version, '1.1');
     assert.equal(envOf(got.body).SERVER_PROTOCOL, 'HTTP/1.1');
     assert.equal(envOf(got.body).HTTPS, 'on');
+  });
+
+  test('no process warning: nothing HTTP/2 forbids was handed to node:http2', async () => {
+    assert.equal((await h2get(session, '/cgi-bin/echo.py', { method: 'POST', body: Buffer.alloc(2000) })).status, 413);
+    assert.equal((await h2get(session, '/cgi-bin/reason.sh')).status, 201);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(warnings, []);
   });
 
   test('curl --http2 negotiates h2', { skip: curlSkip }, async () => {
