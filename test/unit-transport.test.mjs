@@ -75,3 +75,27 @@ test('cache directory: XDG_CACHE_HOME when absolute, else ~/.cache', () => {
   assert.match(cacheDirectory({ XDG_CACHE_HOME: 'relative' }), /\/\.cache\/scriptserve$/);
   assert.match(cacheDirectory({}), /\/\.cache\/scriptserve$/);
 });
+
+test('self-signed cache: reused while valid, renewed once fewer than 30 days remain', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { loadTls } = await import('../dist/transport/tls.js');
+  const dir = mkdtempSync(join(tmpdir(), 'scriptserve-cache-'));
+  const saved = process.env.XDG_CACHE_HOME;
+  process.env.XDG_CACHE_HOME = dir;
+  try {
+    const source = { kind: 'self-signed', names: ['localhost', '127.0.0.1', '::1'] };
+    const first = loadTls(source);
+    assert.ok(first.certPath.startsWith(join(dir, 'scriptserve') + '/'));
+    assert.equal(loadTls(source).fingerprint, first.fingerprint);
+    assert.equal(loadTls(source, new Date(Date.now() + 300 * 86400e3)).fingerprint, first.fingerprint, '65 days left: kept');
+    const renewed = loadTls(source, new Date(Date.now() + 340 * 86400e3));
+    assert.notEqual(renewed.fingerprint, first.fingerprint, '25 days left: renewed');
+    assert.equal(renewed.certPath, first.certPath);
+  } finally {
+    if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = saved;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
