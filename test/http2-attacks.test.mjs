@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { deadline, request, rmSync, tempDir, writeTree } from './helpers.mjs';
-import { startAny } from './tls-helpers.mjs';
+import { h2get, h2session, startAny } from './tls-helpers.mjs';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 const TYPE = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8, CONTINUATION: 9 };
@@ -117,7 +117,12 @@ describe('HTTP/2 attacks', () => {
 
   before(async () => {
     dir = tempDir();
-    writeTree(dir, { 'a.txt': 'small\n', 'big.bin': Buffer.alloc(4 * 1024 * 1024, 7) });
+    writeTree(dir, {
+      'a.txt': 'small\n',
+      'big.bin': Buffer.alloc(4 * 1024 * 1024, 7),
+      'cgi-bin/late-big.sh': { content: '#!/bin/sh\nsleep 1.5\nprintf "Content-Type: application/octet-stream\\n\\n"\nhead -c 300000 /dev/zero\n', mode: 0o755 },
+      'cgi-bin/quiet.sh': { content: '#!/bin/sh\nsleep 2.5\nprintf "Content-Type: text/plain\\n\\nafter silence\\n"\n', mode: 0o755 },
+    });
     srv = await startAny({ root: dir, h2c: true, requestTimeout: 1 });
   });
 
@@ -223,6 +228,27 @@ describe('HTTP/2 attacks', () => {
       c.write(Buffer.concat(frames));
       await c.until(() => c.frames.filter((f) => f.type === TYPE.RST_STREAM).length === 20, 15000, 'the stalled streams reset');
       assert.equal(c.frames.filter((f) => f.type === TYPE.DATA).length, 0);
+      c.destroy();
+    });
+  });
+
+  test('a stream waiting on its script (not on its client) outlives the request timeout', async () => {
+    const session = h2session(`http://127.0.0.1:${srv.port}`);
+    try {
+      // The request timeout (1 s) and the idle-session check fire twice while the script is silent; neither resets it.
+      const got = await h2get(session, '/cgi-bin/quiet.sh', { timeout: 15000 });
+      assert.equal(got.status, 200);
+      assert.equal(got.body.toString(), 'after silence\n');
+    } finally {
+      session.close();
+    }
+  });
+
+  test('a stream that stalls after a silent script is still reset (the timeout re-arms)', async () => {
+    await beside(async () => {
+      const c = rawClient(srv.port, { settings: Buffer.from([0, 4, 0, 0, 0, 0]) });
+      c.write(frame(TYPE.HEADERS, END_HEADERS | END_STREAM, 1, get('/cgi-bin/late-big.sh', srv.port)));
+      await c.until(() => c.frames.some((f) => f.type === TYPE.RST_STREAM && f.stream === 1), 15000, 'the stalled script stream reset');
       c.destroy();
     });
   });

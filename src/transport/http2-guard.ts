@@ -115,10 +115,13 @@ function guardSession(session: ServerHttp2Session, config: Config): void {
     });
     guardStream(stream, config.requestTimeoutMs);
   });
-  session.setTimeout(Math.min(config.headerTimeoutMs, config.requestTimeoutMs), () => {
+  // node:http2 runs a timeout callback once: re-arming passes it again.
+  const idleMs = Math.min(config.headerTimeoutMs, config.requestTimeoutMs);
+  const onIdle = (): void => {
     if (open === 0) session.close();
-    else session.setTimeout(Math.min(config.headerTimeoutMs, config.requestTimeoutMs));
-  });
+    else session.setTimeout(idleMs, onIdle);
+  };
+  session.setTimeout(idleMs, onIdle);
 }
 
 /**
@@ -129,12 +132,14 @@ function guardSession(session: ServerHttp2Session, config: Config): void {
  */
 function guardStream(stream: ServerHttp2Stream, timeoutMs: number): void {
   stream.on('error', () => {});
-  stream.setTimeout(timeoutMs, () => {
+  const onTimeout = (): void => {
     if (stream.destroyed) return;
     if (stream.writableLength > 0 || stream.state.remoteClose === 0) {
       stalled.add(stream);
       stream.close(constants.NGHTTP2_CANCEL);
+    } else {
+      stream.setTimeout(timeoutMs, onTimeout);
     }
-    else stream.setTimeout(timeoutMs);
-  });
+  };
+  stream.setTimeout(timeoutMs, onTimeout);
 }
