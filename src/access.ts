@@ -13,10 +13,16 @@ export interface AccessPolicy {
   readonly users: ReadonlyMap<string, PasswordCheck> | null;
   /** Host names allowed in the Host header; 'any' turns the check off; 'loopback' (default) enforces local names on loopback connections. */
   readonly allowedHosts: 'any' | 'loopback' | ReadonlySet<string>;
-  /** Origins allowed to make unsafe cross-origin requests (`https://app.example`). */
-  readonly allowedOrigins: ReadonlySet<string>;
+  /** Origins allowed to make unsafe cross-origin requests (`https://app.example`, `https://*.example.com`): cors.ts's OriginList. */
+  readonly allowedOrigins: OriginMatcher;
   /** Answer cross-origin requests with `Access-Control-Allow-Origin: *` and let every origin through. */
   readonly cors: boolean;
+}
+
+/** A set of allowed origins; `has` takes a request's `Origin` as sent. */
+export interface OriginMatcher {
+  has(origin: string): boolean;
+  readonly size: number;
 }
 
 /** A configuration error in the access options (the caller wraps it as a ConfigError). */
@@ -150,7 +156,7 @@ export function checkCrossOrigin(policy: AccessPolicy, req: IncomingMessage): vo
   if (policy.cors || SAFE_METHODS.has(req.method ?? 'GET')) return;
   const origin = req.headers.origin;
   const site = req.headers['sec-fetch-site'];
-  if (origin !== undefined && policy.allowedOrigins.has(origin.toLowerCase())) return;
+  if (origin !== undefined && policy.allowedOrigins.has(origin)) return;
   if (site !== undefined) {
     if (site === 'same-origin' || site === 'none') return;
     throw crossOriginRefused(origin ?? site);

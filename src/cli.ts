@@ -13,6 +13,7 @@ import {
   type OptionValues,
   type ServeOptions,
 } from './options.js';
+import { reloadConfigOn } from './reload-config.js';
 import { closeGracefully, createServer, killScripts } from './server.js';
 import { handleServerSignals } from './signals.js';
 import { VERSION } from './version.js';
@@ -165,6 +166,7 @@ function main(argv: readonly string[]): void {
     isWorker() ? ` (worker ${process.pid})` : '',
   );
   if (isWorker()) onPrimaryMessages(actions);
+  reloadConfigOn(server, config, opts.watchConfig ?? false, isWorker() ? ` (worker ${process.pid})` : '');
 }
 
 main(process.argv.slice(2));

@@ -15,17 +15,25 @@ export interface RequestContext {
   readonly scripts: ScriptPool;
   /** The access-log record, null when nothing is logged (the record costs a clock read). */
   readonly record: AccessRecord | null;
+  /**
+   * The request target below --base-path (req.url with the prefix taken off;
+   * req.url itself when there is none): what built-in endpoints, rules and the
+   * resolver look at. `req.url` stays as received (REQUEST_URI, the log).
+   */
+  url: string;
   /** Body bytes written so far by a streaming step (scripts); null means "use Content-Length". */
   bytes: number | null;
   /** Set when a script runs: its outcome joins the request's log line. */
   scriptDone?: Promise<ScriptOutcome>;
   /** The user HTTP Basic authentication let in (REMOTE_USER), if any. */
   remoteUser?: string;
+  /** Past every check (Host, authentication, cross-origin): only then may an error page link to what exists. */
+  checked: boolean;
 }
 
 /** A fresh context for a request; `record` only when there is an access log. */
 export function newContext(req: IncomingMessage, res: ServerResponse, config: Config, scripts: ScriptPool): RequestContext {
-  return { req, res, config, scripts, record: config.log ? newRecord(req) : null, bytes: null, scriptDone: undefined, remoteUser: undefined };
+  return { req, res, config, scripts, record: config.log ? newRecord(req) : null, url: req.url ?? '/', bytes: null, scriptDone: undefined, remoteUser: undefined, checked: false };
 }
 
 /** The request side of an access record, taken when the request arrives. */

@@ -4,7 +4,7 @@
  * node:https; with `h2c` a net.Server serving both protocols); `createHandler` gives a request listener usable in any node:http
  * server or as connect/express middleware.
  */
-export { closeGracefully, createHandler, createServer, killScripts, type RequestHandler } from './server.js';
+export { closeGracefully, createHandler, createServer, killScripts, reloadServer, type RequestHandler } from './server.js';
 export { resolveConfig, ConfigError, type Config, type ServeOptions, type RouteOptions, type LogWriter } from './config.js';
 export { HttpError } from './errors.js';
 export { VERSION } from './version.js';

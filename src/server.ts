@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import { ScriptPool } from './cgi/pool.js';
-import { resolveConfig, type Config, type ServeOptions } from './config.js';
+import { reloadRoutes, resolveConfig, type Config, type ServeOptions } from './config.js';
 import { newContext, type RequestContext } from './context.js';
 import { ERROR_PAGE_HEADERS, HttpError, reasonPhrase, renderErrorPage, sendError } from './errors.js';
 import { formatAccess, sentBodyBytes } from './log.js';
-import { RequestPipeline, type Next } from './pipeline.js';
+import { NearestFolder } from './nearest-folder.js';
+import { RequestPipeline, type ErrorEdge, type Next } from './pipeline.js';
 import { Resolver } from './resolve.js';
 import { controlOf, createListeningServer, type Http1Server } from './transport/listen.js';
 
@@ -18,6 +19,13 @@ export interface RequestHandler {
    * Requests after close() are still served, without the cache or warm mode.
    */
   close(): void;
+  /**
+   * Re-read the config file's routes (with their webhook rules, verification
+   * and secrets) for new requests; requests in flight finish with the old
+   * ones. Returns the other changed keys, which need a restart. Throws
+   * ConfigError for a bad file, and the old routes stay.
+   */
+  reload(): string[];
 }
 
 type Listener = (req: IncomingMessage, res: ServerResponse, next?: Next) => void;
@@ -30,11 +38,21 @@ function isConfig(o: ServeOptions | Config): o is Config {
 function assemble(options: ServeOptions | Config): { config: Config; scripts: ScriptPool; handler: RequestHandler } {
   const config = isConfig(options) ? options : resolveConfig(options);
   const scripts = new ScriptPool(config);
-  const resolver = new Resolver(config);
-  const handler = Object.assign(listenerFor(config, scripts, resolver), {
+  // What a reload replaces: the config with its routes, and the resolver (whose cache knows which paths routes cover).
+  let current = { config, resolver: new Resolver(config) };
+  let listener = listenerFor(current.config, scripts, current.resolver);
+  const handler: RequestHandler = Object.assign((req: IncomingMessage, res: ServerResponse, next?: Next) => listener(req, res, next), {
     close(): void {
-      resolver.close();
+      current.resolver.close();
       scripts.close();
+    },
+    reload(): string[] {
+      const { config: next, restart } = reloadRoutes(current.config);
+      const old = current.resolver;
+      current = { config: next, resolver: new Resolver(next) };
+      listener = listenerFor(current.config, scripts, current.resolver);
+      old.close();
+      return restart;
     },
   });
   return { config, scripts, handler };
@@ -54,6 +72,7 @@ export function createHandler(options: ServeOptions | Config = {}): RequestHandl
  * not.
  */
 function listenerFor(config: Config, scripts: ScriptPool, resolver: Resolver): Listener {
+  const answerError = errorEdge(new NearestFolder(config, () => resolver.cacheGeneration));
   const pipeline = new RequestPipeline(config, resolver, answerError);
   return (req, res, next) => {
     const ctx = newContext(req, res, config, scripts);
@@ -97,27 +116,39 @@ function logWhenClosed(ctx: RequestContext, started: number): void {
  * their status and a short page; anything else is a generic 500 whose detail
  * goes only to the log. If the headers are already out, the only honest
  * answer is to cut the connection. As middleware, a 404 is the next
- * handler's to answer.
+ * handler's to answer. A 404 or 403 page links back to the nearest existing
+ * parent folder, looked up only for requests past every check (a refused
+ * Host, which may be a DNS-rebinding page, or a missing password learns
+ * nothing from it); other pages link to `/`.
  */
-function answerError(ctx: RequestContext, err: unknown, next: Next | undefined): void {
-  const { req, res, record } = ctx;
-  const known = err instanceof HttpError;
-  const status = known ? err.status : 500;
-  if (next && status === 404 && known) return next();
-  if (record) {
-    if (!known || status >= 500) record.error = err instanceof Error ? err.message : String(err);
-    else if (err.message !== reasonPhrase(status) && err.message !== err.publicMessage) record.error = err.message;
-  }
-  if (res.headersSent || res.destroyed) {
-    res.destroy();
-    return;
-  }
-  const bytes = sendError(res, status, {
-    message: known ? err.publicMessage : undefined,
-    headers: known ? err.headers : undefined,
-    head: req.method === 'HEAD',
-  });
-  if (record) sentBodyBytes.set(res, bytes);
+function errorEdge(folders: NearestFolder): ErrorEdge {
+  return function answerError(ctx: RequestContext, err: unknown, next: Next | undefined): void {
+    const { req, res, record } = ctx;
+    const known = err instanceof HttpError;
+    const status = known ? err.status : 500;
+    if (next && status === 404 && known) return next();
+    if (record) {
+      if (!known || status >= 500) record.error = err instanceof Error ? err.message : String(err);
+      else if (err.message !== reasonPhrase(status) && err.message !== err.publicMessage) record.error = err.message;
+    }
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    const send = (back: string): void => {
+      if (res.headersSent || res.destroyed) return;
+      const bytes = sendError(res, status, {
+        message: known ? err.publicMessage : undefined,
+        headers: known ? err.headers : undefined,
+        head: req.method === 'HEAD',
+        back: ctx.config.basePath + back,
+      });
+      if (record) sentBodyBytes.set(res, bytes);
+    };
+    const back = (status === 404 || status === 403) && ctx.checked ? folders.find(ctx.url) : '/';
+    if (typeof back === 'string') send(back);
+    else back.then(send, () => send('/'));
+  };
 }
 
 /** Status for a request the HTTP parser refused before any handler saw it. */
@@ -160,6 +191,7 @@ export function createServer(options: ServeOptions | Config = {}): Server {
   const server = createListeningServer(config, handler, { options: http1Options(config), setup: (s) => setUpHttp1(s, config) });
   server.on('close', () => handler.close());
   pools.set(server, scripts);
+  handlers.set(server, handler);
   return server;
 }
 
@@ -224,6 +256,16 @@ function setUpHttp1(server: Http1Server, config: Config): void {
 }
 
 const pools = new WeakMap<Server, ScriptPool>();
+/** How long a stop waits for killed scripts to be reaped before the process exits anyway. */
+const KILLED_REAP_MS = 1000;
+const handlers = new WeakMap<Server, RequestHandler>();
+
+/** Reload the config file's routes of a server from {@link createServer}: see {@link RequestHandler.reload}. */
+export function reloadServer(server: Server): string[] {
+  const handler = handlers.get(server);
+  if (!handler) throw new Error('not a server from createServer');
+  return handler.reload();
+}
 
 /**
  * Shut a server from {@link createServer} down: stop accepting, close idle
@@ -233,6 +275,8 @@ const pools = new WeakMap<Server, ScriptPool>();
  */
 export async function closeGracefully(server: Server, graceMs: number): Promise<void> {
   const scripts = pools.get(server);
+  // Queued webhook jobs never start now; running ones get the grace period like scripts.
+  scripts?.jobs.stop();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   const control = controlOf(server)!;
   control.closeIdle();
@@ -246,6 +290,8 @@ export async function closeGracefully(server: Server, graceMs: number): Promise<
     scripts?.killAll();
     control.closeAll();
     await closed;
+    // SIGKILL is not instant: wait (briefly) until the killed are reaped, so their ends are logged.
+    if (scripts) await Promise.race([scripts.idle(), new Promise((resolve) => setTimeout(resolve, KILLED_REAP_MS).unref())]);
   }
 }
 
