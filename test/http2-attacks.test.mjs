@@ -194,6 +194,21 @@ describe('HTTP/2 attacks', () => {
     assert.ok(srv.logs.some((l) => /rapid reset/.test(l)), srv.logs.join('\n'));
   });
 
+  test('rapid reset with NO_ERROR resets: the piled-up streams close the connection', async () => {
+    await beside(async () => {
+      const c = rawClient(srv.port);
+      const frames = [];
+      for (let i = 0; i < 1000; i++) {
+        const id = 1 + 2 * i;
+        frames.push(frame(TYPE.HEADERS, END_HEADERS | END_STREAM, id, get('/a.txt', srv.port)), frame(TYPE.RST_STREAM, 0, id, Buffer.from([0, 0, 0, 0])));
+      }
+      c.write(Buffer.concat(frames));
+      await c.until(() => c.closed, 10000, 'the connection closed');
+      assert.equal(c.goaway()?.payload.readUInt32BE(4), ENHANCE_YOUR_CALM);
+    });
+    assert.ok(srv.logs.some((l) => /reset faster than they close/.test(l)), srv.logs.join('\n'));
+  });
+
   test('a SETTINGS flood closes the connection', async () => {
     await beside(async () => {
       const c = rawClient(srv.port);

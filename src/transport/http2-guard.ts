@@ -8,8 +8,10 @@
  * - header list size: MAX_HEADER_LIST_BYTES, MAX_HEADER_PAIRS fields
  *   (nghttp2 refuses a larger block);
  * - rapid reset (CVE-2023-44487): a client that resets more than
- *   MAX_RESETS_PER_WINDOW streams in FLOOD_WINDOW_MS is closed (nghttp2's
- *   own rate limit stays on behind this one);
+ *   MAX_RESETS_PER_WINDOW streams in FLOOD_WINDOW_MS is closed, and so is
+ *   one whose reset streams pile up (twice the stream limit alive at once:
+ *   a reset with NO_ERROR leaves node:http2 holding the stream); nghttp2's
+ *   own rate limit stays on behind these;
  * - SETTINGS and PING floods (CVE-2019-9512, -9515): more than
  *   MAX_CONTROL_PER_WINDOW of either in FLOOD_WINDOW_MS closes the
  *   connection (nghttp2 also caps the acknowledgements it queues);
@@ -105,11 +107,15 @@ function guardSession(session: ServerHttp2Session, config: Config): void {
   session.on('remoteSettings', () => settings() && calm('SETTINGS flood'));
   let open = 0;
   session.on('stream', (stream: ServerHttp2Stream) => {
-    open++;
+    // nghttp2 lets at most MAX_CONCURRENT_STREAMS be open; more alive here means streams the
+    // client reset while node:http2 still holds them (a reset with NO_ERROR leaves them alive).
+    if (++open > 2 * MAX_CONCURRENT_STREAMS) calm('streams reset faster than they close (rapid reset)');
     stream.once('close', () => {
       open--;
-      // A stream closed with an error code that this side did not send (guardStream's) was reset by the client.
-      if (stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR && !stalled.has(stream) && reset()) {
+      // A stream that closed with an error code, or before its response was delivered, was reset
+      // (whatever code the client's RST_STREAM carried), unless guardStream reset it for stalling.
+      const cut = (stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR) || !stream.writableFinished;
+      if (cut && !stalled.has(stream) && reset()) {
         calm('too many streams reset by the client (rapid reset)');
       }
     });
