@@ -3,13 +3,15 @@ import { availableParallelism } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { AccessConfigError, loadHtpasswd, parseAuthSpec, type AccessPolicy, type PasswordCheck } from './access.js';
 import { splitCommandLine } from './argv.js';
-import { ConfigError, checkOptionValues } from './option-spec.js';
+import { parseTrustedProxies, TrustListError, type TrustedProxies } from './forwarded.js';
+import { ConfigError, InvalidArgumentError, checkOptionValues } from './option-spec.js';
 import {
   DEFAULT_HEADER_TIMEOUT_S,
   DEFAULT_REQUEST_TIMEOUT_S,
   DEFAULT_SCRIPT_TIMEOUT_S,
   DEFAULT_WARM_PRELOAD,
   OPTIONS,
+  parseHealthPath,
   parseBytes,
   type LogWriter,
   type RouteMode,
@@ -106,6 +108,11 @@ export interface Config {
   readonly warmInterpreter: readonly string[] | null;
   /** Absolute argv of the spawn helper's interpreter; null when it is off or no python3 was found. */
   readonly spawnHelper: readonly string[] | null;
+  /** URL path of the health check (health.ts); null when off. */
+  readonly health: string | null;
+  readonly logHealth: boolean;
+  /** Peers whose forwarding headers are believed (forwarded.ts); null when none. */
+  readonly trustProxy: TrustedProxies | null;
   /** The cross-origin policy (cors.ts). */
   readonly crossOrigin: CorsPolicy;
   /** Headers added to responses (`-H`, config `headers`, CORS); null when there are none. */
@@ -200,6 +207,9 @@ export function resolveConfig(options: ServeOptions = {}, listen: { host?: strin
     warmInterpreter: merged.warmPython ? testedWarmInterpreter(resolveWarmInterpreter(merged.warmInterpreter, interpreters), root, merged.passEnv ?? []) : null,
     // No PATH search at start-up for a server that can run no script.
     spawnHelper: merged.spawnHelper === false || ((merged.cgi ?? true) === false && routes.length === 0) ? null : findSpawnHelper(),
+    health: merged.health === undefined ? null : checked(parseHealthPath, merged.health, 'health'),
+    logHealth: merged.logHealth ?? false,
+    trustProxy: resolveTrustProxy(options.trustProxy),
     crossOrigin,
     ...resolveWeb(merged, crossOrigin),
     source: { options, file: fileOptions },
@@ -229,6 +239,28 @@ function withTlsFiles(hidden: Set<string>, config: Config): Set<string> {
 function addTlsFiles(hidden: Set<string>, tls: Config['tls'], root: string): void {
   if (tls?.source.kind !== 'files') return;
   for (const file of [tls.source.key, tls.source.passwordFile]) if (file) addIfInside(hidden, file, root);
+}
+
+/** A value from a config file or a library caller, through the command line's own parser. */
+function checked<T>(parse: (raw: string) => T, value: string, what: string): T {
+  try {
+    return parse(value);
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) throw new ConfigError(`${what} ${JSON.stringify(value)} ${err.message}`);
+    throw err;
+  }
+}
+
+/** `--trust-proxy` (the caller's only: a file in the served root must not choose whom to believe). */
+function resolveTrustProxy(entries: readonly string[] | undefined): TrustedProxies | null {
+  const list = (entries ?? []).flatMap((e) => e.split(',')).map((e) => e.trim()).filter(Boolean);
+  if (list.length === 0) return null;
+  try {
+    return parseTrustedProxies(list);
+  } catch (err) {
+    if (err instanceof TrustListError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ScriptPool } from './cgi/pool.js';
 import type { Config } from './config.js';
-import type { AccessRecord, ScriptOutcome } from './log.js';
+import { clientView, type ClientView } from './forwarded.js';
+import { formatMessage, type AccessRecord, type ScriptOutcome } from './log.js';
 
 /**
  * The state one request's steps share, from the checks to the response. It
@@ -15,6 +16,10 @@ export interface RequestContext {
   readonly scripts: ScriptPool;
   /** The access-log record, null when nothing is logged (the record costs a clock read). */
   readonly record: AccessRecord | null;
+  /** The client, scheme, Host and port as the client made the request (trusted proxies' headers applied: forwarded.ts). */
+  readonly client: ClientView;
+  /** Set by a step whose request must not be logged (the health check, without --log-health). */
+  unlogged?: boolean;
   /**
    * The request target below --base-path (req.url with the prefix taken off;
    * req.url itself when there is none): what built-in endpoints, rules and the
@@ -33,14 +38,18 @@ export interface RequestContext {
 
 /** A fresh context for a request; `record` only when there is an access log. */
 export function newContext(req: IncomingMessage, res: ServerResponse, config: Config, scripts: ScriptPool): RequestContext {
-  return { req, res, config, scripts, record: config.log ? newRecord(req) : null, url: req.url ?? '/', bytes: null, scriptDone: undefined, remoteUser: undefined, checked: false };
+  const client = clientView(req, config.trustProxy, (problem) => config.log?.(formatMessage('forwarded', problem, config.logFormat)));
+  return {
+    req, res, config, scripts, record: config.log ? newRecord(req, client) : null, client, url: req.url ?? '/',
+    bytes: null, scriptDone: undefined, remoteUser: undefined, checked: false,
+  };
 }
 
 /** The request side of an access record, taken when the request arrives. */
-function newRecord(req: IncomingMessage): AccessRecord {
+function newRecord(req: IncomingMessage, client: ClientView): AccessRecord {
   return {
     time: new Date(),
-    client: req.socket.remoteAddress ?? '-',
+    client: client.address || '-',
     method: req.method ?? '-',
     path: req.url ?? '-',
     status: 0,

@@ -7,5 +7,7 @@
 export { closeGracefully, createHandler, createServer, killScripts, reloadServer, type RequestHandler } from './server.js';
 export { resolveConfig, ConfigError, type Config, type ServeOptions, type RouteOptions, type LogWriter } from './config.js';
 export { HttpError } from './errors.js';
+export { stopGracefully, type StopPlan } from './stop.js';
+export type { ClientView } from './forwarded.js';
 export { VERSION } from './version.js';
 export type { AccessPolicy } from './access.js';

@@ -90,6 +90,25 @@ function parseSeconds(value: string): number {
   return n;
 }
 
+/** Seconds, zero allowed (--drain-delay). */
+function parseDelay(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number of seconds, 0 or more.');
+  return n;
+}
+
+/** A URL path for --health: starts with `/`, no query, nothing to decode. */
+export function parseHealthPath(value: string): string {
+  if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$/.test(value)) throw new InvalidArgumentError('must be a URL path such as /healthz.');
+  return value;
+}
+
+/** An octal file mode such as 0660 or 660. */
+function parseSocketMode(value: string): number {
+  if (!/^0?[0-7]{3}$/.test(value)) throw new InvalidArgumentError('must be an octal mode such as 0660.');
+  return parseInt(value, 8);
+}
+
 function parseCount(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a positive integer.');
   return Number(value);
@@ -166,10 +185,10 @@ export const OPTIONS = {
     kind: NUMBER, scope: 'cli', flag: 'port', short: 'p', arg: 'port', parse: parsePort,
     help: `port to listen on; 0 picks a free one (default: ${DEFAULT_PORT})`,
   },
-  /** Command line only: the address to listen on. Default 127.0.0.1. */
+  /** Command line only: the address to listen on, or `unix:PATH` for a Unix socket. Default 127.0.0.1. */
   bind: {
     kind: STRING, scope: 'cli', flag: 'bind', short: 'b', arg: 'address',
-    help: `address to bind; 0.0.0.0 or :: exposes the server to the network (default: ${DEFAULT_HOST})`,
+    help: `address to bind; 0.0.0.0 or :: exposes the server to the network; unix:PATH listens on a Unix socket (default: ${DEFAULT_HOST})`,
   },
   /** PEM certificate (with its chain) to serve HTTPS with; needs {@link tlsKey}. Default: none, plain HTTP. Reloaded on SIGHUP. */
   tlsCert: {
@@ -268,6 +287,38 @@ export const OPTIONS = {
   shutdownGrace: {
     kind: NUMBER, scope: 'cli', flag: 'shutdown-grace', arg: 'seconds', parse: parseSeconds,
     help: `on SIGINT/SIGTERM, time to let requests and scripts finish (default: ${DEFAULT_SHUTDOWN_GRACE_S})`,
+  },
+  /**
+   * Command line only: on SIGINT/SIGTERM, seconds the health check answers
+   * 503 before the server stops listening (set it above the load balancer's
+   * check interval). Default 0.
+   */
+  drainDelay: {
+    kind: NUMBER, scope: 'cli', flag: 'drain-delay', arg: 'seconds', parse: parseDelay,
+    help: 'on SIGINT/SIGTERM, answer the health check 503 for this long before closing; set it above the balancer\'s check interval (default: 0)',
+  },
+  /** URL path of the health check (`/healthz`): 200 `ok`, 503 while stopping; before auth and the Host check. Default: none. */
+  health: {
+    kind: STRING, flag: 'health', arg: 'path', parse: parseHealthPath,
+    help: 'answer this URL path (e.g. /healthz) with 200 ok, or 503 while stopping, before authentication and the Host check (default: none)',
+  },
+  /** Write access-log lines for health checks. Default false. */
+  logHealth: {
+    kind: BOOLEAN, flag: 'log-health',
+    help: 'log health-check requests too (default: off, they are not logged)',
+  },
+  /**
+   * Peers whose forwarding headers (Forwarded, X-Forwarded-For/-Proto/-Host/-Port)
+   * are believed: addresses, CIDR networks, `loopback`, `unix`. Default none.
+   */
+  trustProxy: {
+    kind: STRINGS, scope: 'caller', flag: 'trust-proxy', arg: 'addrs', parse: commaList,
+    help: 'comma-separated proxy addresses or networks (CIDR), "loopback", "unix", whose Forwarded/X-Forwarded-* headers give the client, scheme and host (default: none)',
+  },
+  /** Command line only: permissions of the `--bind unix:PATH` socket file, in octal (`0660`). Default: from the umask. */
+  socketMode: {
+    kind: NUMBER, scope: 'cli', flag: 'socket-mode', arg: 'mode', parse: parseSocketMode,
+    help: 'permissions of the --bind unix:PATH socket, in octal, e.g. 0660 (default: from the umask)',
   },
   /** Run scripts in the script directories. Default true. */
   cgi: {

@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import type { RequestContext } from './context.js';
 import { answerPreflight, isPreflight, refuseUnlessAllowed } from './cors.js';
 import { HttpError, sendError } from './errors.js';
+import type { HealthCheck } from './health.js';
 import { isScriptOrRoutePath, Lookup, NOT_FOUND_PAGE, type LookupTarget } from './lookup.js';
 import { encodePath, parseRequestTarget, type RequestPath } from './request-path.js';
 import { routeMatchesPath, type Resolver, type Target } from './resolve.js';
@@ -19,7 +20,7 @@ import { listingCsp } from './static/listing-page.js';
 import { parseListingQuery, queryOf } from './static/listing-view.js';
 import { sendNotFoundPage } from './static/not-found-page.js';
 import { serveFile } from './static/serve-file.js';
-import { adoptAuthority } from './transport/http2-request.js';
+import { checkAuthority } from './transport/http2-request.js';
 import { JOBS_PATH } from './webhook/jobs.js';
 
 /** connect/express's `next`: the request is the next handler's to answer. */
@@ -62,6 +63,7 @@ export class RequestPipeline {
     private readonly config: Config,
     private readonly resolver: Resolver,
     private readonly answerError: ErrorEdge,
+    private readonly health: HealthCheck | null = null,
   ) {
     this.authenticate = config.access.users ? createAuthenticator(config.access.users) : null;
     this.lookup = new Lookup(config, resolver, config.urlRules, config.lookup);
@@ -78,14 +80,17 @@ export class RequestPipeline {
     if (base?.kind === 'inside') ctx.url = base.url;
     // Every response, a refused request's included, carries the configured and cross-origin headers (response-headers.ts).
     this.config.responseHeaders?.install(req, res, ctx.url);
-    checkRequest(this.config, req);
+    checkRequest(req);
+    // The health check (health.ts) comes before the Host check: a kubelet probes by pod IP.
+    if ((base === null || base.kind === 'inside') && this.health?.answer(ctx)) return;
+    checkHost(this.config.access, req, ctx.client.host);
     if (base?.kind === 'outside') throw new HttpError(404, { logMessage: `outside the base path ${this.config.basePath}` });
     if (base?.kind === 'slash') return answerRedirect(res, base.location, req.method ?? 'GET');
     // Built-in endpoints that need no credentials answer here, before
     // authentication, one line each, reading `ctx.url` (below --base-path),
-    // never `req.url`: CORS preflights (cors.ts); the health check and live
-    // reload go here too. `OPTIONS *` is not one of them: it names the server,
-    // so it resolves (the `server` target) behind authentication, as it always has.
+    // never `req.url`: CORS preflights (cors.ts); live reload goes here too.
+    // `OPTIONS *` is not one of them: it names the server, so it resolves
+    // (the `server` target) behind authentication, as it always has.
     if (isPreflight(req)) return this.preflight(ctx).then((answered) => (answered ? undefined : this.authenticated(ctx, next)));
     return this.authenticated(ctx, next);
   }
@@ -133,7 +138,7 @@ export class RequestPipeline {
     const { req, res } = ctx;
     // Webhook job status pages: behind the server's authentication (here) and the route's own (in answer()).
     if (ctx.url.startsWith(JOBS_PATH)) return ctx.scripts.jobs.answer(ctx, ctx.url.slice(JOBS_PATH.length).split('?')[0]!);
-    checkCrossOrigin(this.config.access, req);
+    checkCrossOrigin(this.config.access, req, ctx.client.host);
     ctx.checked = true;
     // A folder's archive exists only with --archives and listings on; otherwise it is not there at all.
     if (!(this.config.archives && this.config.listing) && asksForArchive(ctx.url)) throw new HttpError(404);
@@ -202,9 +207,9 @@ export class RequestPipeline {
   }
 }
 
-/** The checks every request passes before its target is looked at; throws the HttpError that answers a failure. */
-function checkRequest(config: Config, req: IncomingMessage): void {
-  if (req.httpVersionMajor === 2) adoptAuthority(req);
+/** The checks of the request's form, before anything answers it; throws the HttpError that answers a failure. */
+function checkRequest(req: IncomingMessage): void {
+  if (req.httpVersionMajor === 2) checkAuthority(req);
   if ((req.url ?? '').length > MAX_URL_BYTES) throw new HttpError(414);
   if (req.rawHeaders.length > 2 * MAX_HEADER_FIELDS) throw new HttpError(431, { publicMessage: 'Too many header fields.' });
   // RFC 9112 3.2: an HTTP/1.1 request without Host, or with two, is 400. Node's own
@@ -215,7 +220,6 @@ function checkRequest(config: Config, req: IncomingMessage): void {
     throw new HttpError(400, { publicMessage: 'HTTP/1.1 requests need a Host header.' });
   }
   if (NEVER_SERVED.has(req.method ?? 'GET')) throw new HttpError(501);
-  checkHost(config.access, req);
 }
 
 /** How many Host fields the request has (two make the target ambiguous). */

@@ -4,10 +4,13 @@ import { ScriptPool } from './cgi/pool.js';
 import { reloadRoutes, resolveConfig, type Config, type ServeOptions } from './config.js';
 import { newContext, type RequestContext } from './context.js';
 import { ERROR_PAGE_HEADERS, HttpError, reasonPhrase, renderErrorPage, sendError } from './errors.js';
+import { HealthCheck } from './health.js';
+import { Lifecycle } from './lifecycle.js';
 import { formatAccess, sentBodyBytes } from './log.js';
 import { NearestFolder } from './nearest-folder.js';
 import { RequestPipeline, type ErrorEdge, type Next } from './pipeline.js';
 import { Resolver } from './resolve.js';
+import { adoptAuthority } from './transport/http2-request.js';
 import { controlOf, createListeningServer, type Http1Server } from './transport/listen.js';
 
 /** A node:http request listener; `next` (connect/express) is called when the handler declines. */
@@ -34,13 +37,14 @@ function isConfig(o: ServeOptions | Config): o is Config {
   return typeof (o as Config).cacheControl === 'string' && (o as Config).hiddenFiles instanceof Set;
 }
 
-/** What createHandler and createServer share: the config validated once, the script pool, the handler over both. */
-function assemble(options: ServeOptions | Config): { config: Config; scripts: ScriptPool; handler: RequestHandler } {
+/** What createHandler and createServer share: the config validated once, the script pool, the lifecycle, the handler over them. */
+function assemble(options: ServeOptions | Config): { config: Config; scripts: ScriptPool; lifecycle: Lifecycle; handler: RequestHandler } {
   const config = isConfig(options) ? options : resolveConfig(options);
   const scripts = new ScriptPool(config);
+  const lifecycle = new Lifecycle();
   // What a reload replaces: the config with its routes, and the resolver (whose cache knows which paths routes cover).
   let current = { config, resolver: new Resolver(config) };
-  let listener = listenerFor(current.config, scripts, current.resolver);
+  let listener = listenerFor(current.config, scripts, current.resolver, lifecycle);
   const handler: RequestHandler = Object.assign((req: IncomingMessage, res: ServerResponse, next?: Next) => listener(req, res, next), {
     close(): void {
       current.resolver.close();
@@ -50,12 +54,12 @@ function assemble(options: ServeOptions | Config): { config: Config; scripts: Sc
       const { config: next, restart } = reloadRoutes(current.config);
       const old = current.resolver;
       current = { config: next, resolver: new Resolver(next) };
-      listener = listenerFor(current.config, scripts, current.resolver);
+      listener = listenerFor(current.config, scripts, current.resolver, lifecycle);
       old.close();
       return restart;
     },
   });
-  return { config, scripts, handler };
+  return { config, scripts, lifecycle, handler };
 }
 
 /**
@@ -71,10 +75,15 @@ export function createHandler(options: ServeOptions | Config = {}): RequestHandl
  * the pipeline, and the error edge for whatever it throws, synchronously or
  * not.
  */
-function listenerFor(config: Config, scripts: ScriptPool, resolver: Resolver): Listener {
+function listenerFor(config: Config, scripts: ScriptPool, resolver: Resolver, lifecycle: Lifecycle): Listener {
   const answerError = errorEdge(new NearestFolder(config, () => resolver.cacheGeneration));
-  const pipeline = new RequestPipeline(config, resolver, answerError);
+  const health = config.health === null ? null : new HealthCheck(config.health, lifecycle, config.logHealth);
+  const pipeline = new RequestPipeline(config, resolver, answerError, health);
   return (req, res, next) => {
+    // Stopping: this connection's next response is its last (see startDraining).
+    // HTTP/1 only: HTTP/2 forbids the field (RFC 9113 8.2.2) and ends a connection with GOAWAY.
+    if (lifecycle.phase !== 'serving' && req.httpVersionMajor === 1) res.setHeader('Connection', 'close');
+    if (req.httpVersionMajor === 2) adoptAuthority(req);
     const ctx = newContext(req, res, config, scripts);
     if (ctx.record) logWhenClosed(ctx, performance.now());
     try {
@@ -95,6 +104,7 @@ function logWhenClosed(ctx: RequestContext, started: number): void {
   const { req, res, config } = ctx;
   const record = ctx.record!;
   res.once('close', () => {
+    if (ctx.unlogged) return;
     record.status = res.statusCode;
     record.ms = performance.now() - started;
     record.aborted = !res.writableFinished;
@@ -187,11 +197,12 @@ export function rawErrorResponse(status: number): string {
  * timeouts) are answered here with a proper status instead of Node's bare close.
  */
 export function createServer(options: ServeOptions | Config = {}): Server {
-  const { config, scripts, handler } = assemble(options);
+  const { config, scripts, lifecycle, handler } = assemble(options);
   const server = createListeningServer(config, handler, { options: http1Options(config), setup: (s) => setUpHttp1(s, config) });
   server.on('close', () => handler.close());
   pools.set(server, scripts);
   handlers.set(server, handler);
+  trackConnections(server, lifecycle);
   return server;
 }
 
@@ -267,14 +278,64 @@ export function reloadServer(server: Server): string[] {
   return handler.reload();
 }
 
+/** What a stop needs of a server: its lifecycle, and its open connections (to end keep-alive). */
+interface StopState {
+  readonly lifecycle: Lifecycle;
+  readonly sockets: Set<Socket>;
+}
+const stopStates = new WeakMap<Server, StopState>();
+
+function trackConnections(server: Server, lifecycle: Lifecycle): void {
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket): void => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  };
+  server.on('connection', track);
+  // Over TLS the HTTP parser sits on the TLS socket, not on the TCP one 'connection' gives.
+  server.on('secureConnection', track);
+  stopStates.set(server, { lifecycle, sockets });
+}
+
 /**
- * Shut a server from {@link createServer} down: stop accepting, close idle
- * keep-alive connections, let in-flight requests and running scripts finish
+ * Begin the drain of a stop: the health check (--health) answers 503 while
+ * everything else is still served, and keep-alive ends (see endKeepAlive).
+ * stop.ts's {@link stopGracefully} calls it, waits --drain-delay, then
+ * {@link closeGracefully}.
+ */
+export function startDraining(server: Server): void {
+  const state = stopStates.get(server);
+  if (state && state.lifecycle.phase === 'serving') endKeepAlive(state, 'draining');
+}
+
+/**
+ * Make every response not yet begun the last of its connection
+ * (`Connection: close`, RFC 9112 9.6), and every later one (the listener
+ * checks the phase). From the drain on, as Envoy does: a balancer's pooled
+ * connections to this instance are then closed by the balancer after their
+ * next response, so that by the time the server stops listening there are
+ * almost no idle ones left to close, and none is closed under a request the
+ * balancer is sending at that moment (nginx never resends a POST).
+ */
+function endKeepAlive(state: StopState, phase: 'draining' | 'closing'): void {
+  state.lifecycle.phase = phase;
+  for (const socket of state.sockets) {
+    const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (res && !res.headersSent && !res.writableEnded) res.setHeader('Connection', 'close');
+  }
+}
+
+/**
+ * Shut a server from {@link createServer} down: stop accepting, end
+ * keep-alive (`Connection: close` on each connection's next response, idle
+ * connections closed), let in-flight requests and running scripts finish
  * for up to `graceMs`, then kill the scripts' process groups and cut what
  * remains. Resolves when everything is closed.
  */
 export async function closeGracefully(server: Server, graceMs: number): Promise<void> {
   const scripts = pools.get(server);
+  const state = stopStates.get(server);
+  if (state) endKeepAlive(state, 'closing');
   // Queued webhook jobs never start now; running ones get the grace period like scripts.
   scripts?.jobs.stop();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));

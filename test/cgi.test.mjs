@@ -349,6 +349,7 @@ describe('CGI scripts', () => {
           CONTENT_LENGTH: '5',
           CONTENT_TYPE: 'application/x-www-form-urlencoded',
           REDIRECT_STATUS: '200',
+          REQUEST_SCHEME: 'http',
           HTTP_HOST: 'localhost:8080',
           PATH: process.env.PATH,
           CWD: join(root, 'cgi-bin'),

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import { HttpError } from '../errors.js';
 import { formatMessage, type ScriptOutcome } from '../log.js';
 import type { RequestPath } from '../request-path.js';
@@ -186,17 +185,17 @@ function cgiRequest(
   method: string,
   requestUri: string,
 ): CgiRequest {
-  const { req, config, remoteUser } = ctx;
-  const socket = req.socket;
+  const { req, config, remoteUser, client } = ctx;
   return {
     method,
     httpVersion: req.httpVersion,
     rawHeaders: req.rawHeaders,
-    remoteAddress: socket.remoteAddress ?? '',
-    remotePort: socket.remotePort ?? 0,
-    localAddress: socket.localAddress ?? '',
-    localPort: socket.localPort ?? 0,
-    tls: (socket as TLSSocket).encrypted === true,
+    remoteAddress: client.address,
+    remotePort: client.port,
+    localAddress: req.socket.localAddress ?? '',
+    localPort: client.serverPort,
+    tls: client.scheme === 'https',
+    host: client.forwarded ? client.host : undefined,
     requestUri,
     query: path.query,
     contentLength: length,

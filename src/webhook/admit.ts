@@ -28,8 +28,9 @@ export interface Admitted {
  */
 export async function admitHook(ctx: RequestContext, hook: Hook, maxBytes: number, sendContinue: () => void): Promise<Admitted | null> {
   const { req } = ctx;
-  if (hook.allowFrom && !allowedFrom(hook.allowFrom, req.socket.remoteAddress ?? '')) {
-    throw new HttpError(403, { logMessage: `webhook: ${req.socket.remoteAddress} is not in the route's allowFrom` });
+  // The client as a trusted proxy forwarded it (forwarded.ts), else the peer.
+  if (hook.allowFrom && !allowedFrom(hook.allowFrom, ctx.client.address)) {
+    throw new HttpError(403, { logMessage: `webhook: ${ctx.client.address} is not in the route's allowFrom` });
   }
   if (hook.authenticate) ctx.remoteUser = await hook.authenticate(req);
   const mustSpool = hook.verifier !== null || hook.readsBody || hook.async;

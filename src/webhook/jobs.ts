@@ -112,7 +112,7 @@ export class JobBoard {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, { headers: { Allow: 'GET, HEAD' } });
     const job = this.jobs.get(id);
     if (!job) throw new HttpError(404);
-    if (job.hook.allowFrom && !allowedFrom(job.hook.allowFrom, req.socket.remoteAddress ?? '')) throw new HttpError(404);
+    if (job.hook.allowFrom && !allowedFrom(job.hook.allowFrom, ctx.client.address)) throw new HttpError(404);
     if (job.hook.authenticate) ctx.remoteUser = await job.hook.authenticate(req);
     const body = JSON.stringify(
       {
