@@ -27,6 +27,7 @@ export function reachableUrls(
   host: string,
   port: number,
   interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
+  scheme: 'http' | 'https' = 'http',
 ): string[] {
   if (!isWildcard(host)) return [];
   const v6 = host !== '0.0.0.0';
@@ -37,7 +38,7 @@ export function reachableUrls(
     }
   }
   addresses.sort((a, b) => Number(b.internal) - Number(a.internal));
-  const urls = addresses.map((a) => `http://${isIP(a.address) === 6 ? `[${a.address}]` : a.address}:${port}/`);
+  const urls = addresses.map((a) => `${scheme}://${isIP(a.address) === 6 ? `[${a.address}]` : a.address}:${port}/`);
   return [...new Set(urls)];
 }
 
@@ -108,9 +109,9 @@ export function openBrowser(url: string, note: (line: string) => void, platform:
 }
 
 /** The URL `--open` opens: the served one, with `localhost` for a wildcard address, which is no place to browse to. */
-export function urlToOpen(host: string, port: number): string {
-  if (isWildcard(host)) return `http://localhost:${port}/`;
-  return `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}/`;
+export function urlToOpen(host: string, port: number, scheme: 'http' | 'https' = 'http'): string {
+  if (isWildcard(host)) return `${scheme}://localhost:${port}/`;
+  return `${scheme}://${isIP(host) === 6 ? `[${host}]` : host}:${port}/`;
 }
 
 /**
@@ -120,15 +121,16 @@ export function urlToOpen(host: string, port: number): string {
  * it cannot be: no opener, or a Unix socket, which no browser opens).
  */
 export function afterBanner(where: string, open: boolean): void {
-  const m = /^http:\/\/(?:\[([^\]]+)\]|([^/:]+)):(\d+)\/$/.exec(where);
+  const m = /^(https?):\/\/(?:\[([^\]]+)\]|([^/:]+)):(\d+)\/$/.exec(where);
   const note = (line: string): void => void process.stderr.write(line + '\n');
   if (!m) {
     if (open) note(`scriptserve: --open: the server listens on ${where}, which a browser cannot open`);
     return;
   }
-  const host = m[1] ?? m[2]!;
-  const port = Number(m[3]);
-  const reachable = reachableUrls(host, port);
+  const scheme = m[1] as 'http' | 'https';
+  const host = m[2] ?? m[3]!;
+  const port = Number(m[4]);
+  const reachable = reachableUrls(host, port, undefined, scheme);
   if (reachable.length > 0) process.stdout.write(`Reachable at:\n${reachable.map((url) => `  ${url}\n`).join('')}`);
-  if (open) openBrowser(urlToOpen(host, port), note);
+  if (open) openBrowser(urlToOpen(host, port, scheme), note);
 }

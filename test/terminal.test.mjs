@@ -34,6 +34,10 @@ describe('terminal lines (pure)', () => {
   for (const [host, expected] of cases) {
     test(`reachable URLs for --bind ${host}`, () => assert.deepEqual(reachableUrls(host, 8000, IFACES), expected));
   }
+  test('with TLS the reachable URLs are https', () => {
+    assert.deepEqual(reachableUrls('0.0.0.0', 8443, IFACES, 'https'), ['https://127.0.0.1:8443/', 'https://192.168.1.20:8443/', 'https://10.0.0.7:8443/']);
+    assert.equal(urlToOpen('0.0.0.0', 8443, 'https'), 'https://localhost:8443/');
+  });
   test('--open opens localhost for a wildcard address, the bound address otherwise', () => {
     assert.equal(urlToOpen('0.0.0.0', 80), 'http://localhost:80/');
     assert.equal(urlToOpen('::', 80), 'http://localhost:80/');
