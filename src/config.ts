@@ -71,6 +71,8 @@ export interface Config {
   readonly requestTimeoutMs: number;
   readonly access: AccessPolicy;
   readonly fileCache: boolean;
+  /** Content codings for files and script output (compress.ts). */
+  readonly compress: boolean;
   readonly warmPython: boolean;
   readonly warmPreload: readonly string[];
   /** Absolute argv of the warm fork server's interpreter; null when warm mode is off. */
@@ -137,6 +139,7 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     requestTimeoutMs: seconds(merged.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_S, 'request timeout'),
     access: resolveAccess(options, merged),
     fileCache: merged.fileCache ?? true,
+    compress: merged.compress ?? true,
     warmPython: merged.warmPython ?? false,
     warmPreload: resolveWarmPreload(merged.warmPreload ?? DEFAULT_WARM_PRELOAD),
     warmInterpreter: merged.warmPython ? testedWarmInterpreter(resolveWarmInterpreter(merged.warmInterpreter, interpreters), root, merged.passEnv ?? []) : null,

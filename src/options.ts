@@ -171,6 +171,16 @@ export const OPTIONS = {
     kind: BOOLEAN, flag: 'file-cache',
     no: 'do not keep files and listings in memory (for filesystems whose changes raise no inotify events)',
   },
+  /**
+   * Compress responses (gzip, Brotli) for clients that accept it: files of
+   * compressible types over 1 KiB, precompressed `file.br`/`file.gz` copies,
+   * and script output. Default true.
+   */
+  compress: {
+    kind: BOOLEAN, flag: 'compress',
+    help: 'gzip or Brotli text, JSON, JavaScript, SVG, XML and WASM over 1 KiB, serve file.br/file.gz copies, compress script output, for clients that accept it (the default)',
+    no: 'send every file and script output as it is, without content coding',
+  },
   /** Command line only: no access log on stdout (the library's is {@link log}). Default false. */
   quiet: {
     kind: BOOLEAN, scope: 'cli', flag: 'quiet', short: 'q',
