@@ -84,9 +84,10 @@ class FlushingEncoder extends Writable {
     (this.encoder as Transform & Zlib).flush(this.kind, () => callback());
   }
 
+  /** Done once the encoder has ended (its last bytes are out): finishing earlier would auto-destroy it first. */
   override _final(callback: (err?: Error | null) => void): void {
+    this.encoder.once('end', () => callback());
     this.encoder.end();
-    callback();
   }
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
