@@ -129,6 +129,9 @@ function targets(results) {
   cmp('64 KiB echo: scriptserve ÷ python echo spawn floor', ss('echo-64k'), b('echo-64k', 'floor'), 0.9);
   cmp('64 KiB echo: scriptserve ÷ python --cgi', ss('echo-64k'), b('echo-64k', 'python'), 1.5);
   cmp('Command route ÷ the same /bin/sh work as CGI (within noise)', ss('route'), ss('cgi-sh'), 0.9);
+  cmp('Issue 18: compressed 100 KiB text (cached) ÷ its uncompressed GET (same process, measured alternately)', ss('compress-100k'), ss('compress-100k-identity'), 0.9);
+  const rSirvBr = ss('compress-100k') / b('compress-100k', 'sirv-precompressed');
+  add("Issue 18: compressed 100 KiB text: scriptserve (compressed once, cached) ÷ sirv-cli's precompressed copy (context)", Number.isFinite(rSirvBr) ? `${ratioText(rSirvBr)}×` : 'not measured', '–', null);
   const idle = results.servers.scriptserve ? Math.min(...results.servers.scriptserve.idle) : NaN;
   add('scriptserve idle RSS', Number.isFinite(idle) ? `${fmt(idle, 1)} MiB` : 'not measured', '< 60 MiB', Number.isFinite(idle) ? idle < 60 : null);
   const st = results.startup;
