@@ -384,6 +384,30 @@ describe('compressed files and script output', () => {
   });
 });
 
+describe('without the file cache', () => {
+  test('files are compressed as they stream, and copies are found on every request', async () => {
+    const root = tempDir();
+    writeTree(root, { 'text.txt': TEXT, 'app.js': JS, 'app.js.gz': JS_GZ });
+    const srv = await startServer({ root, fileCache: false });
+    try {
+      const r = await get(srv.port, '/text.txt', { 'Accept-Encoding': 'gzip' });
+      assert.equal(r.headers['content-encoding'], 'gzip');
+      assert.equal(r.headers['content-length'], undefined);
+      assert.equal(gunzip(r.body), TEXT);
+      const again = await get(srv.port, '/text.txt', { 'Accept-Encoding': 'gzip', 'If-None-Match': r.headers.etag });
+      assert.equal(again.status, 304);
+      const copy = await get(srv.port, '/app.js', { 'Accept-Encoding': 'gzip' });
+      assert.deepEqual(copy.body, JS_GZ);
+      rmSync(join(root, 'app.js.gz'));
+      const gone = await get(srv.port, '/app.js', { 'Accept-Encoding': 'gzip' });
+      assert.equal(gunzip(gone.body), JS, 'compressed on the fly once the copy is gone');
+    } finally {
+      await srv.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('--no-compress', () => {
   test('the CLI flag turns every coding off, and Vary with it', async () => {
     const root = tempDir();
