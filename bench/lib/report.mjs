@@ -132,6 +132,10 @@ function targets(results) {
   cmp('Issue 18: compressed 100 KiB text (cached) ÷ its uncompressed GET (same process, measured alternately)', ss('compress-100k'), ss('compress-100k-identity'), 0.9);
   const rSirvBr = ss('compress-100k') / b('compress-100k', 'sirv-precompressed');
   add("Issue 18: compressed 100 KiB text: scriptserve (compressed once, cached) ÷ sirv-cli's precompressed copy (context)", Number.isFinite(rSirvBr) ? `${ratioText(rSirvBr)}×` : 'not measured', '–', null);
+  // Issue 18: TLS may cost at most 1.5× plain per request on HTTP/1.1 keep-alive, i.e. a rate ≥ 1/1.5 of plain HTTP's.
+  cmp('Issue 18: GET 1 KiB over TLS, HTTP/1.1 keep-alive ÷ plain HTTP', b('get-1k', 'scriptserve-tls'), ss('get-1k'), 0.67);
+  const h2 = b('get-1k', 'scriptserve-h2') / ss('get-1k');
+  add('Issue 18: GET 1 KiB over TLS, HTTP/2 (h2load) ÷ plain HTTP/1.1 (context)', Number.isFinite(h2) ? `${ratioText(h2)}×` : 'not measured', '–', null);
   const idle = results.servers.scriptserve ? Math.min(...results.servers.scriptserve.idle) : NaN;
   add('scriptserve idle RSS', Number.isFinite(idle) ? `${fmt(idle, 1)} MiB` : 'not measured', '< 60 MiB', Number.isFinite(idle) ? idle < 60 : null);
   const st = results.startup;

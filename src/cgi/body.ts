@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { HttpError } from '../errors.js';
+import { hasUnsizedHttp2Body } from '../transport/http2-request.js';
 
 /** Chunked bodies up to this size are spooled in memory, larger ones to a temporary file. */
 export const SPOOL_MEMORY_BYTES = 1024 * 1024;
@@ -19,7 +20,8 @@ export interface RequestBody {
   dispose(): Promise<void>;
 }
 
-const tooLarge = (max: number): HttpError =>
+/** 413 for a body over the limit; the connection closes, since the rest of the body is not read. */
+export const tooLarge = (max: number): HttpError =>
   new HttpError(413, {
     publicMessage: `The request body is larger than the limit of ${max} bytes.`,
     headers: { Connection: 'close' },
@@ -38,7 +40,7 @@ export async function prepareBody(req: IncomingMessage, maxBytes: number, sendCo
     if (length > maxBytes) throw tooLarge(maxBytes);
     return streamingBody(req, length, sendContinue);
   }
-  if (req.headers['transfer-encoding'] !== undefined) {
+  if (req.headers['transfer-encoding'] !== undefined || hasUnsizedHttp2Body(req)) {
     sendContinue();
     return spoolBody(req, maxBytes);
   }
@@ -81,7 +83,13 @@ function feed(source: Readable, stdin: Writable, onClientGone: () => void): void
   source.once('error', onClientGone);
 }
 
-async function spoolBody(req: IncomingMessage, maxBytes: number): Promise<RequestBody> {
+/**
+ * Read the whole body before the script starts: in memory up to
+ * SPOOL_MEMORY_BYTES, then in a 0600 temporary file. `observe` sees every
+ * chunk as it arrives (a webhook's signature check hashes the raw bytes).
+ * Over `maxBytes` is 413.
+ */
+export async function spoolBody(req: IncomingMessage, maxBytes: number, observe?: (chunk: Buffer) => void): Promise<RequestBody> {
   const chunks: Buffer[] = [];
   let size = 0;
   let file: { dir: string; path: string; handle: Awaited<ReturnType<typeof open>> } | null = null;
@@ -89,6 +97,7 @@ async function spoolBody(req: IncomingMessage, maxBytes: number): Promise<Reques
     for await (const chunk of req as AsyncIterable<Buffer>) {
       size += chunk.length;
       if (size > maxBytes) throw tooLarge(maxBytes);
+      observe?.(chunk);
       if (file) {
         await file.handle.write(chunk);
       } else if (size > SPOOL_MEMORY_BYTES) {
