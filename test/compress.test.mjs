@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import zlib from 'node:zlib';
 import { chooseCoding, isCompressibleType, varyWithAcceptEncoding, weakenEtag } from '../dist/compress.js';
 import { deadline, needProgram, request, runCli, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
+import { h2get, h2session, startAny } from './tls-helpers.mjs';
 
 const TEXT = Array.from({ length: 400 }, (_, i) => `line ${i}: the quick brown fox jumps over the lazy dog\n`).join(''); // ~22 KB
 const SMALL = 'x'.repeat(1024); // exactly 1 KiB: not over the threshold
@@ -380,6 +381,48 @@ describe('compressed files and script output', () => {
         req.end();
       }), 8000, `gated ${coding} stream (a line held back in the encoder never opens its gate)`);
       assert.equal(lines, 'line 1\nline 2\nline 3\ndone\n');
+    }
+  });
+});
+
+describe('over HTTP/2 (h2c)', () => {
+  test('files, 304s and a script streaming line by line through gzip', async () => {
+    const root = tempDir();
+    const gates = tempDir();
+    writeTree(root, siteTree(gates));
+    const srv = await startAny({ root, h2c: true });
+    const session = h2session(`http://127.0.0.1:${srv.port}`);
+    try {
+      const gz = await h2get(session, '/text.txt', { headers: { 'accept-encoding': 'gzip' } });
+      assert.equal(gz.headers['content-encoding'], 'gzip');
+      assert.equal(gz.headers.vary, 'Accept-Encoding');
+      assert.equal(gunzip(gz.body), TEXT);
+      const again = await h2get(session, '/text.txt', { headers: { 'accept-encoding': 'gzip', 'if-none-match': gz.headers.etag } });
+      assert.equal(again.status, 304);
+      const big = await h2get(session, '/big.txt', { headers: { 'accept-encoding': 'br' } });
+      assert.equal(unbrotli(big.body), BIG);
+      const script = await h2get(session, '/cgi-bin/text.sh', { headers: { 'accept-encoding': 'br' } });
+      assert.equal(script.headers['content-encoding'], 'br');
+      assert.equal(unbrotli(script.body), TEXT);
+      const text = await deadline(new Promise((resolve, reject) => {
+        const stream = session.request({ ':path': '/cgi-bin/gate.sh?h2', 'accept-encoding': 'gzip' });
+        const decoder = zlib.createGunzip();
+        let seen = '';
+        decoder.on('data', (chunk) => {
+          seen += chunk;
+          for (const m of seen.matchAll(/line (\d)\n/g)) writeFileSync(join(gates, `h2-go-${m[1]}`), '');
+        });
+        decoder.on('end', () => resolve(seen));
+        decoder.on('error', reject);
+        stream.on('error', reject);
+        stream.pipe(decoder);
+      }), 8000, 'gated stream over HTTP/2');
+      assert.equal(text, 'line 1\nline 2\nline 3\ndone\n');
+    } finally {
+      session.close();
+      await srv.close();
+      rmSync(root, { recursive: true, force: true });
+      rmSync(gates, { recursive: true, force: true });
     }
   });
 });
