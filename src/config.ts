@@ -16,6 +16,7 @@ import {
   type ServeOptions,
 } from './options.js';
 import { warmPythonRefusal } from './cgi/start/python-gate.js';
+import { resolveUploadConfig, type UploadConfig } from './upload/config.js';
 
 export { ConfigError } from './option-spec.js';
 export {
@@ -77,6 +78,8 @@ export interface Config {
   readonly warmInterpreter: readonly string[] | null;
   /** Absolute argv of the spawn helper's interpreter; null when it is off or no python3 was found. */
   readonly spawnHelper: readonly string[] | null;
+  /** Uploads (src/upload/): null when off. */
+  readonly upload: UploadConfig | null;
 }
 
 export const DEFAULT_CGI_DIRS = ['/cgi-bin/', '/htbin/'];
@@ -113,6 +116,8 @@ export function resolveConfig(options: ServeOptions = {}): Config {
   const hidden = new Set<string>();
   if (fileOptions.__file) hidden.add(fileOptions.__file);
   for (const route of routes) for (const arg of route.argv) addIfInside(hidden, arg, root);
+  // The htpasswd file is configuration too: its hashes are never served, and an upload never replaces it.
+  if (options.authFile) addIfInside(hidden, resolve(options.authFile), root);
 
   return {
     root,
@@ -142,6 +147,7 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     warmInterpreter: merged.warmPython ? testedWarmInterpreter(resolveWarmInterpreter(merged.warmInterpreter, interpreters), root, merged.passEnv ?? []) : null,
     // No PATH search at start-up for a server that can run no script.
     spawnHelper: merged.spawnHelper === false || ((merged.cgi ?? true) === false && routes.length === 0) ? null : findSpawnHelper(),
+    upload: resolveUploadConfig(merged),
   };
 }
 

@@ -7,6 +7,7 @@ import { HttpError, sendError } from './errors.js';
 import type { Resolver, Target } from './resolve.js';
 import { sendListing, wantsJson } from './static/listing.js';
 import { serveFile } from './static/serve-file.js';
+import { Uploads } from './upload/handler.js';
 
 /** connect/express's `next`: the request is the next handler's to answer. */
 export type Next = (err?: unknown) => void;
@@ -37,6 +38,8 @@ const NOT_FOUND = new HttpError(404);
  */
 export class RequestPipeline {
   private readonly authenticate: ((req: IncomingMessage) => Promise<string>) | null;
+  /** Uploads (src/upload/), when on: PUT and POST pass through its hook after resolving. */
+  private readonly uploads: Uploads | null;
 
   constructor(
     private readonly config: Config,
@@ -44,6 +47,7 @@ export class RequestPipeline {
     private readonly answerError: ErrorEdge,
   ) {
     this.authenticate = config.access.users ? createAuthenticator(config.access.users) : null;
+    this.uploads = config.upload ? new Uploads(config) : null;
   }
 
   /**
@@ -72,6 +76,9 @@ export class RequestPipeline {
     if (this.config.access.cors) res.setHeader('Access-Control-Allow-Origin', '*');
     const method = req.method ?? 'GET';
     const target = this.resolver.resolve(req.url ?? '/', method);
+    if (this.uploads !== null && (method === 'PUT' || method === 'POST')) {
+      return this.uploads.take(ctx, method, target, async () => this.dispatch(ctx, await target, method, next));
+    }
     if (target instanceof Promise) return target.then((t) => this.dispatch(ctx, t, method, next));
     return this.dispatch(ctx, target, method, next);
   }
