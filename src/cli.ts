@@ -136,6 +136,11 @@ function main(argv: readonly string[]): void {
         `scriptserve: warning: scripts are enabled without --auth and the server is reachable from the network on ${host}; anyone who can reach it can run them.\n`,
       );
     }
+    if (!isLoopback(host) && config.upload && !config.access.users) {
+      process.stderr.write(
+        `scriptserve: warning: uploads are enabled without --auth and the server is reachable from the network on ${host}; anyone who can reach it can write files into ${config.root}.\n`,
+      );
+    }
   };
   if ((opts.workers ?? 1) > 1 && !isWorker()) {
     runPrimary({ workers: opts.workers!, onListening: announce });

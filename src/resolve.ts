@@ -8,6 +8,7 @@ import { loadFile, StaticCache, type CacheEntry, type MissTicket } from './stati
 import { listingBody, readListing } from './static/listing.js';
 import { isInside } from './server-code.js';
 import { fileInfo, type FileInfo } from './static/serve-file.js';
+import { uploadFormHtml } from './upload/form.js';
 
 /** A script to run: found in a script directory, or a command route. */
 export interface ScriptTarget {
@@ -190,7 +191,7 @@ export class Resolver {
     }
     return {
       kind: 'directory',
-      body: async (json) => listingBody(urlPath, (await readListing(this.config, fsPath)).entries, isRoot, json),
+      body: async (json) => listingBody(urlPath, (await readListing(this.config, fsPath)).entries, isRoot, json, uploadFormHtml(this.config, urlPath)),
     };
   }
 
@@ -216,7 +217,7 @@ export class Resolver {
       .every((d) => cache.watchPath([...relative, d.name], relative.length + 1) === relative.length + 1);
     // The names read above: a name added or removed since is an event in this directory, which bumps the generation.
     const { entries, hasSymlinks } = await readListing(this.config, entry.fsPath, dirents);
-    const body = listingBody(entry.urlPath, entries, entry.isRoot, json);
+    const body = listingBody(entry.urlPath, entries, entry.isRoot, json, uploadFormHtml(this.config, entry.urlPath));
     if (subdirsWatched && !hasSymlinks) cache.storeListingBody(key, entry, json, body, generation);
     return body;
   }

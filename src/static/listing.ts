@@ -5,6 +5,7 @@ import { sep } from 'node:path';
 import type { Config } from '../config.js';
 import { escapeHtml } from '../errors.js';
 import { encodeSegment } from '../request-path.js';
+import { UPLOAD_SCRIPT, UPLOAD_SCRIPT_CSP, UPLOAD_STYLE } from '../upload/form.js';
 
 /** One entry of a directory listing. */
 export interface ListingEntry {
@@ -94,7 +95,7 @@ const STYLE =
  * percent-encoded (RFC 3986) in relative links, so every name round-trips
  * (spaces, `#`, `?`, `%`, quotes, non-ASCII).
  */
-export function renderListingHtml(urlPath: string, entries: readonly ListingEntry[], isRoot: boolean): string {
+export function renderListingHtml(urlPath: string, entries: readonly ListingEntry[], isRoot: boolean, uploadForm = ''): string {
   const title = `Index of ${escapeHtml(decodeURIComponent(urlPath))}`;
   const rows: string[] = [];
   if (!isRoot) rows.push('<tr><td><a href="../">../</a></td><td class="n">-</td><td>-</td></tr>');
@@ -110,10 +111,10 @@ export function renderListingHtml(urlPath: string, entries: readonly ListingEntr
   return (
     `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">` +
     `<meta name="viewport" content="width=device-width,initial-scale=1"><title>${title}</title>` +
-    `<style>${STYLE}</style></head><body><h1>${title}</h1>\n<table>` +
+    `<style>${STYLE}${uploadForm && UPLOAD_STYLE}</style></head><body><h1>${title}</h1>\n<table>` +
     `<thead><tr><th>Name</th><th class="n">Size</th><th>Last modified (UTC)</th></tr></thead><tbody>\n` +
     rows.join('\n') +
-    `\n</tbody></table></body></html>\n`
+    `\n</tbody></table>${uploadForm && `${uploadForm}<script>${UPLOAD_SCRIPT}</script>`}</body></html>\n`
   );
 }
 
@@ -127,10 +128,10 @@ export async function wantsJson(req: IncomingMessage): Promise<boolean> {
 }
 
 /** The body of a listing, HTML or JSON. */
-export function listingBody(urlPath: string, entries: readonly ListingEntry[], isRoot: boolean, json: boolean): Buffer {
+export function listingBody(urlPath: string, entries: readonly ListingEntry[], isRoot: boolean, json: boolean, uploadForm = ''): Buffer {
   return json
     ? Buffer.from(JSON.stringify({ path: decodeURIComponent(urlPath), entries }) + '\n')
-    : Buffer.from(renderListingHtml(urlPath, entries, isRoot));
+    : Buffer.from(renderListingHtml(urlPath, entries, isRoot, uploadForm));
 }
 
 /**
@@ -145,6 +146,6 @@ export function sendListing(req: IncomingMessage, res: ServerResponse, body: Buf
   res.setHeader('Cache-Control', 'no-cache');
   res.setHeader('Vary', 'Accept');
   res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+  res.setHeader('Content-Security-Policy', `default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src ${UPLOAD_SCRIPT_CSP}`);
   res.end(req.method === 'HEAD' ? undefined : body);
 }

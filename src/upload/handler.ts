@@ -1,4 +1,4 @@
-import { lstat, unlink } from 'node:fs/promises';
+import { lstat, stat, unlink } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sep } from 'node:path';
 import { checkCrossOrigin, type AccessPolicy } from '../access.js';
@@ -77,7 +77,7 @@ export class Uploads {
       throw notFound;
     }
     // POST to a file stays 405: only folders take forms.
-    if (method === 'POST' && target !== null && !(await isFolder([this.config.root, ...folder].join(sep)))) return otherwise();
+    if (method === 'POST' && target !== null && !(await isDirectory([this.config.root, ...folder].join(sep)))) return otherwise();
     if (this.config.access.cors) checkCrossOrigin(this.strictOrigins, ctx.req);
     return this.receive(ctx, method, path, folder);
   }
@@ -203,6 +203,11 @@ export class Uploads {
   private nameAllowed(folder: string, name: string): boolean {
     return Buffer.byteLength(name) <= MAX_NAME_BYTES && !isServerCode(this.config, folder + sep + name);
   }
+}
+
+/** Is this a directory, through symlinks? */
+async function isDirectory(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => null))?.isDirectory() ?? false;
 }
 
 async function exists(path: string): Promise<boolean> {
