@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { close, createWriteStream, fchmod, fdatasync, open as openFd } from 'node:fs';
+import { close, fchmod, fdatasync, open as openFd, write } from 'node:fs';
 import { link, lstat, open, opendir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { sep } from 'node:path';
 import type { IncomingMessage } from 'node:http';
-import { Transform, type Readable, type TransformCallback, type Writable } from 'node:stream';
+import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { HttpError } from '../errors.js';
 import type { ConflictPolicy } from './config.js';
@@ -36,6 +36,8 @@ export class TempFile {
   /** The open descriptor (a plain fd: a FileHandle under a stream that does not close it never closes either). */
   private fd: number | null;
   private committed = false;
+  /** The write in flight, if any. */
+  private io: Promise<void> = Promise.resolve();
   /** Bytes written so far. */
   size = 0;
 
@@ -54,14 +56,29 @@ export class TempFile {
    * connection able to carry the error's answer.
    */
   async receive(source: Readable): Promise<void> {
-    const sink = createWriteStream('', { fd: this.fd!, autoClose: false, emitClose: false });
-    const sizer = new Transform({
-      transform: (chunk: Buffer, _enc, cb: TransformCallback) => {
-        this.size += chunk.length;
-        cb(null, chunk);
+    await pipeline(source, this.sink());
+  }
+
+  /**
+   * A writable over the descriptor that knows when a write is in flight: the
+   * descriptor is closed only once none is ({@link discard} waits), since a
+   * write queued on a closed number would land in whatever file opened it
+   * next (fs.WriteStream with autoClose off gives no such guarantee).
+   */
+  private sink(): Writable {
+    const fd = this.fd!;
+    return new Writable({
+      highWaterMark: SINK_BUFFER_BYTES,
+      write: (chunk: Buffer, _enc, cb) => {
+        this.io = writeFully(fd, chunk).then(
+          () => {
+            this.size += chunk.length;
+            cb();
+          },
+          (err: Error) => cb(err),
+        );
       },
     });
-    await pipeline(source, sizer, sink);
   }
 
   /**
@@ -112,12 +129,25 @@ export class TempFile {
   async discard(): Promise<void> {
     const fd = this.fd;
     this.fd = null;
+    await this.io;
     if (fd !== null) await closeAsync(fd).catch(() => {});
     if (!this.committed) await unlink(this.path).catch(() => {});
   }
 }
 
+/** Bytes a file's writable buffers before it asks its source to wait. */
+const SINK_BUFFER_BYTES = 256 * 1024;
 const openAsync = promisify(openFd);
+const writeAsync = promisify(write);
+
+/** Write all of `buf` at the descriptor's position (a short write continues where it stopped). */
+async function writeFully(fd: number, buf: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < buf.length) {
+    const { bytesWritten } = await writeAsync(fd, buf, offset, buf.length - offset, null);
+    offset += bytesWritten;
+  }
+}
 const closeAsync = promisify(close);
 const fdatasyncAsync = promisify(fdatasync);
 const fchmodAsync = promisify(fchmod);
