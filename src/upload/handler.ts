@@ -11,7 +11,7 @@ import type { UploadConfig } from './config.js';
 import { receiveForm, type PartPlace, type ReceivedPart } from './multipart.js';
 import { checkUploadName, checkUploadPath } from './names.js';
 import { acceptsUploads, CreatedFolders, isFolder, openFolder, refuseServerCode, storageFailure } from './place.js';
-import { byteLimit, ClientGone, exists409, feedRequest, removeStaleTemps, TempFile, tooLarge, type Stored } from './store.js';
+import { ClientGone, exists409, removeStaleTemps, TempFile, tooLarge, type Stored } from './store.js';
 
 /** What the resolver found for the request (the pipeline's `Target`), as far as uploads care. */
 export interface FoundTarget {
@@ -121,13 +121,7 @@ export class Uploads {
       await this.checkTarget(folder, name);
       sendContinue(req, res);
       temp = await TempFile.create(folder);
-      const counter = byteLimit(this.up.maxBytes);
-      const detach = feedRequest(req, counter);
-      try {
-        await temp.receive(counter);
-      } finally {
-        detach();
-      }
+      await temp.receive(req, this.up.maxBytes);
       const declared = req.headers['content-length'];
       await temp.seal(declared === undefined ? null : Number(declared), this.up.fileMode);
       const stored = await temp.commit(folder, name, this.up.onConflict, (n) => this.nameAllowed(folder, n));

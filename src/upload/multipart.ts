@@ -2,7 +2,7 @@ import busboy from 'busboy';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { HttpError } from '../errors.js';
-import { byteLimit, feedRequest, TempFile, tooLarge } from './store.js';
+import { ClientGone, feedRequest, TempFile, tooLarge } from './store.js';
 
 /** Where one file of a form goes, decided from its file name before any byte of it is written. */
 export interface PartPlace {
@@ -86,12 +86,9 @@ export async function receiveForm(req: IncomingMessage, limits: FormLimits, plac
     pending.push(receivePart(index, stream, info.filename).catch(fail));
   });
   form.on('filesLimit', () => fail(new HttpError(413, { publicMessage: `An upload may hold at most ${limits.maxFiles} files (see --max-upload-files).`, headers: { Connection: 'close' } })));
-  form.on('error', (err: Error) => fail(err instanceof HttpError ? err : new HttpError(400, { publicMessage: 'The multipart/form-data body is malformed.', logMessage: `multipart: ${err.message}` })));
-  const counter = byteLimit(limits.maxBytes);
-  counter.on('error', fail);
+  form.on('error', (err: Error) => fail(err instanceof HttpError || err instanceof ClientGone ? err : new HttpError(400, { publicMessage: 'The multipart/form-data body is malformed.', logMessage: `multipart: ${err.message}` })));
   const finished = new Promise<void>((resolve) => form.once('finish', resolve));
-  const detach = feedRequest(req, counter);
-  counter.pipe(form);
+  const detach = feedRequest(req, form, limits.maxBytes);
   try {
     await Promise.race([finished, failed]);
     await Promise.race([Promise.all(pending), failed]);
@@ -100,7 +97,6 @@ export async function receiveForm(req: IncomingMessage, limits: FormLimits, plac
   } catch (err) {
     fail(err);
     detach();
-    counter.unpipe(form);
     form.destroy();
     for (const stream of streams) stream.destroy();
     await Promise.allSettled(pending);

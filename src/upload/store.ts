@@ -5,8 +5,7 @@ import { link, lstat, open, opendir, rename, unlink, type FileHandle } from 'nod
 import { promisify } from 'node:util';
 import { sep } from 'node:path';
 import type { IncomingMessage } from 'node:http';
-import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable, Writable } from 'node:stream';
 import { HttpError } from '../errors.js';
 import type { ConflictPolicy } from './config.js';
 import { renamedName, TEMP_PREFIX } from './names.js';
@@ -36,8 +35,9 @@ export class TempFile {
   /** The open descriptor (a plain fd: a FileHandle under a stream that does not close it never closes either). */
   private fd: number | null;
   private committed = false;
-  /** The write in flight, if any. */
-  private io: Promise<void> = Promise.resolve();
+  /** A write is in flight; `idle` is called when it ends. */
+  private writing = false;
+  private idle: (() => void) | null = null;
   /** Bytes written so far. */
   size = 0;
 
@@ -51,33 +51,53 @@ export class TempFile {
   }
 
   /**
-   * Stream `source` into the file with backpressure. `source` is never the
-   * request itself (see {@link feedRequest}): a failure here must leave the
-   * connection able to carry the error's answer.
+   * Write `source` into the file, one chunk at a time: the source is paused
+   * while its chunk is written, so an upload holds one chunk, whatever the
+   * client sends (no stream buffer in between). The descriptor is closed only
+   * once no write is in flight ({@link discard} waits): a write queued on a
+   * closed number would land in whatever file opened it next. `maxBytes`:
+   * more fails with 413. A request source that closes before its end is
+   * {@link ClientGone}.
    */
-  async receive(source: Readable): Promise<void> {
-    await pipeline(source, this.sink());
-  }
-
-  /**
-   * A writable over the descriptor that knows when a write is in flight: the
-   * descriptor is closed only once none is ({@link discard} waits), since a
-   * write queued on a closed number would land in whatever file opened it
-   * next (fs.WriteStream with autoClose off gives no such guarantee).
-   */
-  private sink(): Writable {
+  receive(source: Readable, maxBytes = Infinity): Promise<void> {
     const fd = this.fd!;
-    return new Writable({
-      highWaterMark: SINK_BUFFER_BYTES,
-      write: (chunk: Buffer, _enc, cb) => {
-        this.io = writeFully(fd, chunk).then(
-          () => {
-            this.size += chunk.length;
-            cb();
-          },
-          (err: Error) => cb(err),
-        );
-      },
+    return new Promise<void>((resolve, reject) => {
+      let failed = false;
+      const fail = (err: Error): void => {
+        if (failed) return;
+        failed = true;
+        source.off('data', onData);
+        source.pause();
+        reject(err);
+      };
+      const onData = (chunk: Buffer): void => {
+        if (this.size + chunk.length > maxBytes) return fail(tooLarge(maxBytes));
+        source.pause();
+        this.writing = true;
+        writeFully(fd, chunk, 0, (err) => {
+          this.writing = false;
+          this.idle?.();
+          if (err) return fail(err);
+          this.size += chunk.length;
+          if (failed) return;
+          // 'end' may come while the last chunk is still being written (a stream ends once its buffer is empty, paused or not).
+          if (ended) resolve();
+          else source.resume();
+        });
+      };
+      let ended = false;
+      // A request whose client left, or a form's file stream destroyed with its form.
+      const gone = (): void => {
+        if (!ended) fail((source as Partial<IncomingMessage>).complete === false ? new ClientGone() : new Error('the upload stream closed before its end'));
+      };
+      source.on('data', onData);
+      source.once('end', () => {
+        ended = true;
+        if (!failed && !this.writing) resolve();
+      });
+      source.once('error', fail);
+      source.once('close', gone);
+      source.once('aborted', gone);
     });
   }
 
@@ -129,28 +149,26 @@ export class TempFile {
   async discard(): Promise<void> {
     const fd = this.fd;
     this.fd = null;
-    await this.io;
+    if (this.writing) await new Promise<void>((resolve) => (this.idle = resolve));
     if (fd !== null) await closeAsync(fd).catch(() => {});
     if (!this.committed) await unlink(this.path).catch(() => {});
   }
 }
 
-/** Bytes a file's writable buffers before it asks its source to wait. */
-const SINK_BUFFER_BYTES = 256 * 1024;
 const openAsync = promisify(openFd);
-const writeAsync = promisify(write);
 
-/** Write all of `buf` at the descriptor's position (a short write continues where it stopped). */
-async function writeFully(fd: number, buf: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < buf.length) {
-    const { bytesWritten } = await writeAsync(fd, buf, offset, buf.length - offset, null);
-    offset += bytesWritten;
-  }
-}
 const closeAsync = promisify(close);
 const fdatasyncAsync = promisify(fdatasync);
 const fchmodAsync = promisify(fchmod);
+
+/** Write all of `buf` from `offset` at the descriptor's position (a short write continues where it stopped); callbacks, no promise per chunk. */
+function writeFully(fd: number, buf: Buffer, offset: number, done: (err: Error | null) => void): void {
+  write(fd, buf, offset, buf.length - offset, null, (err, written) => {
+    if (err) done(err);
+    else if (offset + written < buf.length) writeFully(fd, buf, offset + written, done);
+    else done(null);
+  });
+}
 
 /** 409 for a name that exists (policy `error`, or `rename` out of names). */
 export function exists409(): HttpError {
@@ -194,20 +212,32 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * Pipe the request body into `dest` (a {@link byteLimit}) without tying the
- * request to the pipeline's fate: stream.pipeline would destroy the request,
- * and with it the socket, on any failure downstream, leaving no way to send
- * the 400, 409 or 507 that explains it. A client that leaves before the body
- * ends fails `dest`. Returns the function that detaches the request.
+ * Pipe the request body into `dest`, counting its bytes on the way (no
+ * stream in between: every stage would hold a chunk more per upload) and
+ * failing `dest` with 413 once `maxBytes` is passed. The request is not tied
+ * to the pipeline's fate: stream.pipeline would destroy it, and with it the
+ * socket, on any failure downstream, leaving no way to send the 400, 409 or
+ * 507 that explains it. A client that leaves before the body ends fails
+ * `dest`. Returns the function that detaches the request.
  */
-export function feedRequest(req: IncomingMessage, dest: Writable): () => void {
+export function feedRequest(req: IncomingMessage, dest: Writable, maxBytes: number): () => void {
+  let seen = 0;
+  const count = (chunk: Buffer): void => {
+    seen += chunk.length;
+    if (seen > maxBytes) {
+      req.unpipe(dest);
+      dest.destroy(tooLarge(maxBytes));
+    }
+  };
   const gone = (): void => {
     if (!req.complete) dest.destroy(new ClientGone());
   };
+  req.on('data', count);
   req.once('close', gone);
   req.once('aborted', gone);
   req.pipe(dest);
   return () => {
+    req.off('data', count);
     req.off('close', gone);
     req.off('aborted', gone);
     req.unpipe(dest);
@@ -219,17 +249,6 @@ export class ClientGone extends Error {
   constructor() {
     super('client left during the upload');
   }
-}
-
-/** A stream that counts every byte of a request and fails with 413 once `max` is passed. */
-export function byteLimit(max: number, seen = { bytes: 0 }): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      seen.bytes += chunk.length;
-      if (seen.bytes > max) cb(tooLarge(max));
-      else cb(null, chunk);
-    },
-  });
 }
 
 /** 413, and the connection is closed after it: the rest of the body is not worth reading. */

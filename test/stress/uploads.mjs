@@ -16,11 +16,11 @@ const BOUNDARY = 'stress-upload-boundary';
 const MAX_RSS_GROWTH_MIB = 50;
 
 export function uploads(scale) {
-  const P = scale === FULL ? { count: 100, mib: 10, aborted: 20 } : { count: 12, mib: 1, aborted: 3 };
+  const P = process.env.PC ? { count: +process.env.PC, mib: +process.env.PM, aborted: 0 } : scale === FULL ? { count: 100, mib: 10, aborted: 20 } : { count: 12, mib: 1, aborted: 3 };
   return runCategory(13, `uploads (${P.count} × ${P.mib} MiB, ${P.aborted} cut off)`, scale === FULL ? 180000 : 40000, async (cat) => {
     const site = makeSite(cat, 'uploads', { www: { 'in/.keep-dir': '' } });
     const dir = join(site.root, 'in');
-    const srv = await startStressServer(cat, site.root, ['--upload', '--max-uploads', String(P.count)]);
+    const srv = await startStressServer(cat, site.root, ['--upload', '--max-uploads', String(P.count)], { env: { ...process.env, NODE_OPTIONS: process.env.SRV_NODE_OPTIONS ?? '', ...(process.env.SRV_MMAP ? { MALLOC_MMAP_THRESHOLD_: process.env.SRV_MMAP } : {}) } });
     const fdsBefore = await warmUp(srv, ['/in/']);
     const rssBefore = srv.info().rssKb;
     let rssMax = rssBefore;
@@ -33,7 +33,7 @@ export function uploads(scale) {
       results = await Promise.all(
         Array.from({ length: P.count }, (_, i) => {
           cat.sent++;
-          return upload(srv.port, i, P.mib * MIB, i % 2 === 0 ? 'PUT' : 'POST', i < P.aborted);
+          return upload(srv.port, i, P.mib * MIB, process.env.M ?? (i % 2 === 0 ? 'PUT' : 'POST'), i < P.aborted);
         }),
       );
     } finally {
