@@ -13,10 +13,16 @@ export interface AccessPolicy {
   readonly users: ReadonlyMap<string, PasswordCheck> | null;
   /** Host names allowed in the Host header; 'any' turns the check off; 'loopback' (default) enforces local names on loopback connections. */
   readonly allowedHosts: 'any' | 'loopback' | ReadonlySet<string>;
-  /** Origins allowed to make unsafe cross-origin requests (`https://app.example`). */
-  readonly allowedOrigins: ReadonlySet<string>;
+  /** Origins allowed to make unsafe cross-origin requests (`https://app.example`, `https://*.example.com`): cors.ts's OriginList. */
+  readonly allowedOrigins: OriginMatcher;
   /** Answer cross-origin requests with `Access-Control-Allow-Origin: *` and let every origin through. */
   readonly cors: boolean;
+}
+
+/** A set of allowed origins; `has` takes a request's `Origin` as sent. */
+export interface OriginMatcher {
+  has(origin: string): boolean;
+  readonly size: number;
 }
 
 /** A configuration error in the access options (the caller wraps it as a ConfigError). */
@@ -116,10 +122,11 @@ let lastLocalHost: string | undefined;
  * is made to resolve to 127.0.0.1 reaches this server with `Host:
  * evil.example`, and is refused. By default it applies to connections that
  * arrive on a loopback address; a configured list applies everywhere.
+ * `host` is the Host the client asked for (a trusted proxy's forwarded one,
+ * forwarded.ts), by default the request's Host header.
  */
-export function checkHost(policy: AccessPolicy, req: IncomingMessage): void {
+export function checkHost(policy: AccessPolicy, req: IncomingMessage, host: string | undefined = req.headers.host): void {
   if (policy.allowedHosts === 'any') return;
-  const host = req.headers.host;
   if (host === undefined) return; // HTTP/1.0 without Host: nothing to rebind.
   // Nearly every request of a client repeats its Host header: remember the last one that named this machine.
   if (host === lastLocalHost) return;
@@ -144,13 +151,14 @@ export function checkHost(policy: AccessPolicy, req: IncomingMessage): void {
  * as cross-site (`Sec-Fetch-Site: cross-site` or `same-site`), or whose
  * `Origin` is not this server's own, is refused unless its origin is allowed.
  * Requests without either header (curl, scripts) pass: only browsers carry
- * ambient credentials and reach localhost on a page's behalf.
+ * ambient credentials and reach localhost on a page's behalf. `host` is the
+ * Host the client asked for (forwarded by a trusted proxy, or the header).
  */
-export function checkCrossOrigin(policy: AccessPolicy, req: IncomingMessage): void {
+export function checkCrossOrigin(policy: AccessPolicy, req: IncomingMessage, host: string | undefined = req.headers.host): void {
   if (policy.cors || SAFE_METHODS.has(req.method ?? 'GET')) return;
   const origin = req.headers.origin;
   const site = req.headers['sec-fetch-site'];
-  if (origin !== undefined && policy.allowedOrigins.has(origin.toLowerCase())) return;
+  if (origin !== undefined && policy.allowedOrigins.has(origin)) return;
   if (site !== undefined) {
     if (site === 'same-origin' || site === 'none') return;
     throw crossOriginRefused(origin ?? site);
@@ -162,7 +170,7 @@ export function checkCrossOrigin(policy: AccessPolicy, req: IncomingMessage): vo
   } catch {
     throw crossOriginRefused(origin);
   }
-  if (req.headers.host !== undefined && originHost === req.headers.host.toLowerCase()) return;
+  if (host !== undefined && originHost === host.toLowerCase()) return;
   throw crossOriginRefused(origin);
 }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { isIP } from 'node:net';
+import type { Address } from 'node:cluster';
 import { isWorker, onPrimaryMessages, runPrimary } from './cluster.js';
 import { resolveConfig, type Config } from './config.js';
 import { ConfigError, helpRows, parseCommandLine, type HelpRow } from './option-spec.js';
@@ -13,8 +14,11 @@ import {
   type OptionValues,
   type ServeOptions,
 } from './options.js';
-import { closeGracefully, createServer, killScripts } from './server.js';
+import { ListenError, listenOn, prepareSocketPath, socketActivationFds, unixSocketPath, type ListenTarget } from './listen.js';
+import { reloadConfigOn } from './reload-config.js';
+import { createServer, killScripts } from './server.js';
 import { handleServerSignals } from './signals.js';
+import { stopGracefully } from './stop.js';
 import { VERSION } from './version.js';
 
 /** The --help text, wrapped to 80 columns like most tools' help. */
@@ -87,12 +91,8 @@ function toServeOptions(positional: string | undefined, opts: CliOptions): { ser
   };
 }
 
-function urlHost(host: string): string {
-  return isIP(host) === 6 ? `[${host}]` : host;
-}
-
 function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+  return host === 'localhost' || host === '::1' || host.startsWith('127.') || host.startsWith('/');
 }
 
 function fail(message: string): never {
@@ -100,17 +100,34 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-function listenError(err: NodeJS.ErrnoException, host: string, port: number): string {
+function listenError(err: NodeJS.ErrnoException, target: ListenTarget): string {
+  if (target.kind === 'unix') return `cannot listen on unix:${target.path}: ${err.code === 'EADDRINUSE' ? 'already in use' : err.message}`;
+  if (target.kind === 'fds') return `cannot serve the socket passed on fd ${target.fds.join(', ')}: ${err.message}`;
+  const { host, port } = target;
   if (err.code === 'EADDRINUSE') return `port ${port} is already in use on ${host}`;
   if (err.code === 'EACCES') return `no permission to listen on ${host}:${port}`;
   if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return `cannot bind to address ${host}`;
   return `cannot listen on ${host}:${port}: ${err.message}`;
 }
 
-function main(argv: readonly string[]): void {
+/** Where this process listens: the service manager's sockets when it passed some, else --bind (unix:PATH or a host) and the port. */
+function listenTarget(opts: CliOptions, host: string, port: number): ListenTarget {
+  const fds = socketActivationFds();
+  if (fds !== null) {
+    if ((opts.workers ?? 1) > 1) throw new ConfigError('--workers cannot share sockets passed by socket activation (LISTEN_FDS); run one process per socket unit');
+    return { kind: 'fds', fds };
+  }
+  const path = unixSocketPath(opts.bind);
+  if (path !== null) return { kind: 'unix', path, mode: opts.socketMode };
+  if (opts.socketMode !== undefined) throw new ConfigError('--socket-mode needs --bind unix:PATH');
+  return { kind: 'tcp', host, port };
+}
+
+async function main(argv: readonly string[]): Promise<void> {
   let settings: ReturnType<typeof toServeOptions>;
   let config: Config;
   let opts: CliOptions;
+  let target: ListenTarget;
   try {
     const line = readCommandLine(argv);
     if (line.action === 'help') {
@@ -124,13 +141,15 @@ function main(argv: readonly string[]): void {
     opts = line.opts;
     settings = toServeOptions(line.positional, opts);
     config = resolveConfig(settings.serve);
+    target = listenTarget(opts, settings.host, settings.port);
+    if (target.kind === 'unix' && !isWorker()) await prepareSocketPath(target.path);
   } catch (err) {
-    if (err instanceof ConfigError) fail(err.message);
+    if (err instanceof ConfigError || err instanceof ListenError) fail(err.message);
     throw err;
   }
-  const { host, port } = settings;
-  const announce = (realPort: number): void => {
-    process.stdout.write(`Serving ${config.root} at http://${urlHost(host)}:${realPort}/\n`);
+  const announce = (where: string, host: string): void => {
+    process.stdout.write(`Serving ${config.root} at ${where}\n`);
+    if (target.kind === 'fds') process.stderr.write(`scriptserve: socket activation: serving the socket(s) passed on fd ${target.fds.join(', ')}, not --bind/--port\n`);
     if (!isLoopback(host) && (config.cgiEnabled || config.routes.length > 0) && !config.access.users) {
       process.stderr.write(
         `scriptserve: warning: scripts are enabled without --auth and the server is reachable from the network on ${host}; anyone who can reach it can run them.\n`,
@@ -143,22 +162,38 @@ function main(argv: readonly string[]): void {
     }
   };
   if ((opts.workers ?? 1) > 1 && !isWorker()) {
-    runPrimary({ workers: opts.workers!, onListening: announce });
+    runPrimary({ workers: opts.workers!, onListening: (address) => announce(describeListening(address, target), listeningHost(address, target)) });
     return;
   }
   const server = createServer(config);
-  server.once('error', (err: NodeJS.ErrnoException) => fail(listenError(err, host, port)));
-  server.listen(port, host, () => {
-    const address = server.address();
-    // With --workers, the primary prints the banner once for all.
-    if (!isWorker()) announce(typeof address === 'object' && address ? address.port : port);
-  });
+  const extra: { close(): unknown }[] = [];
+  listenOn(server, target).then(
+    (listening) => {
+      extra.push(...listening.extra);
+      // With --workers, the primary prints the banner once for all.
+      if (!isWorker()) announce(listening.where, target.kind === 'tcp' ? target.host : listening.host);
+    },
+    (err: NodeJS.ErrnoException) => fail(listenError(err, target)),
+  );
   const graceMs = (opts.shutdownGrace ?? DEFAULT_SHUTDOWN_GRACE_S) * 1000;
+  const drainDelayMs = (opts.drainDelay ?? 0) * 1000;
   const actions = handleServerSignals(
-    { graceful: () => closeGracefully(server, graceMs), now: () => killScripts(server) },
+    { graceful: () => stopGracefully(server, { drainDelayMs, graceMs, listeners: extra }), now: () => killScripts(server) },
     isWorker() ? ` (worker ${process.pid})` : '',
   );
   if (isWorker()) onPrimaryMessages(actions);
+  reloadConfigOn(server, config, opts.watchConfig ?? false, isWorker() ? ` (worker ${process.pid})` : '');
 }
 
-main(process.argv.slice(2));
+/** The banner's address when the workers listen (the primary only learns it from their 'listening'). */
+function describeListening(address: Address, target: ListenTarget): string {
+  if (target.kind === 'unix') return `unix:${target.path}`;
+  const host = target.kind === 'tcp' ? target.host : address.address;
+  return `http://${isIP(host) === 6 ? `[${host}]` : host}:${address.port}/`;
+}
+
+function listeningHost(address: Address, target: ListenTarget): string {
+  return target.kind === 'unix' ? target.path : target.kind === 'tcp' ? target.host : address.address;
+}
+
+void main(process.argv.slice(2));

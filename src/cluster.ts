@@ -1,11 +1,11 @@
-import cluster, { type Worker } from 'node:cluster';
+import cluster, { type Address, type Worker } from 'node:cluster';
 import { handleSignals } from './signals.js';
 
 /** What the primary needs to print the banner once every worker listens. */
 export interface PrimaryOptions {
   readonly workers: number;
-  /** Called once, with the port the workers share, when the first one listens. */
-  readonly onListening: (port: number) => void;
+  /** Called once, with the address the workers share (a port, or a Unix socket path), when the first one listens. */
+  readonly onListening: (address: Address) => void;
 }
 
 /**
@@ -44,7 +44,7 @@ export function runPrimary(options: PrimaryOptions): void {
       if (reloadWhileStarting.delete(worker)) sendReload(worker);
       if (!announced) {
         announced = true;
-        options.onListening(address.port);
+        options.onListening(address);
       }
     });
     worker.once('exit', (code) => {

@@ -1,21 +1,30 @@
 import { accessSync, closeSync, constants, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { AccessConfigError, loadHtpasswd, normalizeOrigin, parseAuthSpec, type AccessPolicy, type PasswordCheck } from './access.js';
+import { AccessConfigError, loadHtpasswd, parseAuthSpec, type AccessPolicy, type PasswordCheck } from './access.js';
 import { splitCommandLine } from './argv.js';
-import { ConfigError, checkOptionValues } from './option-spec.js';
+import { parseTrustedProxies, TrustListError, type TrustedProxies } from './forwarded.js';
+import { ConfigError, InvalidArgumentError, checkOptionValues } from './option-spec.js';
 import {
   DEFAULT_HEADER_TIMEOUT_S,
   DEFAULT_REQUEST_TIMEOUT_S,
   DEFAULT_SCRIPT_TIMEOUT_S,
   DEFAULT_WARM_PRELOAD,
   OPTIONS,
+  parseHealthPath,
+  parseBytes,
   type LogWriter,
   type RouteMode,
   type RouteOptions,
   type ServeOptions,
 } from './options.js';
 import { warmPythonRefusal } from './cgi/start/python-gate.js';
+import { corsPolicy, type CorsPolicy } from './cors.js';
+import { spaPath, type LookupOptions } from './lookup.js';
+import { encodePath } from './request-path.js';
+import { HeaderConfigError, ResponseHeaders } from './response-headers.js';
+import { RuleConfigError, UrlRules } from './rewrite.js';
+import { hasHookKeys, resolveHook, type Hook } from './webhook/hook.js';
 import { resolveUploadConfig, type UploadConfig } from './upload/config.js';
 
 export { ConfigError } from './option-spec.js';
@@ -43,6 +52,16 @@ export interface Route {
   readonly mode: RouteMode;
   readonly contentType: string;
   readonly timeoutMs: number;
+  /** Largest request body (413 beyond). */
+  readonly maxBodyBytes: number;
+  /** Requests running at once (Infinity: none of its own); async jobs beyond it queue. */
+  readonly maxConcurrent: number;
+  /** Response headers added to every answer of the route. */
+  readonly headers: readonly (readonly [string, string])[];
+  readonly successStatus: number;
+  readonly failureStatus: number;
+  /** Webhook behaviour (verification, rules, mapping, async), or null for a plain route. */
+  readonly hook: Hook | null;
 }
 
 /** Validated, resolved configuration; built once at start-up. */
@@ -52,6 +71,8 @@ export interface Config {
   readonly dotfiles: 'ignore' | 'allow';
   readonly followSymlinks: boolean;
   readonly listing: boolean;
+  /** `?download=tar` on a listed folder streams it as a tar archive. */
+  readonly archives: boolean;
   readonly log: LogWriter | undefined;
   readonly logFormat: 'text' | 'json';
   readonly cgiEnabled: boolean;
@@ -59,6 +80,15 @@ export interface Config {
   readonly cgiDirs: readonly (readonly string[])[];
   /** Extension (lower case, with dot) → absolute interpreter argv. */
   readonly interpreters: ReadonlyMap<string, readonly string[]>;
+  /** Extensions (lower case, with dot) run as scripts anywhere under the root (`--cgi-ext`). */
+  readonly cgiExtensions: ReadonlySet<string>;
+  /**
+   * Extensions whose files are code, never sent as files (server-code.ts):
+   * those mapped with `--interpreter` and those of `--cgi-ext`. Not the
+   * Windows default mappings, which exist for script directories: with them,
+   * every static `.js` would be refused.
+   */
+  readonly codeExtensions: ReadonlySet<string>;
   readonly passEnv: readonly string[];
   readonly passAuthorization: boolean;
   readonly scriptTimeoutMs: number;
@@ -78,6 +108,23 @@ export interface Config {
   readonly warmInterpreter: readonly string[] | null;
   /** Absolute argv of the spawn helper's interpreter; null when it is off or no python3 was found. */
   readonly spawnHelper: readonly string[] | null;
+  /** URL path of the health check (health.ts); null when off. */
+  readonly health: string | null;
+  readonly logHealth: boolean;
+  /** Peers whose forwarding headers are believed (forwarded.ts); null when none. */
+  readonly trustProxy: TrustedProxies | null;
+  /** The cross-origin policy (cors.ts). */
+  readonly crossOrigin: CorsPolicy;
+  /** Headers added to responses (`-H`, config `headers`, CORS); null when there are none. */
+  readonly responseHeaders: ResponseHeaders | null;
+  /** The config file's redirects and rewrites, and cleanUrls; null when there are none. */
+  readonly urlRules: UrlRules | null;
+  /** The aliases of a miss: `--ext`, `--spa`. */
+  readonly lookup: LookupOptions;
+  /** `--base-path`: `''`, or a prefix such as `/app` (percent-encoded, no trailing slash) below which everything is served. */
+  readonly basePath: string;
+  /** What this config was built from: the caller's options and the config file as read (for a reload to compare). */
+  readonly source: { readonly options: ServeOptions; readonly file: FileOptions };
   /** Uploads (src/upload/): null when off. */
   readonly upload: UploadConfig | null;
 }
@@ -108,14 +155,19 @@ export function resolveConfig(options: ServeOptions = {}): Config {
   const fileOptions = loadConfigFile(options.configFile, root);
   const merged: ServeOptions = { ...fileOptions, ...stripUndefined(options) };
   if (fileOptions.routes && options.routes) merged.routes = [...options.routes, ...fileOptions.routes];
+  // The file's headers first, so a caller's (-H) header of the same name is set last and wins.
+  if (fileOptions.headers && options.headers) merged.headers = [...fileOptions.headers, ...options.headers];
 
   const scriptTimeoutMs = seconds(merged.scriptTimeout ?? DEFAULT_SCRIPT_TIMEOUT_S, 'script timeout');
   const maxScripts = positiveInt(merged.maxScripts ?? defaultMaxScripts(), 'max scripts');
-  const routes = (merged.routes ?? []).map((r) => resolveRoute(r, root, scriptTimeoutMs));
+  const maxBodyBytes = nonNegativeInt(merged.maxBody ?? DEFAULT_MAX_BODY_BYTES, 'max body');
+  const routes = resolveRoutes(merged.routes ?? [], { root, timeoutMs: scriptTimeoutMs, maxBodyBytes });
   const interpreters = resolveInterpreters(merged.interpreters ?? defaultInterpreters());
-  const hidden = new Set<string>();
-  if (fileOptions.__file) hidden.add(fileOptions.__file);
-  for (const route of routes) for (const arg of route.argv) addIfInside(hidden, arg, root);
+  const crossOrigin = resolveCrossOrigin(merged);
+  const cgiDirs = (merged.cgiDirs ?? DEFAULT_CGI_DIRS).map(parseCgiDir);
+  const cgiExtensions = resolveCgiExtensions(merged.cgiExt ?? []);
+  const codeExtensions = new Set([...(merged.interpreters ? interpreters.keys() : []), ...cgiExtensions]);
+  const hidden = hiddenFilesOf(routes, fileOptions.__file, root);
   // The htpasswd file is configuration too: its hashes are never served, and an upload never replaces it.
   if (options.authFile) addIfInside(hidden, resolve(options.authFile), root);
 
@@ -125,30 +177,107 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     dotfiles: merged.dotfiles ?? 'ignore',
     followSymlinks: merged.followSymlinks ?? false,
     listing: merged.listing ?? true,
+    archives: merged.archives ?? false,
     log: options.log,
     logFormat: options.logFormat ?? 'text',
     cgiEnabled: merged.cgi ?? true,
-    cgiDirs: (merged.cgiDirs ?? DEFAULT_CGI_DIRS).map(parseCgiDir),
+    cgiDirs,
     interpreters,
+    cgiExtensions,
+    codeExtensions,
     passEnv: merged.passEnv ?? [],
     passAuthorization: merged.passAuthorization ?? false,
     scriptTimeoutMs,
     maxScripts,
     maxQueue: merged.maxQueue === undefined ? defaultMaxQueue(maxScripts) : nonNegativeInt(merged.maxQueue, 'max queue'),
-    maxBodyBytes: nonNegativeInt(merged.maxBody ?? DEFAULT_MAX_BODY_BYTES, 'max body'),
+    maxBodyBytes,
     routes,
     hiddenFiles: hidden,
     headerTimeoutMs: seconds(merged.headerTimeout ?? DEFAULT_HEADER_TIMEOUT_S, 'header timeout'),
     requestTimeoutMs: seconds(merged.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_S, 'request timeout'),
-    access: resolveAccess(options, merged),
+    access: resolveAccess(options, merged, crossOrigin),
     fileCache: merged.fileCache ?? true,
     warmPython: merged.warmPython ?? false,
     warmPreload: resolveWarmPreload(merged.warmPreload ?? DEFAULT_WARM_PRELOAD),
     warmInterpreter: merged.warmPython ? testedWarmInterpreter(resolveWarmInterpreter(merged.warmInterpreter, interpreters), root, merged.passEnv ?? []) : null,
     // No PATH search at start-up for a server that can run no script.
     spawnHelper: merged.spawnHelper === false || ((merged.cgi ?? true) === false && routes.length === 0) ? null : findSpawnHelper(),
+    health: merged.health === undefined ? null : checked(parseHealthPath, merged.health, 'health'),
+    logHealth: merged.logHealth ?? false,
+    trustProxy: resolveTrustProxy(options.trustProxy),
+    crossOrigin,
+    ...resolveWeb(merged, crossOrigin),
+    source: { options, file: fileOptions },
     upload: resolveUploadConfig(merged),
   };
+}
+
+/** A value from a config file or a library caller, through the command line's own parser. */
+function checked<T>(parse: (raw: string) => T, value: string, what: string): T {
+  try {
+    return parse(value);
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) throw new ConfigError(`${what} ${JSON.stringify(value)} ${err.message}`);
+    throw err;
+  }
+}
+
+/** `--trust-proxy` (the caller's only: a file in the served root must not choose whom to believe). */
+function resolveTrustProxy(entries: readonly string[] | undefined): TrustedProxies | null {
+  const list = (entries ?? []).flatMap((e) => e.split(',')).map((e) => e.trim()).filter(Boolean);
+  if (list.length === 0) return null;
+  try {
+    return parseTrustedProxies(list);
+  } catch (err) {
+    if (err instanceof TrustListError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+/**
+ * Re-read the config file for a reload (SIGHUP, --watch-config): its routes,
+ * with their webhook rules, verification and secrets, replace the old ones
+ * for new requests. Any other key that changed is named in `restart`: it
+ * shapes the process (listening, workers, pools, interpreters) and takes
+ * effect only on a restart. Throws ConfigError for a bad file: the caller
+ * keeps the old config.
+ */
+export function reloadRoutes(old: Config): { config: Config; restart: string[] } {
+  const { options } = old.source;
+  const file = loadConfigFile(options.configFile, old.root);
+  const list = [...(options.routes ?? []), ...(file.routes ?? [])];
+  const routes = resolveRoutes(list, { root: old.root, timeoutMs: old.scriptTimeoutMs, maxBodyBytes: old.maxBodyBytes });
+  const restart = Object.keys({ ...old.source.file, ...file }).filter(
+    (key) => key !== 'routes' && key !== '__file' && !(key in stripUndefined(options)) && JSON.stringify(old.source.file[key as keyof FileOptions]) !== JSON.stringify(file[key as keyof FileOptions]),
+  );
+  return {
+    config: { ...old, routes, hiddenFiles: hiddenFilesOf(routes, file.__file, old.root), source: { options, file } },
+    restart,
+  };
+}
+
+/**
+ * The web conventions (issue 19): response headers, redirects and rewrites,
+ * the aliases of a miss, the base path.
+ */
+function resolveWeb(merged: ServeOptions, crossOrigin: CorsPolicy): Pick<Config, 'responseHeaders' | 'urlRules' | 'lookup' | 'basePath'> {
+  try {
+    const headers = new ResponseHeaders(crossOrigin, merged.headers ?? []);
+    const cleanUrls = merged.cleanUrls ?? false;
+    const hasRules = cleanUrls || (merged.redirects ?? []).length > 0 || (merged.rewrites ?? []).length > 0;
+    return {
+      responseHeaders: headers.active ? headers : null,
+      urlRules: hasRules ? new UrlRules({ redirects: merged.redirects, rewrites: merged.rewrites, cleanUrls }) : null,
+      lookup: {
+        ext: merged.ext ?? (cleanUrls ? 'html' : null),
+        spa: merged.spa === undefined || merged.spa === false ? null : spaPath(merged.spa === true ? 'index.html' : merged.spa),
+      },
+      basePath: resolveBasePath(merged.basePath),
+    };
+  } catch (err) {
+    if (err instanceof HeaderConfigError || err instanceof RuleConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
 
 /** Does an interpreter's flag list contain `-c`, `-m` or `-` (which would replace the fork server)? */
@@ -243,8 +372,28 @@ function startsWithShebang(path: string): boolean {
   }
 }
 
+/** The cross-origin options (cors.ts), checked together: --cors-credentials needs --allow-origin. */
+function resolveCrossOrigin(merged: ServeOptions): CorsPolicy {
+  try {
+    return corsPolicy(merged);
+  } catch (err) {
+    if (err instanceof AccessConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+/** `--base-path /app/` → `/app`: plain segments, percent-encoded as a request would spell them. */
+function resolveBasePath(value: string | undefined): string {
+  if (value === undefined) return '';
+  const segments = value.split('/').filter((s) => s !== '');
+  if (!value.startsWith('/') || segments.some((s) => s === '.' || s === '..' || /[?#%\\\0-\x1f\x7f]/.test(s))) {
+    throw new ConfigError(`base path must be a URL path such as /app, not ${JSON.stringify(value)}`);
+  }
+  return segments.length === 0 ? '' : encodePath(segments, false);
+}
+
 /** Access options. Credentials come only from the caller (flags), never from a file inside the served root. */
-function resolveAccess(options: ServeOptions, merged: ServeOptions): AccessPolicy {
+function resolveAccess(options: ServeOptions, merged: ServeOptions, crossOrigin: CorsPolicy): AccessPolicy {
   try {
     let users: Map<string, PasswordCheck> | null = null;
     if (options.authFile) users = loadHtpasswd(resolve(options.authFile));
@@ -257,7 +406,7 @@ function resolveAccess(options: ServeOptions, merged: ServeOptions): AccessPolic
     return {
       users,
       allowedHosts: hosts === undefined ? 'loopback' : hosts === 'any' || hosts.includes('any') ? 'any' : new Set(hosts.map((h) => h.toLowerCase())),
-      allowedOrigins: new Set((merged.allowOrigins ?? []).map(normalizeOrigin)),
+      allowedOrigins: crossOrigin.origins,
       cors: merged.cors ?? false,
     };
   } catch (err) {
@@ -335,6 +484,15 @@ function defaultInterpreters(): Record<string, string> {
   return { '.py': 'python', '.js': 'node', '.mjs': 'node', '.cjs': 'node', '.pl': 'perl', '.rb': 'ruby', '.php': 'php-cgi' };
 }
 
+function resolveCgiExtensions(list: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const ext of list) {
+    if (!/^\.[A-Za-z0-9_-]+$/.test(ext)) throw new ConfigError(`--cgi-ext takes extensions such as .php or .cgi, not ${JSON.stringify(ext)}`);
+    out.add(ext.toLowerCase());
+  }
+  return out;
+}
+
 function resolveInterpreters(map: Record<string, string>): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const [ext, command] of Object.entries(map)) {
@@ -357,8 +515,40 @@ function parseCommand(command: string | string[], what: string): string[] {
   return argv;
 }
 
-function resolveRoute(r: RouteOptions, root: string, defaultTimeoutMs: number): Route {
+/** What a route inherits from the server. */
+interface RouteDefaults {
+  readonly root: string;
+  readonly timeoutMs: number;
+  readonly maxBodyBytes: number;
+}
+
+const ROUTE_KEYS = new Set([
+  'method', 'path', 'command', 'mode', 'contentType', 'timeout', 'maxBody', 'maxConcurrent', 'headers', 'successStatus', 'failureStatus',
+  'verify', 'authFile', 'allowFrom', 'when', 'env', 'args', 'response', 'jobs', 'maxJobs',
+]);
+
+function resolveRoutes(list: readonly RouteOptions[], defaults: RouteDefaults): Route[] {
+  if (!Array.isArray(list)) throw new ConfigError('routes must be a list');
+  return list.map((r) => resolveRoute(r, defaults));
+}
+
+/** Real paths never served as files: the config file, and route commands, secret and htpasswd files inside the root. */
+function hiddenFilesOf(routes: readonly Route[], configFile: string | undefined, root: string): Set<string> {
+  const hidden = new Set<string>();
+  if (configFile) hidden.add(configFile);
+  for (const route of routes) {
+    for (const arg of route.argv) addIfInside(hidden, arg, root);
+    for (const file of route.hook?.files ?? []) addIfInside(hidden, file, root);
+  }
+  return hidden;
+}
+
+function resolveRoute(r: RouteOptions, defaults: RouteDefaults): Route {
+  const { root } = defaults;
   if (typeof r !== 'object' || r === null) throw new ConfigError('a route must be an object');
+  // A misspelt key ("verfiy") must not leave a webhook unverified.
+  const unknown = Object.keys(r).find((k) => !ROUTE_KEYS.has(k));
+  if (unknown !== undefined) throw new ConfigError(`route ${String(r.method)} ${String(r.path)}: unknown key "${unknown}"`);
   const method = String(r.method ?? '').toUpperCase();
   if (!/^[A-Z]+$/.test(method)) throw new ConfigError(`route method must be a word such as POST or ANY, not ${JSON.stringify(r.method)}`);
   if (typeof r.path !== 'string' || !r.path.startsWith('/')) throw new ConfigError(`route path must start with /, not ${JSON.stringify(r.path)}`);
@@ -376,6 +566,7 @@ function resolveRoute(r: RouteOptions, root: string, defaultTimeoutMs: number): 
     const candidate = join(root, argv[i]!);
     if (!argv[i]!.startsWith('-') && !isAbsolute(argv[i]!) && existsFile(candidate)) argv[i] = candidate;
   }
+  const hook = hasHookKeys(r) ? resolveHook(r, what, root) : null;
   return {
     method,
     path,
@@ -383,8 +574,39 @@ function resolveRoute(r: RouteOptions, root: string, defaultTimeoutMs: number): 
     argv,
     mode,
     contentType: r.contentType ?? DEFAULT_ROUTE_CONTENT_TYPE,
-    timeoutMs: r.timeout === undefined ? defaultTimeoutMs : seconds(r.timeout, `${what} timeout`),
+    timeoutMs: r.timeout === undefined ? defaults.timeoutMs : seconds(r.timeout, `${what} timeout`),
+    maxBodyBytes: r.maxBody === undefined ? defaults.maxBodyBytes : routeBytes(r.maxBody, `${what} maxBody`),
+    maxConcurrent: r.maxConcurrent === undefined ? (hook?.async ? 1 : Infinity) : positiveInt(r.maxConcurrent, `${what} maxConcurrent`),
+    headers: routeHeaders(r.headers, what),
+    successStatus: r.successStatus === undefined ? 200 : status(r.successStatus, `${what} successStatus`),
+    failureStatus: r.failureStatus === undefined ? 500 : status(r.failureStatus, `${what} failureStatus`),
+    hook,
   };
+}
+
+function routeBytes(value: number | string, what: string): number {
+  if (typeof value === 'number') return nonNegativeInt(value, what);
+  try {
+    return parseBytes(String(value));
+  } catch (err) {
+    throw new ConfigError(`${what} ${(err as Error).message}`);
+  }
+}
+
+function status(value: unknown, what: string): number {
+  if (!Number.isInteger(value) || (value as number) < 200 || (value as number) > 599) throw new ConfigError(`${what} must be a status from 200 to 599`);
+  return value as number;
+}
+
+/** A route's response headers: token names, values without CR, LF or NUL (they would split the response). */
+function routeHeaders(headers: unknown, what: string): [string, string][] {
+  if (headers === undefined) return [];
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) throw new ConfigError(`${what}: headers must be an object of name: value`);
+  return Object.entries(headers).map(([name, value]) => {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new ConfigError(`${what}: header name ${JSON.stringify(name)} is not a token`);
+    if (typeof value !== 'string' || /[\r\n\0]/.test(value)) throw new ConfigError(`${what}: header ${name} must be a string without CR, LF or NUL`);
+    return [name, value];
+  });
 }
 
 function existsFile(path: string): boolean {

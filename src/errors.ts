@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
+import { ERROR_CSS, cspHash } from './theme.js';
 
 /**
  * A failure that maps to one HTTP status. Handlers throw it; the single edge in
@@ -48,44 +49,87 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => HTML_ESCAPES[ch]!);
 }
 
-/** The short HTML body of an error page: status, reason and an optional fixed message. */
-export function renderErrorPage(status: number, message?: string): string {
+/** One sentence for each status a page is shown for, when the error gives none of its own. */
+const SENTENCES: Readonly<Record<number, string>> = {
+  301: 'This has moved to another address.',
+  308: 'This has moved to another address.',
+  400: 'The server could not understand this request.',
+  401: 'This server needs a user name and password.',
+  403: 'You may not see what is at this address.',
+  404: 'Nothing is served at this address.',
+  405: 'This address does not answer that method.',
+  408: 'The request took too long to arrive.',
+  411: 'The request needs a Content-Length.',
+  412: 'A precondition of the request does not hold.',
+  413: 'The request body is larger than this server takes.',
+  414: 'The address is longer than this server takes.',
+  416: 'The requested range lies outside the file.',
+  431: 'The request headers are larger than this server takes.',
+  500: 'Something went wrong on the server; its log has the details.',
+  501: 'The server does not do what this request asks.',
+  502: 'The script behind this address gave an answer the server could not use.',
+  503: 'The server is too busy to answer now; try again shortly.',
+  504: 'The script behind this address took too long to answer.',
+};
+
+/**
+ * The body of an error page, styled like the listing (its light and dark
+ * themes): the status and reason, one sentence (the error's own fixed
+ * message, or the status's), and a link back to `back`, the nearest existing
+ * parent folder (canonical and percent-encoded; `/` when none is known).
+ * Never a path, a stack trace or a script's output.
+ */
+export function renderErrorPage(status: number, message?: string, back = '/'): string {
   const title = `${status} ${escapeHtml(reasonPhrase(status))}`;
-  const detail = message ? `<p>${escapeHtml(message)}</p>` : '';
+  const sentence = message || SENTENCES[status] || 'The server could not answer this request.';
+  const href = escapeHtml(back);
   return (
-    `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>` +
-    `<body><h1>${title}</h1>${detail}</body></html>\n`
+    `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">` +
+    `<meta name="viewport" content="width=device-width,initial-scale=1"><title>${title}</title>` +
+    `<style>${ERROR_CSS}</style></head>` +
+    `<body><h1>${title}</h1><p>${escapeHtml(sentence)}</p><p><a href="${href}">${status < 400 ? 'Continue to' : 'Back to'} ${escapeHtml(safeDecode(back))}</a></p></body></html>\n`
   );
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /**
  * Headers every error page carries: it is never sniffed, never runs anything
- * (send's `error()` does the same) and is never cached.
+ * (send's `error()` does the same; its one style is allowed by hash) and is
+ * never cached.
  */
 export const ERROR_PAGE_HEADERS: Readonly<Record<string, string>> = {
   'Content-Type': 'text/html; charset=utf-8',
-  'Content-Security-Policy': "default-src 'none'",
+  'Content-Security-Policy': `default-src 'none'; style-src ${cspHash(ERROR_CSS)}`,
   'X-Content-Type-Options': 'nosniff',
   'Cache-Control': 'no-store',
 };
 
 /**
- * Send a short status page (errors, and the bodies of redirects). Any headers already set for the success path (ETag,
+ * Send a short status page (errors, and the bodies of redirects, whose link
+ * is their Location; `back` is an error's way back, `/` by default). Any headers already set for the success path (ETag,
  * Content-Range…) are dropped first so that they cannot describe the page.
  * HEAD gets the same headers and no body. Returns the body bytes sent.
  */
 export function sendError(
   res: ServerResponse,
   status: number,
-  options: { message?: string; headers?: Readonly<Record<string, string>>; head?: boolean } = {},
+  options: { message?: string; headers?: Readonly<Record<string, string>>; head?: boolean; back?: string } = {},
 ): number {
   const head = options.head === true;
+  const back = options.back ?? options.headers?.Location ?? '/';
   // The common 404 (a cached miss on the hot path) goes out from prebuilt headers; the bytes are the same.
-  if (status === 404 && options.message === undefined && hasNoFields(options.headers) && res.getHeaderNames().length === 0) {
+  if (status === 404 && back === '/' && options.message === undefined && hasNoFields(options.headers) && res.getHeaderNames().length === 0) {
     return sendNotFound(res, head);
   }
   for (const name of res.getHeaderNames()) res.removeHeader(name);
-  const body = Buffer.from(renderErrorPage(status, options.message));
+  const body = Buffer.from(renderErrorPage(status, options.message, back));
   res.statusCode = status;
   for (const [k, v] of Object.entries(ERROR_PAGE_HEADERS)) res.setHeader(k, v);
   for (const [k, v] of Object.entries(options.headers ?? {})) res.setHeader(k, v);

@@ -3,8 +3,10 @@
  * listen; `createHandler` gives a request listener usable in any node:http
  * server or as connect/express middleware.
  */
-export { closeGracefully, createHandler, createServer, killScripts, type RequestHandler } from './server.js';
+export { closeGracefully, createHandler, createServer, killScripts, reloadServer, type RequestHandler } from './server.js';
 export { resolveConfig, ConfigError, type Config, type ServeOptions, type RouteOptions, type LogWriter } from './config.js';
 export { HttpError } from './errors.js';
+export { stopGracefully, type StopPlan } from './stop.js';
+export type { ClientView } from './forwarded.js';
 export { VERSION } from './version.js';
 export type { AccessPolicy } from './access.js';

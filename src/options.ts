@@ -22,6 +22,9 @@ import {
   type OptionTable,
   type ValueOf,
 } from './option-spec.js';
+import { parseHeaderSpec, type HeaderRuleOptions } from './response-headers.js';
+import type { RedirectRuleOptions, RewriteRuleOptions } from './rewrite.js';
+import type { HookOptions } from './webhook/hook.js';
 
 export const DEFAULT_PORT = 8000;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -49,8 +52,8 @@ export type LogWriter = (line: string) => void;
 /** How a command route answers. */
 export type RouteMode = 'stdout' | 'cgi';
 
-/** A command route as the user writes it (flag or config file). */
-export interface RouteOptions {
+/** A command route as the user writes it (flag or config file); the webhook keys are in {@link HookOptions}. */
+export interface RouteOptions extends HookOptions {
   /** HTTP method, or `ANY` for every method. */
   method: string;
   /** URL path; a path ending in `/*` matches that prefix. */
@@ -63,6 +66,16 @@ export interface RouteOptions {
   contentType?: string;
   /** Per-route timeout in seconds. Default: the server's script timeout. */
   timeout?: number;
+  /** Largest request body, in bytes or as a size such as `"10M"`. Default: the server's `maxBody`. */
+  maxBody?: number | string;
+  /** Requests of this route running at once; more get 503. Default: no limit of its own (async jobs: 1, more queue). */
+  maxConcurrent?: number;
+  /** Response headers added to this route's answers. */
+  headers?: Record<string, string>;
+  /** Status of a stdout route whose command exits 0. Default 200. */
+  successStatus?: number;
+  /** Status of a stdout route whose command fails. Default 500. */
+  failureStatus?: number;
 }
 
 /** A TCP port: 0 to 65535. */
@@ -77,6 +90,25 @@ function parseSeconds(value: string): number {
   return n;
 }
 
+/** Seconds, zero allowed (--drain-delay). */
+function parseDelay(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number of seconds, 0 or more.');
+  return n;
+}
+
+/** A URL path for --health: starts with `/`, no query, nothing to decode. */
+export function parseHealthPath(value: string): string {
+  if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$/.test(value)) throw new InvalidArgumentError('must be a URL path such as /healthz.');
+  return value;
+}
+
+/** An octal file mode such as 0660 or 660. */
+function parseSocketMode(value: string): number {
+  if (!/^0?[0-7]{3}$/.test(value)) throw new InvalidArgumentError('must be an octal mode such as 0660.');
+  return parseInt(value, 8);
+}
+
 function parseCount(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a positive integer.');
   return Number(value);
@@ -88,7 +120,7 @@ function parseNonNegative(value: string): number {
 }
 
 /** `100M`, `64k`, `1G` or plain bytes (binary multiples). */
-function parseBytes(value: string): number {
+export function parseBytes(value: string): number {
   const m = /^(\d+)\s*([kKmMgG]?)i?[bB]?$/.exec(value);
   if (!m) throw new InvalidArgumentError('must be a size in bytes, such as 1048576, 512K, 100M or 1G.');
   const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
@@ -99,6 +131,22 @@ function parseWorkers(value: string): number {
   if (value === 'auto') return availableParallelism();
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 256) throw new InvalidArgumentError('must be a number of processes from 1 to 256, or auto.');
   return Number(value);
+}
+
+/** `-H 'Name: value'`: its name and value are checked by resolveConfig (response-headers.ts). */
+function headerSpec(spec: string): HeaderRuleOptions {
+  try {
+    return parseHeaderSpec(spec);
+  } catch {
+    throw new InvalidArgumentError("must be 'Name: value'.");
+  }
+}
+
+/** `--ext html` (or `.html`). */
+function parseExt(value: string): string {
+  const ext = value.replace(/^\./, '');
+  if (!/^[A-Za-z0-9]+$/.test(ext)) throw new InvalidArgumentError('must be a file extension such as html.');
+  return ext;
 }
 
 /** `a, b,,c` → `['a', 'b', 'c']`. */
@@ -137,10 +185,10 @@ export const OPTIONS = {
     kind: NUMBER, scope: 'cli', flag: 'port', short: 'p', arg: 'port', parse: parsePort,
     help: `port to listen on; 0 picks a free one (default: ${DEFAULT_PORT})`,
   },
-  /** Command line only: the address to listen on. Default 127.0.0.1. */
+  /** Command line only: the address to listen on, or `unix:PATH` for a Unix socket. Default 127.0.0.1. */
   bind: {
     kind: STRING, scope: 'cli', flag: 'bind', short: 'b', arg: 'address',
-    help: `address to bind; 0.0.0.0 or :: exposes the server to the network (default: ${DEFAULT_HOST})`,
+    help: `address to bind; 0.0.0.0 or :: exposes the server to the network; unix:PATH listens on a Unix socket (default: ${DEFAULT_HOST})`,
   },
   /** `Cache-Control: max-age` in seconds for files. Default: none, files are sent with `no-cache` (always revalidate). */
   cache: {
@@ -161,6 +209,14 @@ export const OPTIONS = {
   listing: {
     kind: BOOLEAN, flag: 'listing',
     no: 'answer 403 instead of listing directories without index.html',
+  },
+  /**
+   * Offer each listed folder as a tar archive (`?download=tar`), holding
+   * exactly what static serving would serve from it. Default false.
+   */
+  archives: {
+    kind: BOOLEAN, flag: 'archives',
+    help: 'let listed folders be downloaded as tar archives with ?download=tar (default: off)',
   },
   /**
    * Remember resolved paths, small files and listings in memory, invalidated by
@@ -233,6 +289,38 @@ export const OPTIONS = {
     kind: NUMBER, scope: 'cli', flag: 'shutdown-grace', arg: 'seconds', parse: parseSeconds,
     help: `on SIGINT/SIGTERM, time to let requests and scripts finish (default: ${DEFAULT_SHUTDOWN_GRACE_S})`,
   },
+  /**
+   * Command line only: on SIGINT/SIGTERM, seconds the health check answers
+   * 503 before the server stops listening (set it above the load balancer's
+   * check interval). Default 0.
+   */
+  drainDelay: {
+    kind: NUMBER, scope: 'cli', flag: 'drain-delay', arg: 'seconds', parse: parseDelay,
+    help: 'on SIGINT/SIGTERM, answer the health check 503 for this long before closing; set it above the balancer\'s check interval (default: 0)',
+  },
+  /** URL path of the health check (`/healthz`): 200 `ok`, 503 while stopping; before auth and the Host check. Default: none. */
+  health: {
+    kind: STRING, flag: 'health', arg: 'path', parse: parseHealthPath,
+    help: 'answer this URL path (e.g. /healthz) with 200 ok, or 503 while stopping, before authentication and the Host check (default: none)',
+  },
+  /** Write access-log lines for health checks. Default false. */
+  logHealth: {
+    kind: BOOLEAN, flag: 'log-health',
+    help: 'log health-check requests too (default: off, they are not logged)',
+  },
+  /**
+   * Peers whose forwarding headers (Forwarded, X-Forwarded-For/-Proto/-Host/-Port)
+   * are believed: addresses, CIDR networks, `loopback`, `unix`. Default none.
+   */
+  trustProxy: {
+    kind: STRINGS, scope: 'caller', flag: 'trust-proxy', arg: 'addrs', parse: commaList,
+    help: 'comma-separated proxy addresses or networks (CIDR), "loopback", "unix", whose Forwarded/X-Forwarded-* headers give the client, scheme and host (default: none)',
+  },
+  /** Command line only: permissions of the `--bind unix:PATH` socket file, in octal (`0660`). Default: from the umask. */
+  socketMode: {
+    kind: NUMBER, scope: 'cli', flag: 'socket-mode', arg: 'mode', parse: parseSocketMode,
+    help: 'permissions of the --bind unix:PATH socket, in octal, e.g. 0660 (default: from the umask)',
+  },
   /** Run scripts in the script directories. Default true. */
   cgi: {
     kind: BOOLEAN, flag: 'cgi',
@@ -249,6 +337,17 @@ export const OPTIONS = {
     kind: STRING_RECORD, flag: 'interpreter', arg: '.ext=command', repeat: true,
     parse: parseInterpreterSpec, collect: (specs: unknown[]) => Object.fromEntries(specs as [string, string][]),
     help: 'run files with this extension through COMMAND, executable or not, repeatable, e.g. .py=python3 (default: none; on Windows .py .js .mjs .cjs .pl .rb .php)',
+  },
+  /**
+   * Extensions (`.php`) whose files run as scripts wherever they are under
+   * the root, as Apache's `AddHandler cgi-script` and lighttpd's
+   * `cgi.assign`: through their interpreter if one is mapped, else directly
+   * (execute bit required). Never dotfiles. Default none.
+   */
+  cgiExt: {
+    kind: STRINGS, flag: 'cgi-ext', arg: '.ext', repeat: true, parse: commaList,
+    collect: (items: unknown[]) => (items as string[][]).flat(),
+    help: 'run files with these extensions anywhere under the root as scripts, repeatable or comma-separated, e.g. .php,.cgi; directory index order: index.html, index.php, index.cgi (default: none)',
   },
   /** Names of server environment variables passed to scripts besides the allow-list. Default none. */
   passEnv: {
@@ -343,15 +442,70 @@ export const OPTIONS = {
     parse: (names: string): string[] | 'any' => (names === 'any' ? 'any' : commaList(names)),
     help: 'comma-separated Host names accepted, or "any" (default: localhost names and the bound address, on loopback)',
   },
-  /** Origins allowed to make cross-origin unsafe requests (POST…) from a browser. Default none. */
+  /**
+   * Origins allowed to make cross-origin requests (POST…) from a browser and
+   * read the answers (`Access-Control-Allow-Origin: <origin>`): exact, or a
+   * pattern such as `https://*.example.com` (not the bare domain). Default none.
+   */
   allowOrigins: {
     kind: STRINGS, flag: 'allow-origin', arg: 'origin', repeat: true,
-    help: 'let this origin (https://app.example) make cross-origin POSTs and other unsafe requests, repeatable (default: none)',
+    help: 'let this origin (https://app.example, or https://*.example.com) make cross-origin requests and read the answers, repeatable (default: none)',
   },
   /** Allow cross-origin requests from anywhere and send `Access-Control-Allow-Origin: *`. Default false. */
   cors: {
     kind: BOOLEAN, flag: 'cors',
-    help: 'allow cross-origin requests from any origin and send Access-Control-Allow-Origin: * (default: off)',
+    help: 'allow cross-origin requests from any origin and send Access-Control-Allow-Origin: *, without credentials (default: off)',
+  },
+  /**
+   * `Access-Control-Allow-Credentials: true` for the {@link allowOrigins}
+   * origins (never with `*`); a start-up error without `allowOrigins`. Default false.
+   */
+  corsCredentials: {
+    kind: BOOLEAN, flag: 'cors-credentials',
+    help: 'let the --allow-origin origins send cookies and credentials: Access-Control-Allow-Credentials: true (default: off)',
+  },
+  /** Response headers a cross-origin page may read (`Access-Control-Expose-Headers`). Default none. */
+  corsExpose: {
+    kind: STRINGS, flag: 'cors-expose', arg: 'headers', parse: commaList,
+    help: 'comma-separated response headers cross-origin pages may read (Access-Control-Expose-Headers) (default: none)',
+  },
+  /** Hand CORS preflights for scripts and routes to them instead of answering them. Default false. */
+  scriptsAnswerPreflight: {
+    kind: BOOLEAN, flag: 'scripts-answer-preflight',
+    help: 'hand CORS preflights (OPTIONS) for scripts and routes to them, for applications that do CORS themselves (default: the server answers)',
+  },
+  /**
+   * Headers added to responses: `-H 'Name: value'` (every response), or in
+   * the config file serve.json's `[{"source": "**\/*.js", "headers": {…}}]`.
+   * A script's own header of the same name wins on its responses. Default none.
+   */
+  headers: {
+    kind: listOf<HeaderRuleOptions>(), flag: 'header', short: 'H', arg: 'name: value', repeat: true, parse: headerSpec,
+    help: "add this header to every response, repeatable; a script's own header of that name wins (default: none)",
+  },
+  /** Single-page app: answer misses that look like pages with this file (`true`: index.html), status 200. Default off. */
+  spa: {
+    kind: either(BOOLEAN, STRING, 'true or a file name'), flag: 'spa', arg: 'file', optional: true,
+    help: 'single-page app: answer GETs for missing extension-less paths that accept HTML with FILE (default: off; FILE: index.html)',
+  },
+  /** `html`: `/about` serves `about.html` when `about` does not exist. Default off. */
+  ext: {
+    kind: STRING, flag: 'ext', arg: 'ext', parse: parseExt,
+    help: 'serve /name from name.EXT when /name does not exist, e.g. --ext html (default: off)',
+  },
+  /** serve's cleanUrls: implies `ext: 'html'` and redirects `/about.html` to `/about` (301). Default false. */
+  cleanUrls: {
+    kind: BOOLEAN, flag: 'clean-urls',
+    help: 'serve /about from about.html and redirect /about.html to /about (implies --ext html) (default: off)',
+  },
+  /** Config file: serve.json's `redirects` (`[{"source": "/old/:path*", "destination": "/new/:path*", "status": 301}]`). */
+  redirects: { kind: listOf<RedirectRuleOptions>() },
+  /** Config file: serve.json's `rewrites`, internal, for paths that name nothing (`[{"source": "/api/:x", "destination": "/cgi-bin/api.py/:x"}]`). */
+  rewrites: { kind: listOf<RewriteRuleOptions>() },
+  /** Serve everything below this URL prefix (`/app`); requests outside it are 404. Default none. */
+  basePath: {
+    kind: STRING, flag: 'base-path', arg: 'path',
+    help: 'serve everything (files, scripts, routes, built-in paths) below this URL prefix, e.g. /app; outside it is 404 (default: none)',
   },
   /** Command line only: processes sharing the port (node:cluster). Default 1. */
   workers: {
@@ -362,6 +516,11 @@ export const OPTIONS = {
   configFile: {
     kind: STRING, scope: 'caller', flag: 'config', arg: 'file',
     help: 'JSON config file with routes and options (default: scriptserve.json in the root, if present)',
+  },
+  /** Command line only: re-read the config file when it changes, as SIGHUP does. Default false. */
+  watchConfig: {
+    kind: BOOLEAN, scope: 'cli', flag: 'watch-config',
+    help: "re-read the config file when it changes, as SIGHUP does: routes, webhook rules and secrets take effect for new requests (default: off)",
   },
   /** Command line only: print the version and exit. */
   version: { kind: BOOLEAN, scope: 'cli', flag: 'version', short: 'V', help: 'print the version' },

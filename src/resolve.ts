@@ -6,9 +6,9 @@ import { HttpError, permissionDenied } from './errors.js';
 import { encodePath, parseRequestTarget, type RequestPath } from './request-path.js';
 import { loadFile, StaticCache, type CacheEntry, type MissTicket } from './static/cache.js';
 import { listingBody, readListing } from './static/listing.js';
-import { isInside } from './server-code.js';
+import { isDefaultView, type ListingView } from './static/listing-view.js';
+import { isInside, isServerCode } from './server-code.js';
 import { fileInfo, type FileInfo } from './static/serve-file.js';
-import { uploadFormHtml } from './upload/form.js';
 
 /** A script to run: found in a script directory, or a command route. */
 export interface ScriptTarget {
@@ -37,14 +37,29 @@ export interface ScriptTarget {
 export type Target =
   /** A file for GET or HEAD: its validators, and its bytes when small and cached. */
   | { readonly kind: 'file'; readonly file: FileInfo }
-  /** A directory listing for GET or HEAD; `body` renders it, or takes it from the cache. */
-  | { readonly kind: 'directory'; readonly body: (json: boolean) => Promise<Buffer> }
+  /**
+   * A directory listing for GET or HEAD: `body` renders it for a view (sort,
+   * filter), or takes the plain view from the cache; `fsPath` is the folder
+   * (for its archive and its page's extras).
+   */
+  | {
+      readonly kind: 'directory';
+      readonly fsPath: string;
+      /** The folder's URL path, decoded, as segments. */
+      readonly segments: readonly string[];
+      readonly body: (json: boolean, view: ListingView) => Promise<Buffer>;
+    }
   /** The canonical spelling of the path (301, or 308 for methods with a body). */
   | { readonly kind: 'redirect'; readonly location: string }
   /** A script or command route, with the parsed path its environment is built from. */
   | { readonly kind: 'script'; readonly script: ScriptTarget; readonly path: RequestPath }
   /** A file or directory asked for with a method other than GET or HEAD: answered from its Allow list, never read. */
   | { readonly kind: 'other-method' }
+  /**
+   * A path a command route owns, asked for with a method none of its routes
+   * takes: 405 with `allow`, or for `OPTIONS` the `allow` list itself.
+   */
+  | { readonly kind: 'route-method'; readonly allow: string }
   /** `OPTIONS *` (RFC 9112 3.2.4, the asterisk form): the server itself, not a resource. */
   | { readonly kind: 'server' }
   /**
@@ -100,11 +115,16 @@ export class Resolver {
     return this.listingTarget(cacheKey(url), entry);
   }
 
-  /** A cached script's resolution, unless a command route takes this method. */
+  /** A cached script's resolution, unless a command route owns the path. */
   private cachedScript(script: ScriptTarget, url: string, method: string): Target | Promise<Target> {
     const path = parseRequestTarget(url);
-    if (matchRoute(this.config.routes, path, method)) return this.resolveMiss(url, method);
+    if (routeCovers(this.config.routes, path)) return this.resolveMiss(url, method);
     return { kind: 'script', script, path };
+  }
+
+  /** The file cache's generation (bumped by every file-system event), or null without a cache. */
+  get cacheGeneration(): number | null {
+    return this.cache?.generation ?? null;
   }
 
   /** Stop watching and forget everything (server or handler close); later requests resolve uncached. */
@@ -125,6 +145,7 @@ export class Resolver {
     const getOrHead = method === 'GET' || method === 'HEAD';
     switch (found.kind) {
       case 'redirect':
+      case 'route-method':
         return found;
       case 'script':
         if (ticket) this.rememberScript(ticket, found.script);
@@ -189,24 +210,30 @@ export class Resolver {
       const entry: CachedListing = { kind: 'listing', fsPath, urlPath, isRoot, html: null, json: null };
       if (this.cache!.put(ticket.key, entry, ticket.generation)) return this.listingTarget(ticket.key, entry);
     }
+    const dir = { fsPath, urlPath, isRoot };
     return {
       kind: 'directory',
-      body: async (json) => listingBody(urlPath, (await readListing(this.config, fsPath)).entries, isRoot, json, uploadFormHtml(this.config, urlPath)),
+      fsPath,
+      segments: found.segments,
+      body: async (json, view) => listingBody(this.config, dir, (await readListing(this.config, fsPath)).entries, json, view),
     };
   }
 
   private listingTarget(key: string, entry: CachedListing): Target {
-    return { kind: 'directory', body: (json) => this.cachedListingBody(key, entry, json) };
+    const segments = entry.fsPath === this.config.root ? [] : entry.fsPath.slice(this.config.root.length + 1).split(sep);
+    return { kind: 'directory', fsPath: entry.fsPath, segments, body: (json, view) => this.cachedListingBody(key, entry, json, view) };
   }
 
   /**
    * A cached listing's body, rendered on first use for each format. The
    * listing shows each subdirectory's date, so subdirectories are watched
    * before the directory is read; a listing with symlinks (whose targets no
-   * watch covers) is served but not kept.
+   * watch covers) is served but not kept. Only the plain view (no sort or
+   * filter parameters) is kept; other views are built from a fresh read.
    */
-  private async cachedListingBody(key: string, entry: CachedListing, json: boolean): Promise<Buffer> {
-    const ready = json ? entry.json : entry.html;
+  private async cachedListingBody(key: string, entry: CachedListing, json: boolean, view: ListingView): Promise<Buffer> {
+    const plain = isDefaultView(view);
+    const ready = plain ? (json ? entry.json : entry.html) : null;
     if (ready) return ready;
     const cache = this.cache!;
     const generation = cache.generation;
@@ -217,8 +244,8 @@ export class Resolver {
       .every((d) => cache.watchPath([...relative, d.name], relative.length + 1) === relative.length + 1);
     // The names read above: a name added or removed since is an event in this directory, which bumps the generation.
     const { entries, hasSymlinks } = await readListing(this.config, entry.fsPath, dirents);
-    const body = listingBody(entry.urlPath, entries, entry.isRoot, json, uploadFormHtml(this.config, entry.urlPath));
-    if (subdirsWatched && !hasSymlinks) cache.storeListingBody(key, entry, json, body, generation);
+    const body = await listingBody(this.config, entry, entries, json, view);
+    if (plain && subdirsWatched && !hasSymlinks) cache.storeListingBody(key, entry, json, body, generation);
     return body;
   }
 
@@ -233,12 +260,24 @@ export class Resolver {
 type Found =
   /** `realPath` differs from `fsPath` when a symlink is on the way (such targets are not cached). */
   | { readonly kind: 'file'; readonly fsPath: string; readonly realPath: string; readonly stats: Stats }
-  | { readonly kind: 'directory'; readonly fsPath: string; readonly realPath: string; readonly urlPath: string; readonly isRoot: boolean }
+  | {
+      readonly kind: 'directory';
+      readonly fsPath: string;
+      readonly realPath: string;
+      readonly urlPath: string;
+      readonly segments: readonly string[];
+      readonly isRoot: boolean;
+    }
   | { readonly kind: 'redirect'; readonly location: string }
+  | { readonly kind: 'route-method'; readonly allow: string }
   | { readonly kind: 'script'; readonly script: ScriptTarget };
 
 const NOT_FOUND = (): HttpError => new HttpError(404);
-const INDEX_FILE = 'index.html';
+/**
+ * Directory index files in order; a script one only when its extension is
+ * run (`--cgi-ext`), as Apache's `DirectoryIndex index.html index.php`.
+ */
+const INDEX_FILES = ['index.html', 'index.php', 'index.cgi'];
 
 /**
  * Map a parsed request to what the file system holds for it. Order: command
@@ -248,8 +287,10 @@ const INDEX_FILE = 'index.html';
 async function find(config: Config, path: RequestPath, method: string): Promise<Found> {
   const route = matchRoute(config.routes, path, method);
   if (route) return { kind: 'script', script: routeTarget(config, route, path) };
+  const allow = routeAllow(config.routes, path);
+  if (allow) return { kind: 'route-method', allow };
   if (!path.canonical) {
-    return { kind: 'redirect', location: encodePath(path.segments, path.trailingSlash) + queryPart(path) };
+    return { kind: 'redirect', location: config.basePath + encodePath(path.segments, path.trailingSlash) + queryPart(path) };
   }
   if (config.dotfiles === 'ignore' && path.segments.some((s) => s.charCodeAt(0) === 46 /* . */)) throw NOT_FOUND();
   if (config.cgiEnabled) {
@@ -273,10 +314,35 @@ function startsWith(segments: readonly string[], prefix: readonly string[], fold
   return true;
 }
 
-/** The command route for a request, if one matches its method and path. */
+/**
+ * The command route for a request, if one matches its method and path. A
+ * GET route answers HEAD (RFC 9110 9.3.2: HEAD is GET without the body); an
+ * ANY route takes every method, OPTIONS included (CORS preflights are
+ * answered before routes, by the server).
+ */
 function matchRoute(routes: readonly Route[], path: RequestPath, method: string): Route | undefined {
   if (routes.length === 0) return undefined;
-  return routes.find((r) => (r.method === 'ANY' || r.method === method) && routeMatchesPath(r, path));
+  const takes = (r: Route): boolean => r.method === 'ANY' || r.method === method || (method === 'HEAD' && r.method === 'GET');
+  return routes.find((r) => takes(r) && routeMatchesPath(r, path));
+}
+
+/**
+ * The Allow list of a path some command route owns (RFC 9110 10.2.1): the
+ * methods of every route on it, HEAD wherever GET is, and OPTIONS, which the
+ * server answers. Empty when no route covers the path. A route owns its path
+ * for every method, so another method is a 405, never the file or script a
+ * route shadows.
+ */
+function routeAllow(routes: readonly Route[], path: RequestPath): string {
+  const methods = new Set<string>();
+  for (const r of routes) {
+    if (!routeMatchesPath(r, path)) continue;
+    methods.add(r.method);
+    if (r.method === 'GET') methods.add('HEAD');
+  }
+  if (methods.size === 0) return '';
+  methods.add('OPTIONS');
+  return [...methods].join(', ');
 }
 
 /**
@@ -288,7 +354,8 @@ function routeCovers(routes: readonly Route[], path: RequestPath): boolean {
   return routes.length > 0 && routes.some((r) => routeMatchesPath(r, path));
 }
 
-function routeMatchesPath(route: Route, path: RequestPath): boolean {
+/** Does a command route's path (exact, or a `/*` prefix) take this request path, whatever the method? */
+export function routeMatchesPath(route: Route, path: RequestPath): boolean {
   return route.prefix ? path.decoded.startsWith(route.path) : path.decoded === route.path;
 }
 
@@ -297,7 +364,7 @@ function routeTarget(config: Config, route: Route, path: RequestPath): ScriptTar
   return {
     argv: route.argv,
     scriptFilename: route.argv[route.argv.length > 1 ? 1 : 0]!,
-    scriptName: base,
+    scriptName: config.basePath + base,
     pathInfo: path.decoded.slice(base.length),
     cwd: config.root,
     nph: false,
@@ -342,7 +409,7 @@ async function resolveScript(config: Config, dir: readonly string[], path: Reque
       realPathIsPath: realScript === fsPath && realDir === dirPath,
       argv: scriptArgv(config, fsPath, stats),
       scriptFilename: fsPath,
-      scriptName: '/' + path.segments.slice(0, i + 1).join('/'),
+      scriptName: config.basePath + '/' + path.segments.slice(0, i + 1).join('/'),
       pathInfo: rest.length === 0 ? (path.trailingSlash ? '/' : '') : '/' + rest.join('/') + (path.trailingSlash ? '/' : ''),
       cwd: fsPath.slice(0, fsPath.lastIndexOf(sep)),
       nph: basename(fsPath).startsWith('nph-'),
@@ -371,25 +438,113 @@ function scriptArgv(config: Config, fsPath: string, stats: Stats): string[] {
 async function resolveStatic(config: Config, path: RequestPath, method: string): Promise<Found> {
   const fsPath = path.segments.length === 0 ? config.root : config.root + sep + path.segments.join(sep);
   const stats = await statOrNull(fsPath);
-  if (!stats) throw NOT_FOUND();
+  if (!stats) return findScriptWithPathInfo(config, path);
   const realPath = await checkRealPath(config, fsPath, path);
   if (stats.isDirectory()) {
     // Only GET and HEAD are redirected to the slash form; other methods get their 405 from the directory.
     if (path.segments.length > 0 && !path.trailingSlash && (method === 'GET' || method === 'HEAD')) {
-      return { kind: 'redirect', location: encodePath(path.segments, true) + queryPart(path) };
+      return { kind: 'redirect', location: config.basePath + encodePath(path.segments, true) + queryPart(path) };
     }
-    const indexPath = fsPath + sep + INDEX_FILE;
-    const indexStats = await statOrNull(indexPath);
-    if (indexStats?.isFile()) {
-      const indexReal = await checkRealPath(config, indexPath, path);
-      return { kind: 'file', fsPath: indexPath, realPath: indexReal, stats: indexStats };
-    }
+    const index = await findIndex(config, fsPath, path);
+    if (index) return index;
     if (!config.listing) throw new HttpError(403, { publicMessage: 'Directory listing is turned off.' });
-    return { kind: 'directory', fsPath, realPath, urlPath: encodePath(path.segments, true), isRoot: path.segments.length === 0 };
+    return {
+      kind: 'directory',
+      fsPath,
+      realPath,
+      urlPath: config.basePath + encodePath(path.segments, true),
+      segments: path.segments,
+      isRoot: path.segments.length === 0,
+    };
   }
+  if (!stats.isFile()) throw NOT_FOUND();
+  if (runsHere(config, path.segments)) return extScript(config, fsPath, realPath, stats, path, path.segments.length);
   // A file asked for as a directory (`/hello.txt/`) is not that file (CPython bpo-17324).
-  if (!stats.isFile() || path.trailingSlash) throw NOT_FOUND();
+  if (path.trailingSlash) throw NOT_FOUND();
+  refuseServerCode(config, realPath);
   return { kind: 'file', fsPath, realPath, stats };
+}
+
+/** A directory's index: index.html, else a script index (index.php, index.cgi) whose extension is run; null for none. */
+async function findIndex(config: Config, dirPath: string, path: RequestPath): Promise<Found | null> {
+  for (const name of INDEX_FILES) {
+    const isHtml = name === 'index.html';
+    if (!isHtml && !runsHere(config, [...path.segments, name])) continue;
+    const indexPath = dirPath + sep + name;
+    const indexStats = await statOrNull(indexPath);
+    if (!indexStats?.isFile()) continue;
+    const indexReal = await checkRealPath(config, indexPath, path);
+    if (!isHtml) return extScript(config, indexPath, indexReal, indexStats, { ...path, segments: [...path.segments, name], trailingSlash: false }, path.segments.length + 1);
+    refuseServerCode(config, indexReal);
+    return { kind: 'file', fsPath: indexPath, realPath: indexReal, stats: indexStats };
+  }
+  return null;
+}
+
+/**
+ * A path that names nothing may be a `--cgi-ext` script followed by
+ * PATH_INFO (`/app/index.php/users/7`): the first segment with a run
+ * extension that is a regular file is the script, as Apache's AcceptPathInfo
+ * default for scripts. Only such segments are looked at, so an ordinary 404
+ * costs no extra stat.
+ */
+async function findScriptWithPathInfo(config: Config, path: RequestPath): Promise<Found> {
+  let fsPath = config.root;
+  for (let i = 0; i < path.segments.length - 1; i++) {
+    fsPath += sep + path.segments[i]!;
+    if (!runsHere(config, path.segments.slice(0, i + 1))) continue;
+    const stats = await statOrNull(fsPath);
+    if (!stats) break;
+    if (!stats.isFile()) continue;
+    return extScript(config, fsPath, await checkRealPath(config, fsPath, path), stats, path, i + 1);
+  }
+  throw NOT_FOUND();
+}
+
+/**
+ * Does `--cgi-ext` run the file these segments name? Its extension is listed,
+ * scripts are on, and no segment on the way is a dotfile (never run, even
+ * with `--dotfiles allow`: `.env.php` is not a page).
+ */
+function runsHere(config: Config, segments: readonly string[]): boolean {
+  if (config.cgiExtensions.size === 0 || !config.cgiEnabled || segments.length === 0) return false;
+  if (!config.cgiExtensions.has(extname(segments[segments.length - 1]!).toLowerCase())) return false;
+  return !segments.some((s) => s.charCodeAt(0) === 46 /* . */);
+}
+
+/** A `--cgi-ext` script: the first `count` segments name it, the rest is PATH_INFO. */
+function extScript(config: Config, fsPath: string, realPath: string, stats: Stats, path: RequestPath, count: number): Found {
+  const rest = path.segments.slice(count);
+  const slash = path.trailingSlash;
+  return {
+    kind: 'script',
+    script: {
+      realPathIsPath: realPath === fsPath,
+      argv: scriptArgv(config, fsPath, stats),
+      scriptFilename: fsPath,
+      scriptName: '/' + path.segments.slice(0, count).join('/'),
+      pathInfo: rest.length === 0 ? (slash ? '/' : '') : '/' + rest.join('/') + (slash ? '/' : ''),
+      cwd: fsPath.slice(0, fsPath.lastIndexOf(sep)),
+      nph: basename(fsPath).startsWith('nph-'),
+    },
+  };
+}
+
+/**
+ * A file the server runs is never sent as a file (server-code.ts): a mapped
+ * extension outside the script directories is refused with a page that says
+ * how to run it instead.
+ */
+function refuseServerCode(config: Config, realPath: string): void {
+  if (!isServerCode(config, realPath)) return;
+  const ext = extname(realPath).toLowerCase();
+  const how = config.cgiExtensions.has(ext)
+    ? 'It is not run here either: scripts are turned off (--no-cgi), or it is a dotfile or reached by another name.'
+    : `To run it outside the script directories, start scriptserve with --cgi-ext ${ext}.`;
+  throw new HttpError(403, {
+    publicMessage: `This file is a script (${ext}), so it is never sent as a file. ${how}`,
+    logMessage: `script source refused: ${realPath}`,
+  });
 }
 
 /**

@@ -4,15 +4,16 @@ import type { Config } from './config.js';
 /**
  * Is this real path (inside the root, after `realpath`) something the server
  * runs or reads as configuration rather than serves? True for files in a
- * script directory, files whose extension is mapped to an interpreter, the
- * config file and the commands of routes. The one place that decides it:
+ * script directory, files whose extension is mapped with `--interpreter` or
+ * run by `--cgi-ext` (Config.codeExtensions), the config file and the
+ * commands of routes. The one place that decides it:
  * static serving, uploads and archives all ask here, so a file that can
  * become code is never served as a file, written by an upload or packed
  * into an archive.
  */
 export function isServerCode(config: Config, realPath: string): boolean {
   if (config.hiddenFiles.has(realPath)) return true;
-  if (config.interpreters.has(extname(realPath).toLowerCase())) return true;
+  if (config.codeExtensions.has(extname(realPath).toLowerCase())) return true;
   return inScriptDirectory(config, realPath);
 }
 

@@ -9,8 +9,8 @@
  * server like SIGTERM, so that nothing is left holding the port. Under a
  * service manager (no TTY) it is the conventional "reload your configuration"
  * (nginx, sshd, systemd's `ExecReload=kill -HUP $MAINPID`): the hooks
- * registered with {@link onReload} run (none yet: later issues add the
- * certificates and the config file), one line is logged, and the server
+ * registered with {@link onReload} run (the config file's routes:
+ * reload-config.ts), one line is logged, and the server
  * keeps serving.
  */
 import { isatty } from 'node:tty';
@@ -58,8 +58,8 @@ interface ReloadHook {
 const reloadHooks: ReloadHook[] = [];
 
 /**
- * Register something SIGHUP reloads (certificates, the config file: later
- * issues). Returns the function that unregisters it.
+ * Register something SIGHUP reloads (the config file's routes; later,
+ * certificates). Returns the function that unregisters it.
  */
 export function onReload(name: string, run: () => void | Promise<void>): () => void {
   const hook = { name, run };

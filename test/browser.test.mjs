@@ -3,10 +3,10 @@
 // on a machine without it these tests are skipped with a note, except in CI,
 // where a missing browser is a failure.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ROOT_DIR, startCli } from './helpers.mjs';
+import { PYTHON, ROOT_DIR, rmSync, startCli, startServer, tempDir, writeTree } from './helpers.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveBrowser = existsSync(CHROMIUM);
@@ -79,5 +79,34 @@ describe('example site in Chromium', { skip }, () => {
     assert.equal(response.status(), 200);
     const text = await page.evaluate(() => document.body.innerText);
     assert.equal(text.trim().split('\n').length, 5);
+  });
+
+  test('script output streams into the page: the first line shows while the script still runs (nosniff, issue 14)', async () => {
+    // Without X-Content-Type-Options: nosniff, Chromium holds a text/plain body back to sniff it
+    // (up to 1 KiB or the end). The script prints one line, then waits until the test has seen it.
+    const root = realpathSync(tempDir('scriptserve-browser-stream-'));
+    writeTree(root, {
+      'cgi-bin/wait.py': [
+        'import os, sys, time',
+        'sys.stdout.write("Content-Type: text/plain; charset=utf-8\\r\\n\\r\\nfirst line\\n")',
+        'sys.stdout.flush()',
+        'flag = os.path.join(os.environ["DOCUMENT_ROOT"], "seen")',
+        'end = time.monotonic() + 20',
+        'while not os.path.exists(flag) and time.monotonic() < end:',
+        '    time.sleep(0.02)',
+        'print("after the test saw the first line" if os.path.exists(flag) else "timed out")',
+      ].join('\n') + '\n',
+    });
+    const srv = await startServer({ root, interpreters: { '.py': PYTHON } });
+    try {
+      await page.goto(`${srv.base}/cgi-bin/wait.py`, { waitUntil: 'commit' });
+      await page.waitForFunction(() => document.body?.innerText.includes('first line'), null, { timeout: 15000 });
+      writeFileSync(join(root, 'seen'), '');
+      await page.waitForFunction(() => document.body?.innerText.includes('after the test saw'), null, { timeout: 15000 });
+      assert.equal((await page.evaluate(() => document.body.innerText)).trim(), 'first line\nafter the test saw the first line');
+    } finally {
+      await srv.close();
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

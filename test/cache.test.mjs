@@ -199,8 +199,8 @@ describe('script resolution cache', () => {
   const script = (body) => ({ content: `#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n${body}\\n'\n`, mode: 0o755 });
   before(async () => {
     root = tempDir();
-    writeTree(root, { 'cgi-bin/a.sh': script('a1'), 'cgi-bin/sub/b.sh': script('b1') });
-    s = await startServer({ root, routes: [{ method: 'PUT', path: '/cgi-bin/a.sh', command: ['/bin/echo', 'route'] }] });
+    writeTree(root, { 'cgi-bin/a.sh': script('a1'), 'cgi-bin/sub/b.sh': script('b1'), 'cgi-bin/c.sh': script('c1') });
+    s = await startServer({ root, routes: [{ method: 'PUT', path: '/cgi-bin/c.sh', command: ['/bin/echo', 'route'] }] });
   });
   after(async () => {
     await s.close();
@@ -229,15 +229,20 @@ describe('script resolution cache', () => {
     assert.equal((await post('/cgi-bin/moved/b.sh')).body.toString(), 'b1\n');
   });
 
-  test('a command route for another method still wins for that method', async () => {
-    assert.equal((await post('/cgi-bin/a.sh')).status, 200); // cached as a script
-    const r = await request(s.port, '/cgi-bin/a.sh', { method: 'PUT', body: 'x' });
-    assert.equal(r.body.toString(), 'route\n');
+  test('a command route owns its path: the script below it runs (cached), the path itself is the route\'s for every method', async () => {
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await post('/cgi-bin/c.sh/extra')).body.toString(), 'c1\n', `round ${i}: PATH_INFO below the route's path runs the script`);
+      const refused = await post('/cgi-bin/c.sh');
+      assert.equal(refused.status, 405, `round ${i}: a method the route does not take`);
+      assert.equal(refused.headers.allow, 'PUT, OPTIONS');
+      const r = await request(s.port, '/cgi-bin/c.sh', { method: 'PUT', body: 'x' });
+      assert.equal(r.body.toString(), 'route\n', `round ${i}: the route's method`);
+    }
   });
 });
 
 describe('paths a command route covers', () => {
-  test('a HEAD answered by the file or a 404 is not cached for the GET a GET route takes', async () => {
+  test('HEAD is the GET route\'s (no body), never the file of the same path, and nothing cached answers the GET', async () => {
     const root = tempDir();
     writeTree(root, { 'x.txt': 'file\n' });
     const routes = [
@@ -248,7 +253,9 @@ describe('paths a command route covers', () => {
     try {
       for (const [path, body] of [['/x.txt', 'route x\n'], ['/y', 'route y\n']]) {
         const head = await request(s.port, path, { method: 'HEAD' });
-        assert.equal(head.status, path === '/y' ? 404 : 200, `HEAD ${path}: no HEAD route, so the file system answers`);
+        assert.equal(head.status, 200, `HEAD ${path}: the GET route answers`);
+        assert.equal(head.headers['content-length'], String(body.length), `HEAD ${path}: the route's output length, not the file's`);
+        assert.equal(head.body.length, 0);
         for (let i = 0; i < 3; i++) {
           const r = await request(s.port, path);
           assert.equal(r.status, 200, `GET ${path}, round ${i}`);

@@ -349,6 +349,7 @@ describe('CGI scripts', () => {
           CONTENT_LENGTH: '5',
           CONTENT_TYPE: 'application/x-www-form-urlencoded',
           REDIRECT_STATUS: '200',
+          REQUEST_SCHEME: 'http',
           HTTP_HOST: 'localhost:8080',
           PATH: process.env.PATH,
           CWD: join(root, 'cgi-bin'),
@@ -371,7 +372,7 @@ describe('CGI scripts', () => {
         'AUTH_TYPE', 'CONTENT_LENGTH', 'CONTENT_TYPE', 'GATEWAY_INTERFACE', 'PATH_INFO', 'PATH_TRANSLATED',
         'QUERY_STRING', 'REMOTE_ADDR', 'REMOTE_HOST', 'REMOTE_USER', 'REQUEST_METHOD', 'SCRIPT_NAME',
         'SERVER_NAME', 'SERVER_PORT', 'SERVER_PROTOCOL', 'SERVER_SOFTWARE', 'REQUEST_URI', 'SCRIPT_FILENAME',
-        'DOCUMENT_ROOT', 'REMOTE_PORT', 'HTTPS', 'REDIRECT_STATUS', 'PATH', 'LANG', 'TZ', 'CWD', 'BODY_LEN',
+        'DOCUMENT_ROOT', 'REMOTE_PORT', 'HTTPS', 'REQUEST_SCHEME', 'REDIRECT_STATUS', 'PATH', 'LANG', 'TZ', 'CWD', 'BODY_LEN',
       ]);
       const stray = Object.keys(env).filter((k) => !meta.has(k) && !k.startsWith('HTTP_') && !k.startsWith('LC_'));
       assert.deepEqual(stray, []);

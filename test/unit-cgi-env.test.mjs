@@ -64,6 +64,7 @@ test('every RFC 3875 meta-variable and common extra, exactly', () => {
     DOCUMENT_ROOT: '/srv/root',
     REMOTE_PORT: '54321',
     HTTPS: 'on',
+    REQUEST_SCHEME: 'https',
     REDIRECT_STATUS: '200',
   });
 });
@@ -108,7 +109,13 @@ const CASES = [
   { name: 'CONTENT_LENGTH large', req: { contentLength: 209715200 }, want: { CONTENT_LENGTH: '209715200' } },
   { name: 'CONTENT_LENGTH from contentLength, not the header', req: { contentLength: 3, rawHeaders: ['Content-Length', '999'] }, want: { CONTENT_LENGTH: '3', HTTP_CONTENT_LENGTH: undefined } },
   { name: 'HTTPS absent without TLS', req: { tls: false }, want: { HTTPS: undefined } },
-  { name: 'HTTPS=on with TLS', req: { tls: true }, want: { HTTPS: 'on' } },
+  { name: 'HTTPS=on with TLS', req: { tls: true }, want: { HTTPS: 'on', REQUEST_SCHEME: 'https' } },
+  { name: 'REQUEST_SCHEME http without TLS', req: { tls: false }, want: { REQUEST_SCHEME: 'http' } },
+  {
+    name: 'SERVER_NAME from the forwarded host, HTTP_HOST still the header',
+    req: { rawHeaders: ['Host', '127.0.0.1:8001'], host: 'app.example:8443' },
+    want: { SERVER_NAME: 'app.example', HTTP_HOST: '127.0.0.1:8001' },
+  },
   { name: 'AUTH_TYPE empty by default', req: {}, want: { AUTH_TYPE: '', REMOTE_USER: undefined } },
   { name: 'REMOTE_USER when authenticated', req: { remoteUser: 'bob', authType: 'Digest' }, want: { REMOTE_USER: 'bob', AUTH_TYPE: 'Digest' } },
   { name: 'CONTENT_TYPE from the header, any case', req: { rawHeaders: ['content-TYPE', 'text/plain'] }, want: { CONTENT_TYPE: 'text/plain', HTTP_CONTENT_TYPE: undefined } },
@@ -204,6 +211,7 @@ test('nothing outside the allow-list, the headers and the meta-variables is ever
     'PATH', 'LANG', 'AUTH_TYPE', 'CONTENT_LENGTH', 'CONTENT_TYPE', 'GATEWAY_INTERFACE', 'PATH_INFO', 'PATH_TRANSLATED',
     'QUERY_STRING', 'REMOTE_ADDR', 'REMOTE_HOST', 'REQUEST_METHOD', 'SCRIPT_NAME', 'SERVER_NAME', 'SERVER_PORT',
     'SERVER_PROTOCOL', 'SERVER_SOFTWARE', 'REQUEST_URI', 'SCRIPT_FILENAME', 'DOCUMENT_ROOT', 'REMOTE_PORT', 'REDIRECT_STATUS',
+    'REQUEST_SCHEME',
   ]);
   for (const key of Object.keys(env)) assert.ok(meta.has(key) || /^HTTP_[A-Z0-9_]+$/.test(key), `unexpected ${key}`);
   for (const leaked of ['SECRET_TOKEN', 'HOME', 'USER', 'SHELL']) assert.ok(!(leaked in env), leaked);

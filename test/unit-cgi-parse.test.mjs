@@ -3,7 +3,7 @@
 // CgiHeadParser finds the block's end in a stream of chunks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CgiHeadParser, CgiOutputError, MAX_HEAD_BYTES, MAX_HEAD_LINES, parseCgiHead } from '../dist/cgi/parse.js';
+import { CgiHeadParser, CgiOutputError, MAX_HEAD_BYTES, MAX_HEAD_LINES, decideCgiOutput, parseCgiHead } from '../dist/cgi/parse.js';
 
 const doc = (status, headers, reason = '') => ({ kind: 'document', status, reason, headers });
 
@@ -120,9 +120,6 @@ const REFUSED = [
   { name: 'Status empty', block: 'Status:\nContent-Type: a/b\n' },
   { name: 'Status with sign', block: 'Status: +200\nContent-Type: a/b\n' },
   { name: 'Status HTTP status line', block: 'Status: HTTP/1.1 200 OK\nContent-Type: a/b\n' },
-  { name: 'missing Content-Type for 200', block: 'X-A: 1\n' },
-  { name: 'missing Content-Type with Status 404', block: 'Status: 404\n' },
-  { name: 'missing Content-Type with Status 200', block: 'Status: 200 OK\nSet-Cookie: a=1\n' },
   { name: 'repeated Content-Type', block: 'Content-Type: a/b\nContent-Type: c/d\n' },
   { name: 'repeated Content-Type, other case', block: 'Content-Type: a/b\ncontent-type: a/b\n' },
   { name: 'repeated Content-Length', block: 'Content-Type: a/b\nContent-Length: 1\nContent-Length: 1\n' },
@@ -174,8 +171,99 @@ test('parseCgiHead accepts exactly MAX_HEAD_LINES lines', () => {
 });
 
 test('CgiOutputError is an Error with a message', () => {
-  assert.throws(() => parseCgiHead('X-A: 1\n'), (err) => err instanceof CgiOutputError && err instanceof Error && /Content-Type/.test(err.message));
+  assert.throws(() => decideCgiOutput('X-A: 1\n\nbody'), (err) => err instanceof CgiOutputError && err instanceof Error && /Content-Type/.test(err.message));
 });
+
+// --- The whole output: Status × Location × Content-Type × body (issue 14) ---
+// RFC 3875 6.3.1 asks for Content-Type only when a body is returned: a head
+// without it is a whole answer when the body is empty (git http-backend's
+// `Status: 404` and `Status: 403`), and a 502 when body bytes follow.
+// Each row: [Status line or '', Location or '', Content-Type?, body, outcome],
+// outcome: a status number (a document), 'local' (a local redirect) or 'refused' (502).
+const COMBINATIONS = [
+  // no Status
+  ['', '', false, '', 200],
+  ['', '', false, 'body', 'refused'],
+  ['', '', true, '', 200],
+  ['', '', true, 'body', 200],
+  ['', '/x', false, '', 'local'],
+  ['', '/x', false, 'ignored body', 'local'],
+  ['', '/x', true, '', 302],
+  ['', '/x', true, 'body', 302],
+  ['', 'http://h/x', false, '', 302],
+  ['', 'http://h/x', false, 'body', 'refused'],
+  ['', 'http://h/x', true, '', 302],
+  ['', 'http://h/x', true, 'body', 302],
+  // Status: 200
+  ['200 OK', '', false, '', 200],
+  ['200 OK', '', false, 'body', 'refused'],
+  ['200 OK', '', true, '', 200],
+  ['200 OK', '', true, 'body', 200],
+  ['200 OK', '/x', false, '', 'local'],
+  ['200 OK', '/x', false, 'ignored body', 'local'],
+  ['200 OK', '/x', true, '', 200],
+  ['200 OK', '/x', true, 'body', 200],
+  ['200 OK', 'http://h/x', false, '', 200],
+  ['200 OK', 'http://h/x', false, 'body', 'refused'],
+  ['200 OK', 'http://h/x', true, '', 200],
+  ['200 OK', 'http://h/x', true, 'body', 200],
+  // Status: 404 (git http-backend, a missing repository)
+  ['404 Not Found', '', false, '', 404],
+  ['404 Not Found', '', false, 'body', 'refused'],
+  ['404 Not Found', '', true, '', 404],
+  ['404 Not Found', '', true, 'body', 404],
+  ['404 Not Found', '/x', false, '', 404],
+  ['404 Not Found', '/x', false, 'body', 'refused'],
+  ['404 Not Found', '/x', true, '', 404],
+  ['404 Not Found', '/x', true, 'body', 404],
+  ['404 Not Found', 'http://h/x', false, '', 404],
+  ['404 Not Found', 'http://h/x', false, 'body', 'refused'],
+  ['404 Not Found', 'http://h/x', true, 'body', 404],
+  // Status: 303 (a client redirect, with or without a document)
+  ['303 See Other', '', false, '', 303],
+  ['303 See Other', '', false, 'body', 'refused'],
+  ['303 See Other', '/x', false, '', 303],
+  ['303 See Other', '/x', false, 'body', 'refused'],
+  ['303 See Other', '/x', true, 'body', 303],
+  ['303 See Other', 'http://h/x', false, '', 303],
+  ['303 See Other', 'http://h/x', false, 'body', 'refused'],
+  ['303 See Other', 'http://h/x', true, 'body', 303],
+  // Status: 204 and 304 never have a body (the relay drops any): no type needed either way
+  ['204 No Content', '', false, '', 204],
+  ['204 No Content', '', false, 'dropped', 204],
+  ['304 Not Modified', '', false, '', 304],
+  ['304 Not Modified', '', false, 'dropped', 304],
+  ['304 Not Modified', '', true, '', 304],
+  // Status: 403 (git http-backend, a refused push: cache headers, no type, no body)
+  ['403 Forbidden', '', false, '', 403],
+  ['403 Forbidden', '', false, 'body', 'refused'],
+];
+
+for (const [status, location, typed, body, outcome] of COMBINATIONS) {
+  const lines = [];
+  if (status) lines.push(`Status: ${status}`);
+  if (location) lines.push(`Location: ${location}`);
+  if (typed) lines.push('Content-Type: text/plain');
+  lines.push('Cache-Control: no-cache');
+  const output = lines.join('\r\n') + '\r\n\r\n' + body;
+  test(`whole output: ${JSON.stringify({ status, location, typed, body })} → ${outcome}`, () => {
+    if (outcome === 'refused') {
+      assert.throws(() => decideCgiOutput(output), (err) => err instanceof CgiOutputError && /Content-Type/.test(err.message));
+      return;
+    }
+    const head = decideCgiOutput(output);
+    if (outcome === 'local') {
+      assert.deepEqual(head, { kind: 'local-redirect', location });
+      return;
+    }
+    assert.equal(head.kind, 'document');
+    assert.equal(head.status, outcome);
+    assert.equal(head.reason, status ? status.slice(4) : '');
+    const names = head.headers.map(([n]) => n);
+    assert.deepEqual(names, [...(location ? ['Location'] : []), ...(typed ? ['Content-Type'] : []), 'Cache-Control']);
+  });
+}
+
 
 // --- CgiHeadParser: the same output, split every which way ---
 
@@ -370,8 +458,8 @@ for (const c of LEADING_BLANK) {
 
 test('CgiHeadParser: a malformed block fed in pieces is refused when complete', () => {
   const parser = new CgiHeadParser();
-  assert.equal(parser.push(Buffer.from('X-A: 1\n')), null);
-  assert.throws(() => parser.push(Buffer.from('\nbody')), CgiOutputError, 'no Content-Type');
+  assert.equal(parser.push(Buffer.from('Content-Type: a/b\nX A: 1\n')), null);
+  assert.throws(() => parser.push(Buffer.from('\nbody')), CgiOutputError, 'invalid header name');
 });
 
 const SIZE_LIMIT = [

@@ -376,10 +376,11 @@ for (const [input, want] of HTML) {
 }
 
 const ERROR_PAGES = [
-  { status: 404, message: undefined, has: ['<title>404 Not Found</title>', '<h1>404 Not Found</h1>'], hasNot: ['<p>'] },
+  // Issue 17: without a message of its own, a page says the status's one sentence and links back.
+  { status: 404, message: undefined, has: ['<title>404 Not Found</title>', '<h1>404 Not Found</h1>', '<p>Nothing is served at this address.</p>', '<a href="/">'], hasNot: ['<script'] },
   { status: 502, message: 'The script <b>failed</b> & "quit"', has: ['502 Bad Gateway', '<p>The script &lt;b&gt;failed&lt;/b&gt; &amp; &quot;quit&quot;</p>'], hasNot: ['<b>'] },
   { status: 400, message: "it's", has: ['400 Bad Request', '<p>it&#39;s</p>'], hasNot: ["it's"] },
-  { status: 503, message: '', has: ['503 Service Unavailable'], hasNot: ['<p>'] },
+  { status: 503, message: '', has: ['503 Service Unavailable', '<p>The server is too busy to answer now; try again shortly.</p>'], hasNot: ['<p></p>'] },
   { status: 599, message: undefined, has: ['599 Unknown'], hasNot: [] },
 ];
 
@@ -423,7 +424,9 @@ for (const c of LISTING_NAMES) {
 test('renderListingHtml: every href is percent-encoded and round-trips to its name', () => {
   const entries = LISTING_NAMES.map((c) => entry(c.name, c.type));
   const html = renderListingHtml('/d/', entries, false);
-  const hrefs = [...html.matchAll(/href="([^"]*)"/g)].map((m) => m[1]);
+  // The entries' links are the table body's (breadcrumbs and sort headers come before it: issue 17).
+  const body = html.slice(html.indexOf('<tbody>'), html.indexOf('</tbody>'));
+  const hrefs = [...body.matchAll(/href="([^"]*)"/g)].map((m) => m[1]);
   assert.equal(hrefs.length, entries.length + 1, 'one per entry plus the parent link');
   assert.equal(hrefs[0], '../');
   for (const [i, href] of hrefs.slice(1).entries()) {
@@ -451,7 +454,8 @@ const LISTING_PAGES = [
     has: ['<td class="n">-</td>', '<td class="n">5 B</td>', '<td class="n">2.0 KiB</td>', '<td class="n">5.0 MiB</td>', '<td>2024-05-06 07:08</td>', '<a href="d/">d/</a>'],
     hasNot: [],
   },
-  { name: 'no external assets', url: '/', entries: [entry('x')], isRoot: true, has: [], hasNot: ['<script', '<link', 'src="http', 'href="http'] },
+  // Scripts are inline (allowed by hash in the CSP, issue 17), never loaded.
+  { name: 'no external assets', url: '/', entries: [entry('x')], isRoot: true, has: [], hasNot: ['<script src', ' src=', '<link', 'src="http', 'href="http', 'url('] },
 ];
 
 for (const c of LISTING_PAGES) {

@@ -19,7 +19,8 @@ export interface RequestBody {
   dispose(): Promise<void>;
 }
 
-const tooLarge = (max: number): HttpError =>
+/** 413 for a body over the limit; the connection closes, since the rest of the body is not read. */
+export const tooLarge = (max: number): HttpError =>
   new HttpError(413, {
     publicMessage: `The request body is larger than the limit of ${max} bytes.`,
     headers: { Connection: 'close' },
@@ -81,7 +82,13 @@ function feed(source: Readable, stdin: Writable, onClientGone: () => void): void
   source.once('error', onClientGone);
 }
 
-async function spoolBody(req: IncomingMessage, maxBytes: number): Promise<RequestBody> {
+/**
+ * Read the whole body before the script starts: in memory up to
+ * SPOOL_MEMORY_BYTES, then in a 0600 temporary file. `observe` sees every
+ * chunk as it arrives (a webhook's signature check hashes the raw bytes).
+ * Over `maxBytes` is 413.
+ */
+export async function spoolBody(req: IncomingMessage, maxBytes: number, observe?: (chunk: Buffer) => void): Promise<RequestBody> {
   const chunks: Buffer[] = [];
   let size = 0;
   let file: { dir: string; path: string; handle: Awaited<ReturnType<typeof open>> } | null = null;
@@ -89,6 +96,7 @@ async function spoolBody(req: IncomingMessage, maxBytes: number): Promise<Reques
     for await (const chunk of req as AsyncIterable<Buffer>) {
       size += chunk.length;
       if (size > maxBytes) throw tooLarge(maxBytes);
+      observe?.(chunk);
       if (file) {
         await file.handle.write(chunk);
       } else if (size > SPOOL_MEMORY_BYTES) {

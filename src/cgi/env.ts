@@ -13,7 +13,10 @@ export interface CgiRequest {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
+  /** The client's scheme is https (TLS here, or at a trusted proxy): HTTPS=on, REQUEST_SCHEME=https. */
   readonly tls: boolean;
+  /** The Host the client asked for, when a trusted proxy forwarded it (else SERVER_NAME comes from the Host header). */
+  readonly host?: string;
   /** The request target exactly as received (REQUEST_URI). */
   readonly requestUri: string;
   /** Raw query string without `?`. */
@@ -135,7 +138,7 @@ export function buildCgiEnv(req: CgiRequest, options: CgiEnvOptions): Record<str
   env.GATEWAY_INTERFACE = 'CGI/1.1';
   env.SERVER_SOFTWARE = options.serverSoftware;
   env.SERVER_PROTOCOL = `HTTP/${req.httpVersion}`;
-  env.SERVER_NAME = serverName(headers.get('HTTP_HOST'), req.localAddress);
+  env.SERVER_NAME = serverName(req.host ?? headers.get('HTTP_HOST'), req.localAddress);
   env.SERVER_PORT = String(req.localPort);
   env.REQUEST_METHOD = req.method;
   env.REQUEST_URI = req.requestUri;
@@ -155,6 +158,8 @@ export function buildCgiEnv(req: CgiRequest, options: CgiEnvOptions): Record<str
   if (req.contentLength !== null) env.CONTENT_LENGTH = String(req.contentLength);
   if (contentType !== undefined) env.CONTENT_TYPE = contentType;
   if (req.tls) env.HTTPS = 'on';
+  // Apache's and nginx's name for the scheme the client used; scripts build absolute URLs from it.
+  env.REQUEST_SCHEME = req.tls ? 'https' : 'http';
   // php-cgi refuses to run without it (its force-cgi-redirect guard).
   env.REDIRECT_STATUS = '200';
   return env;

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import { HttpError } from '../errors.js';
 import { formatMessage, type ScriptOutcome } from '../log.js';
 import type { RequestPath } from '../request-path.js';
@@ -9,8 +8,12 @@ import type { RequestContext } from '../context.js';
 import { SERVER_SOFTWARE } from '../version.js';
 import { NO_BODY, prepareBody, type RequestBody } from './body.js';
 import { buildCgiEnv, type CgiRequest } from './env.js';
-import { CgiHeadParser, CgiOutputError, type CgiHead } from './parse.js';
-import type { RunningScript } from './supervise.js';
+import { CgiHeadParser, CgiOutputError, checkBodyType, needsType, type CgiHead } from './parse.js';
+import type { RunningScript, RunOptions } from './supervise.js';
+import type { Route } from '../config.js';
+import { admitHook, type Admitted } from '../webhook/admit.js';
+import { JOBS_PATH } from '../webhook/jobs.js';
+import { takeRouteSlot } from './route-slots.js';
 
 /** A stdout route holds its output this long (or up to ROUTE_COMMIT_BYTES) hoping to learn the exit code before choosing the status. */
 export const ROUTE_COMMIT_MS = 250;
@@ -37,18 +40,37 @@ export async function handleScript(
   redirected = false,
 ): Promise<LocalRedirect | undefined> {
   const { req, res, config } = ctx;
+  const route = target.route;
+  if (route) for (const [name, value] of route.headers) res.setHeader(name, value);
+  let admitted: Admitted | null = null;
+  if (route?.hook) {
+    // A webhook's checks stand between the request and its command; a script's local redirect must not skip them.
+    if (redirected) throw new HttpError(502, { logMessage: `local redirect to the webhook route ${route.method} ${route.path} refused` });
+    admitted = await admitHook(ctx, route.hook, route.maxBodyBytes, () => sendContinue(req, res));
+    if (!admitted) return undefined;
+  }
   // A local redirect runs its target as a GET without a body (RFC 3875 6.2.2).
-  const body = redirected ? NO_BODY : await prepareBody(req, config.maxBodyBytes, () => sendContinue(req, res));
+  const body = admitted?.body ?? (redirected ? NO_BODY : await prepareBody(req, route?.maxBodyBytes ?? config.maxBodyBytes, () => sendContinue(req, res)));
+  if (route?.hook?.async) {
+    try {
+      startJob(ctx, route, runOptions(ctx, target, path, body, method, redirected, admitted), body);
+    } catch (err) {
+      void body.dispose();
+      throw err;
+    }
+    return undefined;
+  }
+  const releaseRoute = route ? takeRouteSlot(route) : undefined;
   // The client may leave while the body spools, while queued or while the
   // script starts: check after each wait, so no script outlives its client.
   const gone = (): boolean => req.socket.destroyed || res.destroyed;
   try {
     if (gone()) return undefined;
-    const release = await ctx.scripts.acquire(res);
+    const release = withRouteRelease(await ctx.scripts.acquire(res), releaseRoute);
     let script: RunningScript;
     try {
       if (gone()) throw new HttpError(499, { logMessage: 'client went away before the script started' });
-      script = await startScript(ctx, target, path, body, method, redirected);
+      script = await startScript(ctx, runOptions(ctx, target, path, body, method, redirected, admitted), target);
     } catch (err) {
       release();
       throw err;
@@ -68,13 +90,43 @@ export async function handleScript(
       return undefined;
     }
     if (target.route?.mode === 'stdout') {
-      await relayStdoutRoute(ctx, script, target.route.contentType);
+      await relayStdoutRoute(ctx, script, target.route);
       return undefined;
     }
     return await relayCgi(ctx, script);
+  } catch (err) {
+    releaseRoute?.();
+    throw err;
   } finally {
     void body.dispose();
   }
+}
+
+/** Release a route's slot with the server's: when the script exits, or when it never started. */
+function withRouteRelease(release: () => void, releaseRoute: (() => void) | undefined): () => void {
+  if (!releaseRoute) return release;
+  return () => {
+    releaseRoute();
+    release();
+  };
+}
+
+/**
+ * An async webhook route: the job is queued (503 when the route has too many),
+ * and the client gets 202 at once with the job's id, and its status page's
+ * address when the route keeps them; the command runs without the client.
+ */
+function startJob(ctx: RequestContext, route: Route, options: RunOptions, body: RequestBody): void {
+  const { req, res } = ctx;
+  const id = ctx.scripts.jobs.submit(`${route.method} ${route.path}`, route.hook!, route.maxConcurrent, options, body);
+  const location = route.hook!.jobs ? JOBS_PATH + id : undefined;
+  const text = JSON.stringify(location ? { id, status: 'queued', url: location } : { id, status: 'queued' }) + '\n';
+  res.statusCode = 202;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.setHeader('Cache-Control', 'no-store');
+  if (location) res.setHeader('Location', location);
+  res.end(req.method === 'HEAD' ? undefined : text);
 }
 
 function sendContinue(req: IncomingMessage, res: ServerResponse): void {
@@ -84,14 +136,16 @@ function sendContinue(req: IncomingMessage, res: ServerResponse): void {
   }
 }
 
-async function startScript(
+/** How the script starts: argv (with a webhook's mapped arguments), its environment (with mapped variables), limits. */
+function runOptions(
   ctx: RequestContext,
   target: ScriptTarget,
   path: RequestPath,
   body: RequestBody,
   method: string,
   redirected: boolean,
-): Promise<RunningScript> {
+  mapped: Admitted | null,
+): RunOptions {
   const { req, config } = ctx;
   const requestUri = redirected ? path.decoded + (path.query ? '?' + path.query : '') : (req.url ?? '/');
   const env = buildCgiEnv(cgiRequest(ctx, target, path, body.length, method, requestUri), {
@@ -99,21 +153,26 @@ async function startScript(
     passAuthorization: config.passAuthorization,
     serverSoftware: SERVER_SOFTWARE,
   });
-  const source = target.route ? `${target.route.method} ${target.route.path}` : target.scriptName;
+  const source = scriptSource(target);
+  return {
+    argv: mapped && mapped.args.length > 0 ? [...target.argv, ...mapped.args] : target.argv,
+    env: mapped ? { ...mapped.env, ...env } : env,
+    cwd: target.cwd,
+    timeoutMs: target.route?.timeoutMs ?? config.scriptTimeoutMs,
+    onStderr: (line) => config.log?.(formatMessage(source, line, config.logFormat)),
+    resolution: target.realPathIsPath ? target : undefined,
+  };
+}
+
+function scriptSource(target: ScriptTarget): string {
+  return target.route ? `${target.route.method} ${target.route.path}` : target.scriptName;
+}
+
+async function startScript(ctx: RequestContext, options: RunOptions, target: ScriptTarget): Promise<RunningScript> {
   try {
-    return await ctx.scripts.start(
-      {
-        argv: target.argv,
-        env,
-        cwd: target.cwd,
-        timeoutMs: target.route?.timeoutMs ?? config.scriptTimeoutMs,
-        onStderr: (line) => config.log?.(formatMessage(source, line, config.logFormat)),
-        resolution: target.realPathIsPath ? target : undefined,
-      },
-      target.route ? 'route' : 'script',
-    );
+    return await ctx.scripts.start(options, target.route ? 'route' : 'script');
   } catch (err) {
-    throw new HttpError(500, { logMessage: `cannot start ${source}: ${(err as Error).message}` });
+    throw new HttpError(500, { logMessage: `cannot start ${scriptSource(target)}: ${(err as Error).message}` });
   }
 }
 
@@ -125,17 +184,17 @@ function cgiRequest(
   method: string,
   requestUri: string,
 ): CgiRequest {
-  const { req, config, remoteUser } = ctx;
-  const socket = req.socket;
+  const { req, config, remoteUser, client } = ctx;
   return {
     method,
     httpVersion: req.httpVersion,
     rawHeaders: req.rawHeaders,
-    remoteAddress: socket.remoteAddress ?? '',
-    remotePort: socket.remotePort ?? 0,
-    localAddress: socket.localAddress ?? '',
-    localPort: socket.localPort ?? 0,
-    tls: (socket as TLSSocket).encrypted === true,
+    remoteAddress: client.address,
+    remotePort: client.port,
+    localAddress: req.socket.localAddress ?? '',
+    localPort: client.serverPort,
+    tls: client.scheme === 'https',
+    host: client.forwarded ? client.host : undefined,
     requestUri,
     query: path.query,
     contentLength: length,
@@ -197,11 +256,13 @@ async function relayCgi(ctx: RequestContext, script: RunningScript): Promise<Loc
     throw err;
   }
   if (!parsed) throw failureBeforeHead(script, await script.exited);
-  const { head, rest } = parsed;
+  const { head } = parsed;
   if (head.kind === 'local-redirect') {
     script.stdout.resume();
     return { location: head.location };
   }
+  // A head without Content-Type stands only if no body follows (parse.ts checkBodyType): wait for the first body byte or the end.
+  const rest = needsType(head) ? await untypedBody(script, head, parsed.rest) : parsed.rest;
   const { res } = ctx;
   res.statusCode = head.status;
   if (head.reason) res.statusMessage = head.reason;
@@ -215,8 +276,65 @@ async function relayCgi(ctx: RequestContext, script: RunningScript): Promise<Loc
     script.stop('error');
     throw new HttpError(502, { logMessage: `bad script header: ${(err as Error).message}` });
   }
+  // Browsers hold back a sniffable body (Chromium: text/plain until 1 KiB or the end), so a streamed answer would not stream; as for files.
+  if (!res.hasHeader('x-content-type-options')) res.setHeader('X-Content-Type-Options', 'nosniff');
+  if (rest === null) {
+    endEmpty(ctx, declared);
+    return undefined;
+  }
   await relayBody(ctx, script, rest, declared);
   return undefined;
+}
+
+/**
+ * The body after a head without Content-Type: null when the output ended
+ * with none (the head is the whole answer), else a 502 thrown at its first
+ * byte. Nothing is held back: the wait ends at the first byte or at the end.
+ */
+async function untypedBody(script: RunningScript, head: CgiHead, rest: Buffer): Promise<null> {
+  const first = rest.length > 0 ? rest : await firstChunk(script.stdout);
+  // Stopped while nothing was sent: the status can still say so.
+  if (first === null && script.stopReason === 'timeout') throw new HttpError(504, { logMessage: 'script timed out after a header block without Content-Type' });
+  if (first === null && script.stopReason === 'client-gone') throw new HttpError(499, { logMessage: 'client went away' });
+  try {
+    checkBodyType(head, first?.length ?? 0);
+  } catch (err) {
+    script.stop('error');
+    throw new HttpError(502, { logMessage: `bad script output: ${(err as Error).message}` });
+  }
+  return null;
+}
+
+/** The next non-empty chunk of a paused stream, or null at its end. */
+function firstChunk(stdout: Readable): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const onData = (chunk: Buffer): void => {
+      if (chunk.length === 0) return;
+      cleanup();
+      stdout.pause();
+      resolve(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(null);
+    };
+    const cleanup = (): void => {
+      stdout.off('data', onData);
+      stdout.off('end', onEnd);
+      stdout.off('close', onEnd);
+    };
+    stdout.on('data', onData);
+    stdout.once('end', onEnd);
+    stdout.once('close', onEnd);
+    stdout.resume();
+  });
+}
+
+/** A response whose body is empty: complete, unless it declared a length it never sent (then the framing is broken: cut). */
+function endEmpty(ctx: RequestContext, declared: number | null): void {
+  ctx.bytes = 0;
+  if (declared !== null && declared > 0 && ctx.req.method !== 'HEAD') ctx.res.destroy();
+  else ctx.res.end();
 }
 
 /**
@@ -322,23 +440,26 @@ function relayNph(ctx: RequestContext, script: RunningScript): Promise<void> {
  * ROUTE_COMMIT_BYTES it is streamed with 200, and a later failure cuts the
  * connection so the client never takes a partial answer for a whole one.
  */
-async function relayStdoutRoute(ctx: RequestContext, script: RunningScript, contentType: string): Promise<void> {
+async function relayStdoutRoute(ctx: RequestContext, script: RunningScript, route: Route): Promise<void> {
   const { res } = ctx;
   const held = await holdOutput(script);
+  const contentType = route.contentType;
   if (held.exited) {
     const outcome = await script.exited;
     if (script.stopReason === 'timeout') throw new HttpError(504, { logMessage: 'command timed out' });
-    if (outcome.exit !== 0) throw new HttpError(500, { logMessage: `command failed (${outcome.signal ?? 'exit ' + outcome.exit})` });
+    if (outcome.exit !== 0) throw new HttpError(route.failureStatus, { logMessage: `command failed (${outcome.signal ?? 'exit ' + outcome.exit})`, headers: Object.fromEntries(route.headers) });
     const body = Buffer.concat(held.chunks);
-    res.statusCode = 200;
+    res.statusCode = route.successStatus;
     res.setHeader('Content-Type', contentType);
+    if (!res.hasHeader('x-content-type-options')) res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Content-Length', body.length);
     ctx.bytes = ctx.req.method === 'HEAD' ? 0 : body.length;
     res.end(ctx.req.method === 'HEAD' ? undefined : body);
     return;
   }
-  res.statusCode = 200;
+  res.statusCode = route.successStatus;
   res.setHeader('Content-Type', contentType);
+  if (!res.hasHeader('x-content-type-options')) res.setHeader('X-Content-Type-Options', 'nosniff');
   await relayBody(ctx, script, Buffer.concat(held.chunks), null, true);
 }
 

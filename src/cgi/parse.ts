@@ -85,8 +85,8 @@ function findHeadEnd(buf: Buffer, from: number): { headEnd: number; bodyStart: n
  * - `Status: NNN reason` sets the status;
  * - `Location: /path` alone is a local redirect; with an explicit 3xx Status,
  *   or an absolute URL, it is a client redirect (302 unless Status says);
- * - otherwise it is a document, which needs Content-Type unless it cannot
- *   have a body (204, 304).
+ * - otherwise it is a document. Whether it needs a Content-Type depends on
+ *   the body that follows ({@link checkBodyType}), not on the head alone.
  */
 export function parseCgiHead(block: string): CgiHead {
   const fields = splitFields(block);
@@ -120,10 +120,38 @@ export function parseCgiHead(block: string): CgiHead {
     if (status === null) status = 302;
   }
   status ??= 200;
-  if (!hasType && location === undefined && status !== 204 && status !== 304) {
-    throw new CgiOutputError('no Content-Type in a document response');
-  }
   return { kind: 'document', status, reason, headers };
+}
+
+/**
+ * RFC 3875 6.3.1: Content-Type is required "if an entity body is returned",
+ * and only then. A head without it (`git http-backend`'s `Status: 404` with
+ * cache headers, a `Location` redirect) is a whole answer when the body
+ * turns out empty, as Apache and lighttpd relay it; body bytes without a
+ * type are refused (502). The relay asks this when the first body byte
+ * arrives or the output ends, so a typed body is never held back.
+ */
+export function checkBodyType(head: CgiHead, bodyBytes: number): void {
+  if (bodyBytes === 0 || !needsType(head)) return;
+  throw new CgiOutputError('no Content-Type in a document response with a body');
+}
+
+/** Does a body after this head need a Content-Type? (204 and 304 have no body: RFC 9110 15.3.5, 15.4.5.) */
+export function needsType(head: CgiHead): boolean {
+  if (head.kind !== 'document' || head.status === 204 || head.status === 304) return false;
+  return !head.headers.some(([name]) => name.length === 12 && name.toLowerCase() === 'content-type');
+}
+
+/**
+ * The decision for a script's whole output (header block and body) at once:
+ * what the relay decides for the same bytes as they stream. For tests and
+ * callers that hold the output.
+ */
+export function decideCgiOutput(output: Buffer | string): CgiHead {
+  const parsed = new CgiHeadParser().push(typeof output === 'string' ? Buffer.from(output, 'latin1') : output);
+  if (parsed === null) throw new CgiOutputError('output ended before the header block did');
+  checkBodyType(parsed.head, parsed.rest.length);
+  return parsed.head;
 }
 
 function splitFields(block: string): [string, string][] {

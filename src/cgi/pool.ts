@@ -1,6 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import { HttpError } from '../errors.js';
+import { formatMessage } from '../log.js';
+import { JobBoard } from '../webhook/jobs.js';
 import { inheritedVariables } from './env.js';
 import { ScriptStarter, type ScriptKind } from './start/choose.js';
 import type { RunningScript, RunOptions } from './supervise.js';
@@ -40,10 +42,17 @@ export class ScriptPool {
    * interpreters: reading process.env goes through getenv for every name.
    */
   readonly inherited: Readonly<Record<string, string>>;
+  /** Async webhook jobs: started like command routes and counted among the running scripts, so a graceful stop waits for them. */
+  readonly jobs: JobBoard;
 
   constructor(private readonly config: Config) {
     this.inherited = inheritedVariables({ serverEnv: process.env, passEnv: config.passEnv });
     this.starter = new ScriptStarter(config, this.inherited);
+    this.jobs = new JobBoard({
+      start: (options) => this.start(options, 'route'),
+      track: (script) => this.track(script, () => {}),
+      log: (message) => config.log?.(formatMessage('webhook', message, config.logFormat)),
+    });
   }
 
   /**

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../config.js';
-import { escapeHtml } from '../errors.js';
+import { sep } from 'node:path';
 import { acceptsUploads } from './place.js';
 
 /**
@@ -22,8 +22,8 @@ export const UPLOAD_SCRIPT =
 
 /** The form's look, for a page that lists {@link UPLOAD_STYLE_CSP} (or allows inline styles). */
 export const UPLOAD_STYLE =
-  'form.upload{margin:1.5rem 0;padding:.75rem 1rem;border:1px dashed #999;border-radius:.4rem}' +
-  'form.upload label{margin-right:1rem}html.dropping body{outline:3px dashed #0645ad;outline-offset:.5rem}';
+  'form.upload{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;margin:1.5rem 0;padding:.75rem 1rem;' +
+  'border:1px dashed var(--bd,#999);border-radius:6px}html.dropping body{outline:3px dashed var(--ln,#0645ad);outline-offset:.5rem}';
 
 /** `'sha256-…'` of {@link UPLOAD_SCRIPT}, for the page's `script-src` (CSP Level 2 hash source), computed once. */
 export const UPLOAD_SCRIPT_CSP = cspHash(UPLOAD_SCRIPT);
@@ -35,28 +35,35 @@ function cspHash(text: string): string {
 }
 
 /**
- * The upload form for the listing of the folder at `urlPath` (the
- * percent-encoded folder path, ending in `/`), or '' when that folder takes
- * no uploads. A plain multipart form: it works without JavaScript; the
+ * The upload form for the listing of `folder` (URL path segments from the
+ * root), or '' when that folder takes no uploads. A plain multipart form
+ * posting to the page's own URL (no `action`, so --base-path and the
+ * listing's query need nothing here): it works without JavaScript; the
  * folder input appears only with --upload-mkdir (folder uploads create
- * folders). Pure and cacheable: the same for every request of a folder.
+ * folders). The same for every request of a folder, so cacheable.
  */
-export function uploadFormHtml(config: Config, urlPath: string): string {
-  if (config.upload === null) return '';
-  let segments: string[];
-  try {
-    segments = urlPath.split('/').filter((s) => s !== '').map(decodeURIComponent);
-  } catch {
-    return '';
-  }
-  if (!acceptsUploads(config.upload, segments)) return '';
+export function uploadFormHtml(config: Config, folder: readonly string[]): string {
+  if (config.upload === null || !acceptsUploads(config.upload, folder)) return '';
   const folderInput = config.upload.mkdir
     ? '<label>Folder: <input type="file" name="file" webkitdirectory multiple></label>'
     : '';
   return (
-    `<form class="upload" method="post" enctype="multipart/form-data" action="${escapeHtml(urlPath)}">` +
+    '<form class="upload" method="post" enctype="multipart/form-data">' +
     '<label>Files: <input type="file" name="file" multiple></label>' +
     folderInput +
     '<button type="submit">Upload</button> <small>or drop files on this page</small></form>'
   );
+}
+
+/**
+ * What uploads add to the listing of the folder at `fsPath` (a real path
+ * inside the root): the form, its drag-and-drop script and its style, for
+ * the listing page's extras (static/listing-extras.ts), which allow the
+ * script and style by hash. Null when the folder takes no uploads.
+ */
+export function uploadListingExtras(config: Config, fsPath: string): { html: string; scripts: string[]; styles: string[] } | null {
+  if (config.upload === null) return null;
+  const folder = fsPath === config.root ? [] : fsPath.slice(config.root.length + 1).split(sep);
+  const html = uploadFormHtml(config, folder);
+  return html === '' ? null : { html, scripts: [UPLOAD_SCRIPT], styles: [UPLOAD_STYLE] };
 }

@@ -68,17 +68,19 @@ export class Uploads {
       if (!(err instanceof HttpError && err.status === 404)) throw err;
       [target, notFound] = [null, err];
     }
+    // A miss the lookup (lookup.ts) answers as a target rather than a throw is a miss all the same.
+    if (target?.kind === 'not-found') target = null;
     if (target !== null && target.kind !== 'other-method') return otherwise();
-    const path = parseRequestTarget(ctx.req.url ?? '/');
+    const path = parseRequestTarget(ctx.url);
     const folder = method === 'PUT' ? path.segments.slice(0, -1) : path.segments;
     const declined = method === 'PUT' ? path.trailingSlash || path.segments.length === 0 : false;
     if (declined || !acceptsUploads(this.up, folder)) {
       if (target !== null) return otherwise();
-      throw notFound;
+      throw notFound ?? new HttpError(404);
     }
     // POST to a file stays 405: only folders take forms.
     if (method === 'POST' && target !== null && !(await isDirectory([this.config.root, ...folder].join(sep)))) return otherwise();
-    if (this.config.access.cors) checkCrossOrigin(this.strictOrigins, ctx.req);
+    if (this.config.access.cors) checkCrossOrigin(this.strictOrigins, ctx.req, ctx.client.host);
     return this.receive(ctx, method, path, folder);
   }
 
@@ -125,7 +127,7 @@ export class Uploads {
       const declared = req.headers['content-length'];
       await temp.seal(declared === undefined ? null : Number(declared), this.up.fileMode);
       const stored = await temp.commit(folder, name, this.up.onConflict, (n) => this.nameAllowed(folder, n));
-      const location = encodePath([...folderSegments, stored.name], false);
+      const location = this.config.basePath + encodePath([...folderSegments, stored.name], false);
       if (stored.replaced) {
         res.statusCode = 204;
         res.setHeader('Content-Location', location);
@@ -165,7 +167,7 @@ export class Uploads {
       await created?.undo();
       throw err;
     }
-    await answerForm(req, res, folderSegments, parts, stored);
+    await answerForm(req, res, this.config.basePath, folderSegments, parts, stored);
   }
 
   /** Where a file of a form goes: its name checked, a relative path (folder upload) only with --upload-mkdir. */
@@ -216,14 +218,21 @@ async function exists(path: string): Promise<boolean> {
  * HTML), so that a reload does not post again; otherwise 201 with the stored
  * files as JSON.
  */
-async function answerForm(req: IncomingMessage, res: ServerResponse, folderSegments: readonly string[], parts: readonly ReceivedPart[], stored: readonly Stored[]): Promise<void> {
+async function answerForm(
+  req: IncomingMessage,
+  res: ServerResponse,
+  basePath: string,
+  folderSegments: readonly string[],
+  parts: readonly ReceivedPart[],
+  stored: readonly Stored[],
+): Promise<void> {
   if (await prefersHtml(req)) {
-    sendError(res, 303, { headers: { Location: encodePath(folderSegments, true) } });
+    sendError(res, 303, { headers: { Location: basePath + encodePath(folderSegments, true) } });
     return;
   }
   const files = stored.map((s, i) => {
     const segments = [...parts[i]!.segments.slice(0, -1), s.name];
-    return { name: segments.slice(folderSegments.length).join('/'), size: s.size, url: encodePath(segments, false) };
+    return { name: segments.slice(folderSegments.length).join('/'), size: s.size, url: basePath + encodePath(segments, false) };
   });
   const body = Buffer.from(JSON.stringify(files) + '\n');
   res.statusCode = 201;
