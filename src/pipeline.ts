@@ -22,6 +22,7 @@ import { sendNotFoundPage } from './static/not-found-page.js';
 import { serveFile } from './static/serve-file.js';
 import { JOBS_PATH } from './webhook/jobs.js';
 import { Uploads } from './upload/handler.js';
+import { uploadMethods } from './upload/place.js';
 
 /** connect/express's `next`: the request is the next handler's to answer. */
 export type Next = (err?: unknown) => void;
@@ -260,7 +261,8 @@ function refuseMethod(res: ServerResponse, method: string, next: Next | undefine
  * request would reach. Command routes own their path for every method (the
  * resolver's `route-method` target carries their Allow list), so routes
  * covering the path give their methods (ANY: every method); a CGI script
- * takes every method; files, directories and misses are GET, HEAD, OPTIONS.
+ * takes every method; files, directories and misses are GET, HEAD, OPTIONS,
+ * plus POST and PUT where uploads are allowed.
  */
 function allowedMethods(config: Config, url: string, target: LookupTarget | null): string {
   if (target?.kind === 'route-method') return target.allow;
@@ -280,6 +282,7 @@ function allowedMethods(config: Config, url: string, target: LookupTarget | null
   if (methods.size === 0) {
     if (target?.kind === 'script') return SCRIPT_METHODS.join(', ');
     methods.add('GET').add('HEAD');
+    for (const method of uploadMethods(config.upload, path.segments)) methods.add(method);
   }
   methods.add('OPTIONS');
   const order = (m: string): number => (SCRIPT_METHODS.includes(m) ? SCRIPT_METHODS.indexOf(m) : SCRIPT_METHODS.length);

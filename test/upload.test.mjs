@@ -208,6 +208,21 @@ describe('multipart POST', () => {
     });
   });
 
+  test('a POST to a folder whose index is a run script (--cgi-ext) goes to the script, not to uploads', async () => {
+    const index = { content: '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\nscript saw $REQUEST_METHOD\\n"\ncat >/dev/null\n', mode: 0o755 };
+    await withServer({ upload: true, cgiExt: ['.cgi'] }, { 'app/index.cgi': index, 'plain/': null }, async (s, root) => {
+      const res = await post(s.port, '/app/', [{ name: 'a.txt', content: 'a' }]);
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), 'script saw POST\n');
+      assert.deepEqual(tree(join(root, 'app')), ['index.cgi']);
+      assert.equal((await post(s.port, '/plain/', [{ name: 'a.txt', content: 'a' }])).status, 201, 'positive control');
+      // A file --cgi-ext would run is server code: never written by an upload.
+      assert.equal((await put(s.port, '/plain/evil.cgi', 'x')).status, 403);
+      assert.equal((await post(s.port, '/plain/', [{ name: 'evil.CGI', content: 'x' }])).status, 403);
+      assert.ok(!existsSync(join(root, 'plain', 'evil.cgi')));
+    });
+  });
+
   test('not multipart → 415; no file in the form → 400', async () => {
     await withServer({ upload: true }, {}, async (s, root) => {
       const res = await request(s.port, '/', { method: 'POST', body: 'a=b', headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': 3 } });
@@ -499,6 +514,35 @@ describe('who may upload', () => {
     });
     await withServer({ upload: true }, {}, async (s) => {
       assert.equal((await put(s.port, '/a.txt', 'x', evil)).status, 403);
+    });
+  });
+
+  test('a preflight from an allowed origin lists POST for an upload folder and PUT for a name in it', async () => {
+    const origin = 'http://app.example';
+    await withServer({ upload: true, allowOrigins: [origin] }, { 'in/': null }, async (s) => {
+      const ask = (path, method) => request(s.port, path, { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': method } });
+      const put = await ask('/in/new.txt', 'PUT');
+      assert.equal(put.status, 204);
+      assert.match(put.headers['access-control-allow-methods'], /\bPUT\b/);
+      const post = await ask('/in/', 'POST');
+      assert.match(post.headers['access-control-allow-methods'], /\bPOST\b/);
+    });
+    await withServer({ allowOrigins: [origin] }, { 'in/': null }, async (s) => {
+      const off = await request(s.port, '/in/new.txt', { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'PUT' } });
+      assert.doesNotMatch(off.headers['access-control-allow-methods'] ?? '', /PUT/);
+    });
+  });
+
+  test('below --base-path: Location and the 303 carry the prefix', async () => {
+    await withServer({ upload: true, basePath: '/app' }, { 'in/': null }, async (s, root) => {
+      const res = await put(s.port, '/app/in/a.txt', 'x');
+      assert.equal(res.status, 201);
+      assert.equal(res.headers.location, '/app/in/a.txt');
+      assert.equal(readFileSync(join(root, 'in', 'a.txt'), 'utf8'), 'x');
+      const form = await post(s.port, '/app/in/', [{ name: 'b.txt', content: 'b' }], { headers: { Accept: 'text/html' } });
+      assert.equal(form.status, 303);
+      assert.equal(form.headers.location, '/app/in/');
+      assert.equal(JSON.parse((await post(s.port, '/app/in/', [{ name: 'c.txt', content: 'c' }])).body)[0].url, '/app/in/c.txt');
     });
   });
 

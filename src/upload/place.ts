@@ -11,6 +11,19 @@ export function acceptsUploads(up: UploadConfig, segments: readonly string[]): b
   return up.dirs === null || up.dirs.some((dir) => startsWith(segments, dir));
 }
 
+/**
+ * The methods uploads add to a path's Allow set (a CORS preflight's
+ * Allow-Methods): POST for a folder that takes uploads, PUT for a name in
+ * one; none when uploads are off there.
+ */
+export function uploadMethods(up: UploadConfig | null, segments: readonly string[]): string[] {
+  if (up === null) return [];
+  const methods: string[] = [];
+  if (acceptsUploads(up, segments)) methods.push('POST');
+  if (segments.length > 0 && acceptsUploads(up, segments.slice(0, -1))) methods.push('PUT');
+  return methods;
+}
+
 function startsWith(segments: readonly string[], prefix: readonly string[]): boolean {
   return prefix.length <= segments.length && prefix.every((s, i) => segments[i] === s);
 }
