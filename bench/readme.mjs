@@ -58,6 +58,7 @@ const SUMMARY_ROWS = [
   'Python CGI: scriptserve ÷ python --cgi',
   '/bin/sh CGI: scriptserve ÷ lighttpd',
   'Issue 7: warm Python hello ÷ cold (scriptserve)',
+  'Issue 18: GET 1 KiB over TLS, HTTP/1.1 keep-alive ÷ plain HTTP',
   'scriptserve idle RSS',
 ];
 const targetLines = targets.split('\n');

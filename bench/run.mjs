@@ -121,7 +121,7 @@ async function startServers(defs, fx, pass, results) {
     const logFile = join(fx.work, 'logs', `${def.id}-pass${pass}.log`);
     const child = startGroup(pinned(SERVER_CPU, def.argv(port, fx)), { cwd: fx.root, logFile });
     try {
-      await waitReady(port, child);
+      await waitReady(port, child, undefined, undefined, def.scheme === 'https');
       await sleep(300);
       results.servers[def.id].idle.push(memoryOf(child.pid)?.rssMiB ?? NaN);
       up.push({ def, port, child, logFile });
@@ -138,12 +138,12 @@ async function measureServer(server, sc, conns, pass, tool, fx) {
   if (server.child.exitCode !== null || server.child.signalCode !== null) {
     return { ...base, refused: `the server had exited (${server.child.signalCode ?? `code ${server.child.exitCode}`}; its log: ${lastErrorLine(server.logFile).slice(0, 160) || 'empty'})` };
   }
-  const check = await checkServer(server.port, sc);
+  const check = await checkServer(server.port, sc, server.def.scheme === 'https');
   if (check.refused) return { ...base, refused: check.refused };
   const stopSampling = sampleRss(server.child.pid);
   try {
-    const r = await runLoad(tool, {
-      url: `http://127.0.0.1:${server.port}${sc.request.path}`,
+    const r = await runLoad(server.def.loadgen ?? tool, {
+      url: `${server.def.scheme ?? 'http'}://127.0.0.1:${server.port}${sc.request.path}`,
       connections: conns,
       seconds: cfg.seconds,
       cpu: LOAD_CPU,
@@ -189,10 +189,10 @@ async function measureSpawnFloor(sc, conns, pass, workdir) {
  */
 async function warmUp(server, sc, tool, fx) {
   if (!(cfg.warmup > 0)) return;
-  const check = await checkServer(server.port, sc);
+  const check = await checkServer(server.port, sc, server.def.scheme === 'https');
   if (check.refused) return;
-  await runLoad(tool, {
-    url: `http://127.0.0.1:${server.port}${sc.request.path}`,
+  await runLoad(server.def.loadgen ?? tool, {
+    url: `${server.def.scheme ?? 'http'}://127.0.0.1:${server.port}${sc.request.path}`,
     connections: cfg.connections[0],
     seconds: cfg.warmup,
     cpu: LOAD_CPU,

@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 export const WARM_FILES = [
   'test/cgi.test.mjs', 'test/stress-fast.test.mjs', 'test/spawn-helper.test.mjs', 'test/browser.test.mjs',
   'test/workers.test.mjs', 'test/library.test.mjs', 'test/cgi-logging.test.mjs', 'test/recipe-python.test.mjs',
+  'test/http2.test.mjs',
 ];
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');

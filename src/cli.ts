@@ -110,6 +110,16 @@ function listenError(err: NodeJS.ErrnoException, target: ListenTarget): string {
   return `cannot listen on ${host}:${port}: ${err.message}`;
 }
 
+/** The certificate's warnings (expired, not yet valid), and for a self-signed one what to trust: its fingerprint and file. */
+function announceTls(config: Config): void {
+  if (!config.tls) return;
+  const { source, material } = config.tls;
+  for (const warning of material.warnings) process.stderr.write(`scriptserve: warning: ${warning}\n`);
+  if (source.kind !== 'self-signed') return;
+  process.stdout.write(`Self-signed certificate for ${source.names.join(', ')}: ${material.certPath}\n`);
+  process.stdout.write(`SHA-256 fingerprint: ${material.fingerprint}\n`);
+}
+
 /** Where this process listens: the service manager's sockets when it passed some, else --bind (unix:PATH or a host) and the port. */
 function listenTarget(opts: CliOptions, host: string, port: number): ListenTarget {
   const fds = socketActivationFds();
@@ -140,15 +150,16 @@ async function main(argv: readonly string[]): Promise<void> {
     }
     opts = line.opts;
     settings = toServeOptions(line.positional, opts);
-    config = resolveConfig(settings.serve);
     target = listenTarget(opts, settings.host, settings.port);
+    config = resolveConfig(settings.serve, { host: target.kind === 'tcp' ? target.host : undefined });
     if (target.kind === 'unix' && !isWorker()) await prepareSocketPath(target.path);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof ListenError) fail(err.message);
     throw err;
   }
   const announce = (where: string, host: string): void => {
-    process.stdout.write(`Serving ${config.root} at ${where}\n`);
+    process.stdout.write(`Serving ${config.root} at ${config.tls ? where.replace(/^http:/, 'https:') : where}\n`);
+    announceTls(config);
     if (target.kind === 'fds') process.stderr.write(`scriptserve: socket activation: serving the socket(s) passed on fd ${target.fds.join(', ')}, not --bind/--port\n`);
     if (!isLoopback(host) && (config.cgiEnabled || config.routes.length > 0) && !config.access.users) {
       process.stderr.write(

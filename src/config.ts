@@ -25,6 +25,7 @@ import { encodePath } from './request-path.js';
 import { HeaderConfigError, ResponseHeaders } from './response-headers.js';
 import { RuleConfigError, UrlRules } from './rewrite.js';
 import { hasHookKeys, resolveHook, type Hook } from './webhook/hook.js';
+import { loadTls, tlsSourceOf, type TlsMaterial, type TlsSource } from './transport/tls.js';
 import { resolveUploadConfig, type UploadConfig } from './upload/config.js';
 
 export { ConfigError } from './option-spec.js';
@@ -125,6 +126,12 @@ export interface Config {
   readonly basePath: string;
   /** What this config was built from: the caller's options and the config file as read (for a reload to compare). */
   readonly source: { readonly options: ServeOptions; readonly file: FileOptions };
+  /** HTTPS: where the certificate comes from and what was loaded at start-up; null for plain HTTP. */
+  readonly tls: { readonly source: TlsSource; readonly material: TlsMaterial } | null;
+  /** Over TLS, offer HTTP/2 by ALPN (with HTTP/1.1 fallback). */
+  readonly http2: boolean;
+  /** Without TLS, also accept HTTP/2 with prior knowledge on the same port. */
+  readonly h2c: boolean;
   /** Uploads (src/upload/): null when off. */
   readonly upload: UploadConfig | null;
 }
@@ -149,7 +156,7 @@ export function defaultMaxQueue(maxScripts: number): number {
  * the root's real path, interpreter and route commands as absolute paths.
  * Throws {@link ConfigError} with a one-line message.
  */
-export function resolveConfig(options: ServeOptions = {}): Config {
+export function resolveConfig(options: ServeOptions = {}, listen: { host?: string } = {}): Config {
   checkOptionValues(OPTIONS, options as Record<string, unknown>, 'caller', 'option', (key) => `unknown option "${key}"`);
   const root = resolveRoot(options.root ?? process.cwd());
   const fileOptions = loadConfigFile(options.configFile, root);
@@ -168,6 +175,9 @@ export function resolveConfig(options: ServeOptions = {}): Config {
   const cgiExtensions = resolveCgiExtensions(merged.cgiExt ?? []);
   const codeExtensions = new Set([...(merged.interpreters ? interpreters.keys() : []), ...cgiExtensions]);
   const hidden = hiddenFilesOf(routes, fileOptions.__file, root);
+  const tls = resolveTls(merged, listen.host);
+  // A key (or its password) kept inside the served folder is never served as a file.
+  addTlsFiles(hidden, tls, root);
   // The htpasswd file is configuration too: its hashes are never served, and an upload never replaces it.
   if (options.authFile) addIfInside(hidden, resolve(options.authFile), root);
 
@@ -208,8 +218,33 @@ export function resolveConfig(options: ServeOptions = {}): Config {
     crossOrigin,
     ...resolveWeb(merged, crossOrigin),
     source: { options, file: fileOptions },
+    tls,
+    http2: merged.http2 ?? true,
+    h2c: merged.h2c ?? false,
     upload: resolveUploadConfig(merged),
   };
+}
+
+/** The TLS options, loaded and checked once (transport/tls.ts); null for plain HTTP. */
+function resolveTls(merged: ServeOptions, host: string | undefined): Config['tls'] {
+  const source = tlsSourceOf(merged, host);
+  if (source === null) {
+    if (merged.http2 === false && merged.h2c) throw new ConfigError('--h2c and --no-http2 contradict each other');
+    return null;
+  }
+  if (merged.h2c) throw new ConfigError('--h2c is cleartext HTTP/2; with TLS, HTTP/2 is negotiated by ALPN (see --no-http2)');
+  return { source, material: loadTls(source) };
+}
+
+function withTlsFiles(hidden: Set<string>, config: Config): Set<string> {
+  addTlsFiles(hidden, config.tls, config.root);
+  return hidden;
+}
+
+/** Hide the TLS key and its password file when they sit inside the root. */
+function addTlsFiles(hidden: Set<string>, tls: Config['tls'], root: string): void {
+  if (tls?.source.kind !== 'files') return;
+  for (const file of [tls.source.key, tls.source.passwordFile]) if (file) addIfInside(hidden, file, root);
 }
 
 /** A value from a config file or a library caller, through the command line's own parser. */
@@ -251,7 +286,7 @@ export function reloadRoutes(old: Config): { config: Config; restart: string[] }
     (key) => key !== 'routes' && key !== '__file' && !(key in stripUndefined(options)) && JSON.stringify(old.source.file[key as keyof FileOptions]) !== JSON.stringify(file[key as keyof FileOptions]),
   );
   return {
-    config: { ...old, routes, hiddenFiles: hiddenFilesOf(routes, file.__file, old.root), source: { options, file } },
+    config: { ...old, routes, hiddenFiles: withTlsFiles(hiddenFilesOf(routes, file.__file, old.root), old), source: { options, file } },
     restart,
   };
 }

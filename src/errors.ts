@@ -132,7 +132,11 @@ export function sendError(
   const body = Buffer.from(renderErrorPage(status, options.message, back));
   res.statusCode = status;
   for (const [k, v] of Object.entries(ERROR_PAGE_HEADERS)) res.setHeader(k, v);
-  for (const [k, v] of Object.entries(options.headers ?? {})) res.setHeader(k, v);
+  for (const [k, v] of Object.entries(options.headers ?? {})) {
+    // HTTP/2 has no Connection header (RFC 9113 8.2.2): node:http2 would warn and drop it.
+    if (k.length === 10 && k.toLowerCase() === 'connection' && 'stream' in res) continue;
+    res.setHeader(k, v);
+  }
   res.setHeader('Content-Length', body.length);
   res.end(head ? undefined : body);
   return head ? 0 : body.length;

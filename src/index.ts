@@ -1,6 +1,7 @@
 /**
- * scriptserve's library API. `createServer` gives a node:http server ready to
- * listen; `createHandler` gives a request listener usable in any node:http
+ * scriptserve's library API. `createServer` gives a server ready to listen
+ * (node:http; with TLS options node:http2 with HTTP/1.1 fallback, or
+ * node:https; with `h2c` a net.Server serving both protocols); `createHandler` gives a request listener usable in any node:http
  * server or as connect/express middleware.
  */
 export { closeGracefully, createHandler, createServer, killScripts, reloadServer, type RequestHandler } from './server.js';

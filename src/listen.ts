@@ -5,7 +5,7 @@
  * LISTEN_PID, sd_listen_fds(3)). What each gives the banner's first line.
  */
 import { chmodSync, lstatSync, readFileSync, readlinkSync, unlinkSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { Server } from 'node:net';
 import { connect, createServer as createNetServer, isIP, type Server as NetServer } from 'node:net';
 import { resolve } from 'node:path';
 import { markUnixListener } from './forwarded.js';

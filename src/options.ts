@@ -190,6 +190,40 @@ export const OPTIONS = {
     kind: STRING, scope: 'cli', flag: 'bind', short: 'b', arg: 'address',
     help: `address to bind; 0.0.0.0 or :: exposes the server to the network; unix:PATH listens on a Unix socket (default: ${DEFAULT_HOST})`,
   },
+  /** PEM certificate (with its chain) to serve HTTPS with; needs {@link tlsKey}. Default: none, plain HTTP. Reloaded on SIGHUP. */
+  tlsCert: {
+    kind: STRING, flag: 'tls-cert', arg: 'file',
+    help: 'serve HTTPS with this PEM certificate (and chain); needs --tls-key; reloaded on SIGHUP (default: plain HTTP)',
+  },
+  /** PEM private key of {@link tlsCert}. Default: none. */
+  tlsKey: {
+    kind: STRING, flag: 'tls-key', arg: 'file',
+    help: 'PEM private key of --tls-cert (default: none)',
+  },
+  /** File whose first line is the password of an encrypted {@link tlsKey}. Default: none. */
+  tlsPasswordFile: {
+    kind: STRING, flag: 'tls-password-file', arg: 'file',
+    help: 'file whose first line is the password of an encrypted --tls-key (default: none)',
+  },
+  /**
+   * Serve HTTPS with a self-signed certificate for localhost, 127.0.0.1, ::1
+   * and the bound name, generated once and cached under the user's cache
+   * directory until it nears expiry. Default false.
+   */
+  tlsSelfSigned: {
+    kind: BOOLEAN, flag: 'tls-self-signed',
+    help: "serve HTTPS with a self-signed certificate for localhost, 127.0.0.1, ::1 and the bound name, kept in the user's cache directory and reused (default: off)",
+  },
+  /** Over TLS, offer HTTP/2 by ALPN beside HTTP/1.1. Default true. */
+  http2: {
+    kind: BOOLEAN, flag: 'http2',
+    no: 'over TLS, offer HTTP/1.1 only (default: HTTP/2 by ALPN, HTTP/1.1 as fallback)',
+  },
+  /** Also accept cleartext HTTP/2 with prior knowledge on the plain-HTTP port, which keeps serving HTTP/1.1. Default false. */
+  h2c: {
+    kind: BOOLEAN, flag: 'h2c',
+    help: 'also accept cleartext HTTP/2 with prior knowledge (h2c) on the same port as HTTP/1.1 (default: off)',
+  },
   /** `Cache-Control: max-age` in seconds for files. Default: none, files are sent with `no-cache` (always revalidate). */
   cache: {
     kind: NUMBER, flag: 'cache', arg: 'seconds', parse: parseNonNegative,

@@ -20,6 +20,7 @@ import { listingCsp } from './static/listing-page.js';
 import { parseListingQuery, queryOf } from './static/listing-view.js';
 import { sendNotFoundPage } from './static/not-found-page.js';
 import { serveFile } from './static/serve-file.js';
+import { checkAuthority } from './transport/http2-request.js';
 import { JOBS_PATH } from './webhook/jobs.js';
 import { Uploads } from './upload/handler.js';
 import { uploadMethods } from './upload/place.js';
@@ -216,6 +217,7 @@ export class RequestPipeline {
 
 /** The checks of the request's form, before anything answers it; throws the HttpError that answers a failure. */
 function checkRequest(req: IncomingMessage): void {
+  if (req.httpVersionMajor === 2) checkAuthority(req);
   if ((req.url ?? '').length > MAX_URL_BYTES) throw new HttpError(414);
   if (req.rawHeaders.length > 2 * MAX_HEADER_FIELDS) throw new HttpError(431, { publicMessage: 'Too many header fields.' });
   // RFC 9112 3.2: an HTTP/1.1 request without Host, or with two, is 400. Node's own

@@ -1,5 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
-import type { Server } from 'node:http';
+import type { Server } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CONFIG_FILE_NAME, type Config } from './config.js';
 import { reloadServer } from './server.js';

@@ -1,5 +1,5 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
+import type { Server, Socket } from 'node:net';
 import { ScriptPool } from './cgi/pool.js';
 import { reloadRoutes, resolveConfig, type Config, type ServeOptions } from './config.js';
 import { newContext, type RequestContext } from './context.js';
@@ -10,6 +10,8 @@ import { formatAccess, sentBodyBytes } from './log.js';
 import { NearestFolder } from './nearest-folder.js';
 import { RequestPipeline, type ErrorEdge, type Next } from './pipeline.js';
 import { Resolver } from './resolve.js';
+import { adoptAuthority } from './transport/http2-request.js';
+import { controlOf, createListeningServer, type Http1Server } from './transport/listen.js';
 
 /** A node:http request listener; `next` (connect/express) is called when the handler declines. */
 export interface RequestHandler {
@@ -81,6 +83,7 @@ function listenerFor(config: Config, scripts: ScriptPool, resolver: Resolver, li
     // Stopping: this connection's next response is its last (see startDraining).
     // HTTP/1 only: HTTP/2 forbids the field (RFC 9113 8.2.2) and ends a connection with GOAWAY.
     if (lifecycle.phase !== 'serving' && req.httpVersionMajor === 1) res.setHeader('Connection', 'close');
+    if (req.httpVersionMajor === 2) adoptAuthority(req);
     const ctx = newContext(req, res, config, scripts);
     if (ctx.record) logWhenClosed(ctx, performance.now());
     try {
@@ -186,26 +189,38 @@ export function rawErrorResponse(status: number): string {
 }
 
 /**
- * A node:http server for the options, ready to `listen()`. Requests the
- * parser refuses (unknown methods such as `FOO` or lowercase `get`, bad
- * framing, oversized headers, timeouts) are answered here with a proper status
- * instead of Node's bare close.
+ * A server for the options, ready to `listen()`: node:http's, or with TLS
+ * node:http2's (HTTP/2 by ALPN, HTTP/1.1 as fallback) or node:https's, or with
+ * `h2c` a net.Server that passes each connection to HTTP/1.1 or HTTP/2
+ * (src/transport/listen.ts). Requests the HTTP/1.x parser refuses (unknown
+ * methods such as `FOO` or lowercase `get`, bad framing, oversized headers,
+ * timeouts) are answered here with a proper status instead of Node's bare close.
  */
 export function createServer(options: ServeOptions | Config = {}): Server {
   const { config, scripts, lifecycle, handler } = assemble(options);
-  const server = createHttpServer(
-    {
-      requireHostHeader: false,
-      headersTimeout: Math.min(config.headerTimeoutMs, config.requestTimeoutMs),
-      requestTimeout: config.requestTimeoutMs,
-      keepAliveTimeout: 5000,
-      // How often Node checks the two timeouts above; its default of 30 s would let a
-      // slowloris client hold a connection half a minute past its deadline.
-      connectionsCheckingInterval: 1000,
-    },
-    handler,
-  );
+  const server = createListeningServer(config, handler, { options: http1Options(config), setup: (s) => setUpHttp1(s, config) });
   server.on('close', () => handler.close());
+  pools.set(server, scripts);
+  handlers.set(server, handler);
+  trackConnections(server, lifecycle);
+  return server;
+}
+
+/** The HTTP/1.x side's limits and timeouts. */
+function http1Options(config: Config): ServerOptions {
+  return {
+    requireHostHeader: false,
+    headersTimeout: Math.min(config.headerTimeoutMs, config.requestTimeoutMs),
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: 5000,
+    // How often Node checks the two timeouts above; its default of 30 s would let a
+    // slowloris client hold a connection half a minute past its deadline.
+    connectionsCheckingInterval: 1000,
+  };
+}
+
+/** The HTTP/1.x side's answers to what the parser refuses, CONNECT, and `Expect: 100-continue`. */
+function setUpHttp1(server: Http1Server, config: Config): void {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const status = clientErrorStatus(err);
     const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
@@ -249,10 +264,6 @@ export function createServer(options: ServeOptions | Config = {}): Server {
     (req as IncomingMessage & { expectContinue?: boolean }).expectContinue = true;
     server.emit('request', req, res);
   });
-  pools.set(server, scripts);
-  handlers.set(server, handler);
-  trackConnections(server, lifecycle);
-  return server;
 }
 
 const pools = new WeakMap<Server, ScriptPool>();
@@ -328,8 +339,9 @@ export async function closeGracefully(server: Server, graceMs: number): Promise<
   // Queued webhook jobs never start now; running ones get the grace period like scripts.
   scripts?.jobs.stop();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const idleTimer = setInterval(() => server.closeIdleConnections(), 100);
+  const control = controlOf(server)!;
+  control.closeIdle();
+  const idleTimer = setInterval(() => control.closeIdle(), 100);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
   const outcome = await Promise.race([Promise.all([closed, scripts?.idle()]), deadline]);
@@ -337,7 +349,7 @@ export async function closeGracefully(server: Server, graceMs: number): Promise<
   clearInterval(idleTimer);
   if (outcome === 'late') {
     scripts?.killAll();
-    server.closeAllConnections();
+    control.closeAll();
     await closed;
     // SIGKILL is not instant: wait (briefly) until the killed are reaped, so their ends are logged.
     if (scripts) await Promise.race([scripts.idle(), new Promise((resolve) => setTimeout(resolve, KILLED_REAP_MS).unref())]);

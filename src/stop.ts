@@ -12,7 +12,7 @@
  *    (--shutdown-grace), after which scripts are killed and connections cut;
  * 4. the caller exits 0 (signals.ts).
  */
-import type { Server } from 'node:http';
+import type { Server } from 'node:net';
 import { setImmediate as afterPoll, setTimeout as sleep } from 'node:timers/promises';
 import { closeGracefully, startDraining } from './server.js';
 

@@ -379,6 +379,7 @@ describe('CGI scripts', () => {
       assert.equal(env.GATEWAY_INTERFACE, 'CGI/1.1');
       assert.equal(env.SERVER_NAME, '127.0.0.1');
       assert.equal(env.REQUEST_METHOD, 'GET');
+      assert.equal(env.REQUEST_SCHEME, 'http');
       assert.equal(env.QUERY_STRING, '');
       assert.ok(!('CONTENT_LENGTH' in env), 'CONTENT_LENGTH for a request without a body');
       assert.equal(env.BODY_LEN, '0');

@@ -74,7 +74,38 @@ async function runAutocannon({ url, connections, seconds, cpu, request, expectSt
   return JSON.parse(line[1]);
 }
 
-/** Run one load test; `tool` is 'wrk' or 'autocannon'. */
+/**
+ * HTTP/2 load with h2load (nghttp2-client): one stream at a time per
+ * connection (-m 1), so a request costs what it costs a browser's lone
+ * request, comparable with wrk's keep-alive rows. h2load reports no
+ * percentiles in a parseable form; p50/p99 stay unmeasured.
+ */
+async function runH2load({ url, connections, seconds, cpu, request, expectStatus }) {
+  if (request.method !== 'GET' || request.body) throw new Error('the h2load runner sends GETs without a body only');
+  const headers = Object.entries(request.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  const argv = pinned(cpu, ['h2load', '-t1', `-c${connections}`, '-m1', `-D${seconds}`, ...headers, url]);
+  const { stdout } = await runCaptured(argv, { timeoutMs: (seconds + 30) * 1000 });
+  const finished = /finished in ([\d.]+)s, ([\d.]+) req\/s, ([\d.]+)([KMG]?)B\/s/.exec(stdout);
+  const counts = /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(stdout);
+  const codes = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(stdout);
+  if (!finished || !counts || !codes) throw new Error(`h2load printed no result: ${stdout.slice(-400)}`);
+  const secs = Number(finished[1]);
+  const done = Number(counts[2]);
+  const ok = Number(codes[Math.floor(expectStatus / 100) - 1] ?? 0);
+  const scale = { '': 1, K: 1e3, M: 1e6, G: 1e9 }[finished[4]];
+  return {
+    requests: done,
+    seconds: secs,
+    rps: ok / secs,
+    mbps: (Number(finished[3]) * scale) / 1e6,
+    p50: NaN,
+    p99: NaN,
+    errors: Number(counts[4]) + Number(counts[5]) + Number(counts[6]) + Math.max(0, done - ok),
+  };
+}
+
+/** Run one load test; `tool` is 'wrk', 'autocannon' or (HTTP/2) 'h2load'. */
 export function runLoad(tool, opts) {
+  if (tool === 'h2load') return runH2load(opts);
   return tool === 'wrk' ? runWrk(opts) : runAutocannon(opts);
 }

@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 
 /** Process groups started here and not yet reaped. */
@@ -100,9 +101,11 @@ export function freePort() {
  * One request to 127.0.0.1:port on a fresh connection.
  * Resolves {status, headers, body} (body capped at `maxBody` bytes) or rejects on timeout.
  */
-export function request(port, { method = 'GET', path = '/', headers = {}, body, timeoutMs = 15_000, maxBody = 32 << 20 } = {}) {
+export function request(port, { method = 'GET', path = '/', headers = {}, body, timeoutMs = 15_000, maxBody = 32 << 20, tls = false } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
+    // tls: HTTPS to a server with a self-signed certificate (the bench's own).
+    const client = tls ? https : http;
+    const req = client.request({ host: '127.0.0.1', port, method, path, headers, agent: false, rejectUnauthorized: false }, (res) => {
       const chunks = [];
       let size = 0;
       res.on('data', (c) => {
@@ -127,14 +130,14 @@ export function request(port, { method = 'GET', path = '/', headers = {}, body, 
 }
 
 /** Poll until the server answers any HTTP request, it exits, or the deadline passes. */
-export async function waitReady(port, child, deadlineMs = 15_000, intervalMs = 20) {
+export async function waitReady(port, child, deadlineMs = 15_000, intervalMs = 20, tls = false) {
   const end = Date.now() + deadlineMs;
   let exited = false;
   child.exited.then(() => (exited = true));
   while (Date.now() < end) {
     if (exited) throw new Error(`exited before answering (see its log)`);
     try {
-      await request(port, { path: '/', timeoutMs: 2000, maxBody: 0 });
+      await request(port, { path: '/', timeoutMs: 2000, maxBody: 0, tls });
       return;
     } catch {
       await sleep(intervalMs);

@@ -129,6 +129,10 @@ function targets(results) {
   cmp('64 KiB echo: scriptserve ÷ python echo spawn floor', ss('echo-64k'), b('echo-64k', 'floor'), 0.9);
   cmp('64 KiB echo: scriptserve ÷ python --cgi', ss('echo-64k'), b('echo-64k', 'python'), 1.5);
   cmp('Command route ÷ the same /bin/sh work as CGI (within noise)', ss('route'), ss('cgi-sh'), 0.9);
+  // Issue 18: TLS may cost at most 1.5× plain per request on HTTP/1.1 keep-alive, i.e. a rate ≥ 1/1.5 of plain HTTP's.
+  cmp('Issue 18: GET 1 KiB over TLS, HTTP/1.1 keep-alive ÷ plain HTTP', b('get-1k', 'scriptserve-tls'), ss('get-1k'), 0.67);
+  const h2 = b('get-1k', 'scriptserve-h2') / ss('get-1k');
+  add('Issue 18: GET 1 KiB over TLS, HTTP/2 (h2load) ÷ plain HTTP/1.1 (context)', Number.isFinite(h2) ? `${ratioText(h2)}×` : 'not measured', '–', null);
   const idle = results.servers.scriptserve ? Math.min(...results.servers.scriptserve.idle) : NaN;
   add('scriptserve idle RSS', Number.isFinite(idle) ? `${fmt(idle, 1)} MiB` : 'not measured', '< 60 MiB', Number.isFinite(idle) ? idle < 60 : null);
   const st = results.startup;

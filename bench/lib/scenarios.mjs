@@ -78,11 +78,11 @@ function verify(res, expect) {
  * validator is the one the server gave: its ETag (If-None-Match), else its
  * Last-Modified (If-Modified-Since).
  */
-export async function checkServer(port, scenario) {
+export async function checkServer(port, scenario, tls = false) {
   let req = scenario.request;
   try {
     if (scenario.conditional) {
-      const first = await request(port, { path: req.path });
+      const first = await request(port, { path: req.path, tls });
       if (first.status !== 200) return { refused: `plain GET answered ${first.status}` };
       const etag = first.headers.etag;
       const lastModified = first.headers['last-modified'];
@@ -90,7 +90,7 @@ export async function checkServer(port, scenario) {
       const headers = etag ? { 'If-None-Match': etag } : { 'If-Modified-Since': lastModified };
       req = { ...req, headers: { ...req.headers, ...headers }, validator: etag ? 'If-None-Match' : 'If-Modified-Since' };
     }
-    const res = await request(port, { method: req.method, path: req.path, headers: req.headers, body: req.body });
+    const res = await request(port, { method: req.method, path: req.path, headers: req.headers, body: req.body, tls });
     const wrong = verify(res, scenario.expect);
     if (wrong) return { refused: `answered wrong: ${wrong}` };
     // A body with neither Content-Length nor chunked coding ends when the server closes the connection.

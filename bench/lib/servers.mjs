@@ -1,6 +1,7 @@
 // The servers measured: scriptserve, its peers and the node:http floor.
 // Each is started pinned to the server core, bound to 127.0.0.1 only.
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +46,19 @@ $HTTP["url"] =~ "^/cgi-bin/" {
   return conf;
 }
 
+/** The bench's own certificate for the HTTPS rows: EC P-256 for localhost and 127.0.0.1, made once per run with openssl. */
+function benchCertificate(fx) {
+  const cert = join(fx.work, 'tls.crt');
+  const key = join(fx.work, 'tls.key');
+  if (!existsSync(cert)) {
+    spawnSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-days', '30', '-keyout', key, '-out', cert,
+    ], { stdio: 'ignore', timeout: 30_000 });
+  }
+  return ['--tls-cert', cert, '--tls-key', key];
+}
+
 /**
  * Server definitions. `argv(port, fx)` builds the command; `scenarios` lists
  * what it can answer at all (a listing from sirv, a script from serve: no).
@@ -70,6 +84,25 @@ export function serverDefinitions() {
         process.execPath, SCRIPTSERVE_CLI, '-q', '-b', '127.0.0.1', '-p', String(port), '-d', fx.root,
         '--warm-python', '--warm-interpreter', PYTHON,
       ],
+    },
+    {
+      // Issue 18: the same GET over TLS, HTTP/1.1 keep-alive (wrk offers no ALPN, so the server falls back to HTTP/1.1).
+      id: 'scriptserve-tls',
+      label: 'scriptserve over TLS, HTTP/1.1 keep-alive',
+      scheme: 'https',
+      scenarios: ['get-1k'],
+      missing: which('openssl') ? null : 'openssl is not installed (it makes the bench certificate)',
+      argv: (port, fx) => [process.execPath, SCRIPTSERVE_CLI, '-q', '-b', '127.0.0.1', '-p', String(port), '-d', fx.root, ...benchCertificate(fx)],
+    },
+    {
+      // Issue 18: HTTP/2 by ALPN, measured with h2load at one stream per connection (comparable per request).
+      id: 'scriptserve-h2',
+      label: 'scriptserve over TLS, HTTP/2 (h2load, 1 stream per connection)',
+      scheme: 'https',
+      loadgen: 'h2load',
+      scenarios: ['get-1k'],
+      missing: !which('openssl') ? 'openssl is not installed' : which('h2load') ? null : 'h2load is not installed (apt-get install nghttp2-client)',
+      argv: (port, fx) => [process.execPath, SCRIPTSERVE_CLI, '-q', '-b', '127.0.0.1', '-p', String(port), '-d', fx.root, ...benchCertificate(fx)],
     },
     {
       id: 'floor-node',

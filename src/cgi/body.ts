@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { HttpError } from '../errors.js';
+import { hasUnsizedHttp2Body } from '../transport/http2-request.js';
 
 /** Chunked bodies up to this size are spooled in memory, larger ones to a temporary file. */
 export const SPOOL_MEMORY_BYTES = 1024 * 1024;
@@ -39,7 +40,7 @@ export async function prepareBody(req: IncomingMessage, maxBytes: number, sendCo
     if (length > maxBytes) throw tooLarge(maxBytes);
     return streamingBody(req, length, sendContinue);
   }
-  if (req.headers['transfer-encoding'] !== undefined) {
+  if (req.headers['transfer-encoding'] !== undefined || hasUnsizedHttp2Body(req)) {
     sendContinue();
     return spoolBody(req, maxBytes);
   }

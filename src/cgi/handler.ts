@@ -8,6 +8,7 @@ import type { RequestContext } from '../context.js';
 import { SERVER_SOFTWARE } from '../version.js';
 import { NO_BODY, prepareBody, type RequestBody } from './body.js';
 import { buildCgiEnv, type CgiRequest } from './env.js';
+import { parseNphHead } from './nph.js';
 import { CgiHeadParser, CgiOutputError, checkBodyType, needsType, type CgiHead } from './parse.js';
 import type { RunningScript, RunOptions } from './supervise.js';
 import type { Route } from '../config.js';
@@ -265,7 +266,8 @@ async function relayCgi(ctx: RequestContext, script: RunningScript): Promise<Loc
   const rest = needsType(head) ? await untypedBody(script, head, parsed.rest) : parsed.rest;
   const { res } = ctx;
   res.statusCode = head.status;
-  if (head.reason) res.statusMessage = head.reason;
+  // HTTP/2 has no reason phrase (RFC 9113 8.3.2).
+  if (head.reason && ctx.req.httpVersionMajor < 2) res.statusMessage = head.reason;
   let declared: number | null = null;
   try {
     for (const [name, value] of head.headers) {
@@ -406,6 +408,7 @@ function relayBody(
  * the server cannot know the framing.
  */
 function relayNph(ctx: RequestContext, script: RunningScript): Promise<void> {
+  if (ctx.req.httpVersionMajor === 2) return relayNphOverHttp2(ctx, script);
   const { res } = ctx;
   const socket = res.socket;
   if (!socket) {
@@ -431,6 +434,50 @@ function relayNph(ctx: RequestContext, script: RunningScript): Promise<void> {
     });
     socket.once('close', () => resolve());
   });
+}
+
+/**
+ * An NPH script over HTTP/2: its status line and headers become the
+ * response's (src/cgi/nph.ts), and its body is relayed like any script's.
+ */
+async function relayNphOverHttp2(ctx: RequestContext, script: RunningScript): Promise<void> {
+  let seen: Buffer = Buffer.alloc(0);
+  const parsed = await new Promise<ReturnType<typeof parseNphHead>>((resolve, reject) => {
+    const stdout = script.stdout;
+    const cleanup = (): void => {
+      stdout.off('data', onData);
+      stdout.off('end', onEnd);
+      stdout.off('close', onEnd);
+    };
+    const onData = (chunk: Buffer): void => {
+      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+      try {
+        const done = parseNphHead(seen);
+        if (!done) return;
+        cleanup();
+        stdout.pause();
+        resolve(done);
+      } catch (err) {
+        cleanup();
+        reject(err);
+      }
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(null);
+    };
+    stdout.on('data', onData);
+    stdout.once('end', onEnd);
+    stdout.once('close', onEnd);
+  }).catch((err: unknown) => {
+    script.stop('error');
+    throw new HttpError(502, { logMessage: `bad NPH output: ${(err as Error).message}` });
+  });
+  if (!parsed) throw failureBeforeHead(script, await script.exited);
+  const { res } = ctx;
+  res.statusCode = parsed.head.status;
+  for (const [name, value] of parsed.head.headers) res.appendHeader(name, value);
+  await relayBody(ctx, script, parsed.rest, parsed.head.contentLength);
 }
 
 /**
