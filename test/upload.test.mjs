@@ -12,6 +12,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { deadline, parseRawResponse, PYTHON, rawRequest, request, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
+import { h2get, h2session, startAny } from './tls-helpers.mjs';
 
 const BOUNDARY = '----scriptserve-test-boundary';
 
@@ -677,3 +678,34 @@ describe('listing form', () => {
     });
   });
 });
+
+describe('over HTTP/2 (h2c)', () => {
+  test('PUT and a form are stored; a body over the limit is 413 for its stream only, the session goes on', async () => {
+    const root = tempDir();
+    writeTree(root, { 'in/': null });
+    const srv = await startAny({ root, h2c: true, upload: true, maxUpload: 100_000, spawnHelper: false });
+    const session = h2session(`http://127.0.0.1:${srv.port}`);
+    try {
+      const put = await h2get(session, '/in/a.bin', { method: 'PUT', body: Buffer.alloc(50_000, 3) });
+      assert.equal(put.status, 201);
+      assert.equal(put.headers.location, '/in/a.bin');
+      const body = form([{ name: 'b.txt', content: 'bee' }]);
+      const posted = await h2get(session, '/in/', { method: 'POST', body, headers: { 'content-type': FORM_TYPE } });
+      assert.equal(posted.status, 201);
+      assert.deepEqual(JSON.parse(posted.body), [{ name: 'b.txt', size: 3, url: '/in/b.txt' }]);
+      const big = await h2get(session, '/in/big.bin', { method: 'PUT', body: Buffer.alloc(300_000, 1) });
+      assert.equal(big.status, 413);
+      assert.equal(big.headers.connection, undefined);
+      const after = await h2get(session, '/in/a.bin');
+      assert.equal(after.status, 200, 'the session still serves');
+      assert.deepEqual(after.body, Buffer.alloc(50_000, 3));
+      await waitFor(() => temps(root).length === 0, 3000);
+      assert.deepEqual(tree(root), ['in', 'in/a.bin', 'in/b.txt']);
+    } finally {
+      session.close();
+      await srv.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+

@@ -271,6 +271,7 @@ function sendContinue(req: IncomingMessage, res: ServerResponse): void {
 function lingering(req: IncomingMessage, res: ServerResponse, err: unknown): HttpError {
   const known = err instanceof HttpError ? err : new HttpError(500, { logMessage: err instanceof Error ? err.message : String(err) });
   req.resume();
-  res.once('finish', () => setTimeout(() => req.socket.destroy(), LINGER_MS).unref());
+  // Over HTTP/2 the stream ends with its answer (node:http2 resets it); the connection carries other streams and stays.
+  if (req.httpVersionMajor === 1) res.once('finish', () => setTimeout(() => req.socket.destroy(), LINGER_MS).unref());
   return new HttpError(known.status, { publicMessage: known.publicMessage, logMessage: known.message, headers: { ...known.headers, Connection: 'close' } });
 }

@@ -80,6 +80,9 @@ export async function receiveForm(req: IncomingMessage, limits: FormLimits, plac
   };
 
   form.on('file', (_field: string, stream: Readable, info: busboy.FileInfo) => {
+    // Every stream gets an error handler: a file stream destroyed with its form emits one, whether or not
+    // anything reads it yet (a failure reaches receivePart through its own listener).
+    stream.on('error', () => {});
     if (failure !== null || !info.filename) return void stream.resume();
     const index = received.push(null) - 1;
     streams.push(stream);
