@@ -415,6 +415,20 @@ describe('limits', () => {
     });
   });
 
+  test('a form passing the limit while its file is still being placed: 413, the server lives on', async () => {
+    await withServer({ upload: true, maxUpload: 1000 }, {}, async (s, root) => {
+      const head = `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\n\r\n` + 'x'.repeat(300);
+      const more = 'y'.repeat(1500);
+      const hex = (t) => Buffer.byteLength(t).toString(16);
+      const reply = parseRawResponse(await rawRequest(s.port,
+        `POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${FORM_TYPE}\r\nTransfer-Encoding: chunked\r\n\r\n${hex(head)}\r\n${head}\r\n${hex(more)}\r\n${more}\r\n`));
+      assert.equal(reply.status, 413);
+      await waitFor(() => temps(root).length === 0, 3000);
+      assert.deepEqual(tree(root), []);
+      assert.equal((await request(s.port, '/')).status, 200, 'still serving');
+    });
+  });
+
   test('--max-upload-files: one more file is 413, nothing stored', async () => {
     await withServer({ upload: true, maxUploadFiles: 2 }, {}, async (s, root) => {
       const three = [1, 2, 3].map((n) => ({ name: `${n}.txt`, content: String(n) }));
@@ -696,6 +710,10 @@ describe('over HTTP/2 (h2c)', () => {
       const big = await h2get(session, '/in/big.bin', { method: 'PUT', body: Buffer.alloc(300_000, 1) });
       assert.equal(big.status, 413);
       assert.equal(big.headers.connection, undefined);
+      // A form over the limit, without Content-Length: refused mid-body (the file streams are destroyed with the form).
+      const bigForm = form([{ name: 'c.bin', content: Buffer.alloc(150_000, 2) }, { name: 'd.bin', content: Buffer.alloc(150_000, 2) }]);
+      const refused = await h2get(session, '/in/', { method: 'POST', body: bigForm, headers: { 'content-type': FORM_TYPE } });
+      assert.equal(refused.status, 413);
       const after = await h2get(session, '/in/a.bin');
       assert.equal(after.status, 200, 'the session still serves');
       assert.deepEqual(after.body, Buffer.alloc(50_000, 3));
