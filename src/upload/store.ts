@@ -61,6 +61,8 @@ export class TempFile {
    */
   receive(source: Readable, maxBytes = Infinity): Promise<void> {
     const fd = this.fd!;
+    // Destroyed before anyone listened (its form failed meanwhile): no 'close' will come to say so.
+    if (source.destroyed) return Promise.reject(new Error('the upload stream closed before its end'));
     return new Promise<void>((resolve, reject) => {
       let failed = false;
       const fail = (err: Error): void => {
