@@ -166,6 +166,11 @@ async function main(argv: readonly string[]): Promise<void> {
         `scriptserve: warning: scripts are enabled without --auth and the server is reachable from the network on ${host}; anyone who can reach it can run them.\n`,
       );
     }
+    if (!isLoopback(host) && config.upload && !config.access.users) {
+      process.stderr.write(
+        `scriptserve: warning: uploads are enabled without --auth and the server is reachable from the network on ${host}; anyone who can reach it can write files into ${config.root}.\n`,
+      );
+    }
   };
   if ((opts.workers ?? 1) > 1 && !isWorker()) {
     runPrimary({ workers: opts.workers!, onListening: (address) => announce(describeListening(address, target), listeningHost(address, target)) });

@@ -26,6 +26,7 @@ import { HeaderConfigError, ResponseHeaders } from './response-headers.js';
 import { RuleConfigError, UrlRules } from './rewrite.js';
 import { hasHookKeys, resolveHook, type Hook } from './webhook/hook.js';
 import { loadTls, tlsSourceOf, type TlsMaterial, type TlsSource } from './transport/tls.js';
+import { resolveUploadConfig, type UploadConfig } from './upload/config.js';
 
 export { ConfigError } from './option-spec.js';
 export {
@@ -133,6 +134,8 @@ export interface Config {
   readonly http2: boolean;
   /** Without TLS, also accept HTTP/2 with prior knowledge on the same port. */
   readonly h2c: boolean;
+  /** Uploads (src/upload/): null when off. */
+  readonly upload: UploadConfig | null;
 }
 
 export const DEFAULT_CGI_DIRS = ['/cgi-bin/', '/htbin/'];
@@ -177,6 +180,8 @@ export function resolveConfig(options: ServeOptions = {}, listen: { host?: strin
   const tls = resolveTls(merged, listen.host);
   // A key (or its password) kept inside the served folder is never served as a file.
   addTlsFiles(hidden, tls, root);
+  // The htpasswd file is configuration too: its hashes are never served, and an upload never replaces it.
+  if (options.authFile) addIfInside(hidden, resolve(options.authFile), root);
 
   return {
     root,
@@ -219,6 +224,7 @@ export function resolveConfig(options: ServeOptions = {}, listen: { host?: strin
     tls,
     http2: merged.http2 ?? true,
     h2c: merged.h2c ?? false,
+    upload: resolveUploadConfig(merged),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
-import type { Server, Socket } from 'node:net';
+import { Server as NetServer, type Server, type Socket } from 'node:net';
 import { ScriptPool } from './cgi/pool.js';
 import { reloadRoutes, resolveConfig, type Config, type ServeOptions } from './config.js';
 import { newContext, type RequestContext } from './context.js';
@@ -331,17 +331,26 @@ function endKeepAlive(state: StopState, phase: 'draining' | 'closing'): void {
  * connections closed), let in-flight requests and running scripts finish
  * for up to `graceMs`, then kill the scripts' process groups and cut what
  * remains. Resolves when everything is closed.
+ *
+ * `letIdleExpire` (behind a balancer, after a drain): idle connections are
+ * not closed by the server but left to the peer, or to the keep-alive
+ * timeout (5 s). A balancer may be writing a request on an idle pooled
+ * connection at the very moment the server would close it, and nginx never
+ * resends a POST; its upstream `keepalive_timeout` (below 5 s) makes it
+ * close them first.
  */
-export async function closeGracefully(server: Server, graceMs: number): Promise<void> {
+export async function closeGracefully(server: Server, graceMs: number, { letIdleExpire = false } = {}): Promise<void> {
   const scripts = pools.get(server);
   const state = stopStates.get(server);
   if (state) endKeepAlive(state, 'closing');
   // Queued webhook jobs never start now; running ones get the grace period like scripts.
   scripts?.jobs.stop();
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   const control = controlOf(server)!;
-  control.closeIdle();
-  const idleTimer = setInterval(() => control.closeIdle(), 100);
+  // node:http's close() also closes idle connections; net's only stops listening.
+  const close = letIdleExpire ? NetServer.prototype.close : server.close;
+  const closed = new Promise<void>((resolve) => close.call(server, () => resolve()));
+  if (!letIdleExpire) control.closeIdle();
+  const idleTimer = letIdleExpire ? undefined : setInterval(() => control.closeIdle(), 100);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
   const outcome = await Promise.race([Promise.all([closed, scripts?.idle()]), deadline]);

@@ -7,7 +7,8 @@
  *    balancer's check interval), so the balancer takes this instance out of
  *    rotation while it still answers; keep-alive connections get
  *    `Connection: close` on their next response from now on;
- * 2. stop listening; idle connections are closed;
+ * 2. stop listening; idle connections are closed (after a drain, left to
+ *    the balancer or the keep-alive timeout, so none closes under a request);
  * 3. in-flight requests and scripts finish, for up to `graceMs`
  *    (--shutdown-grace), after which scripts are killed and connections cut;
  * 4. the caller exits 0 (signals.ts).
@@ -38,5 +39,6 @@ export async function stopGracefully(server: Server, plan: StopPlan): Promise<vo
   // the listener to systemd, which keeps the queue for the next instance).
   await afterPoll();
   for (const listener of plan.listeners ?? []) listener.close();
-  await closeGracefully(server, plan.graceMs);
+  // After a drain, idle connections are the balancer's to close (see closeGracefully).
+  await closeGracefully(server, plan.graceMs, { letIdleExpire: (plan.drainDelayMs ?? 0) > 0 });
 }

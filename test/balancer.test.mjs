@@ -254,6 +254,9 @@ function nginxConfig(work, front, ports) {
   return deployConfig('nginx.conf', front, ports)
     .replace(/^pid .*;$/m, `pid ${join(work, 'nginx.pid')};`)
     .replace(/^worker_processes auto;$/m, 'worker_processes 1;\nuser root;')
+    // Shorter than the deploy file's 4 s, still below scriptserve's 5 s keep-alive timeout: nginx closes
+    // idle pooled connections first (what the file's comment explains), and a stopping instance is not kept waiting.
+    .replace(/keepalive_timeout 4s;/, 'keepalive_timeout 1s;')
     .replace(/^http \{$/m, `http {\n${temp}`);
 }
 
