@@ -122,6 +122,20 @@ export function encodeBuffer(coding: Coding, body: Buffer, quality = CACHED_BROT
   });
 }
 
+const encodedBodies = new WeakMap<Buffer, Partial<Record<Coding, Promise<Buffer>>>>();
+
+/**
+ * A whole body in a coding, compressed once and remembered for as long as
+ * the body itself lives: a listing or `404.html` held by the file cache is
+ * compressed on its first request only; a body built per request is
+ * compressed per request and forgotten with it.
+ */
+export function encodeOnce(coding: Coding, body: Buffer): Promise<Buffer> {
+  let byCoding = encodedBodies.get(body);
+  if (!byCoding) encodedBodies.set(body, (byCoding = {}));
+  return (byCoding[coding] ??= encodeBuffer(coding, body));
+}
+
 /** Add `Accept-Encoding` to a Vary field value (absent, a list, or `*`). */
 export function varyWithAcceptEncoding(current: string | undefined): string {
   if (current === undefined || current.trim() === '') return 'Accept-Encoding';

@@ -179,7 +179,7 @@ export class RequestPipeline {
       case 'not-found-page':
         if (next) return next();
         this.config.responseHeaders?.servedFile(res, NOT_FOUND_PAGE);
-        return sendNotFoundPage(req, res, target.file, this.config.log !== undefined);
+        return sendNotFoundPage(req, res, target.file, this.config.log !== undefined, this.config.compress);
       case 'redirect':
         return answerRedirect(res, target.location, method);
       case 'other-method':
@@ -247,7 +247,7 @@ async function serveListing(ctx: RequestContext, target: Target & { kind: 'direc
   const view = parseListingQuery(queryOf(ctx.url));
   if (view.download === 'tar' && config.archives) return sendArchive(ctx, target.fsPath, target.segments);
   const json = await wantsJson(req);
-  sendListing(req, res, await target.body(json, view), json, listingCsp(listingExtras(config, target.fsPath)));
+  await sendListing(req, res, await target.body(json, view), json, listingCsp(listingExtras(config, target.fsPath)), config.compress);
 }
 
 /** A file or directory asked for with another method than GET or HEAD. */

@@ -515,3 +515,64 @@ describe('Chromium reads a script streaming through compression', { skip: needPr
     }
   });
 });
+
+describe('listings and 404.html are compressed like files', () => {
+  let root;
+  let srv;
+  const many = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`dir/entry-with-a-longish-name-${i}.txt`, 'x']));
+  before(async () => {
+    root = tempDir('scriptserve-compress-pages-');
+    writeTree(root, { ...many, 'one/a.txt': 'a', '404.html': `<!doctype html><title>missing</title><p>${'Not here. '.repeat(300)}</p>` });
+    srv = await startServer({ root });
+  });
+  after(async () => {
+    await srv?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test('a listing over 1 KiB: gzip and Brotli by Accept-Encoding, HEAD with the same length, identity without the header', async () => {
+    const plain = await get(srv.port, '/dir/');
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.ok(plain.body.length > 1024);
+    assert.match(plain.headers.vary, /Accept-Encoding/);
+    for (const [coding, decode] of [['gzip', gunzip], ['br', unbrotli]]) {
+      const res = await get(srv.port, '/dir/', { 'Accept-Encoding': coding });
+      assert.equal(res.headers['content-encoding'], coding);
+      assert.equal(Number(res.headers['content-length']), res.body.length);
+      assert.equal(decode(res.body), plain.body.toString());
+      const head = await get(srv.port, '/dir/', { 'Accept-Encoding': coding }, 'HEAD');
+      assert.equal(head.headers['content-length'], res.headers['content-length']);
+      assert.equal(head.headers['content-encoding'], coding);
+    }
+    const json = await get(srv.port, '/dir/', { 'Accept-Encoding': 'gzip', Accept: 'application/json' });
+    assert.equal(json.headers['content-encoding'], 'gzip');
+    assert.equal(JSON.parse(gunzip(json.body)).entries.length, 60);
+  });
+
+  test('a listing of 1 KiB or less is sent as it is, still with Vary', async () => {
+    const res = await get(srv.port, '/one/', { 'Accept-Encoding': 'gzip, br', Accept: 'application/json' });
+    assert.equal(res.headers['content-encoding'], undefined);
+    assert.match(res.headers.vary, /Accept-Encoding/);
+  });
+
+  test('404.html: compressed, status 404, decoded bytes are the page', async () => {
+    const res = await get(srv.port, '/missing', { 'Accept-Encoding': 'br', Accept: 'text/html' });
+    assert.equal(res.status, 404);
+    assert.equal(res.headers['content-encoding'], 'br');
+    assert.match(unbrotli(res.body), /Not here\./);
+    const plain = await get(srv.port, '/missing', { Accept: 'text/html' });
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.equal(unbrotli(res.body), plain.body.toString());
+  });
+
+  test('--no-compress: listings as they are, no Vary: Accept-Encoding', async () => {
+    const off = await startServer({ root, compress: false });
+    try {
+      const res = await get(off.port, '/dir/', { 'Accept-Encoding': 'gzip' });
+      assert.equal(res.headers['content-encoding'], undefined);
+      assert.doesNotMatch(res.headers.vary ?? '', /Accept-Encoding/);
+    } finally {
+      await off.close();
+    }
+  });
+});

@@ -190,9 +190,9 @@ describe('cross-origin: the answers an origin may read', () => {
         assert.equal(none.headers['access-control-allow-origin'], undefined, path);
         assert.match(none.headers.vary, /\bOrigin\b/, path);
       }
-      // The listing's own Vary: Accept is kept beside Origin.
+      // The listing's own Vary (Accept, and Accept-Encoding since listings are compressed) is kept beside Origin.
       const listing = await request(s.port, '/dir/');
-      assert.equal(listing.headers.vary, 'Accept, Origin');
+      assert.equal(listing.headers.vary, 'Accept, Accept-Encoding, Origin');
     } finally {
       await s.close();
     }
