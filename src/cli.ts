@@ -169,6 +169,11 @@ async function main(argv: readonly string[]): Promise<void> {
         `scriptserve: warning: scripts are enabled without --auth and the server is reachable from the network on ${host}; anyone who can reach it can run them.\n`,
       );
     }
+    if (!isLoopback(host) && config.upload && !config.access.users) {
+      process.stderr.write(
+        `scriptserve: warning: uploads are enabled without --auth and the server is reachable from the network on ${host}; anyone who can reach it can write files into ${config.root}.\n`,
+      );
+    }
   };
   const graceS = opts.shutdownGrace ?? DEFAULT_SHUTDOWN_GRACE_S;
   const drainS = opts.drainDelay ?? 0;

@@ -26,6 +26,7 @@ import { HeaderConfigError, ResponseHeaders } from './response-headers.js';
 import { RuleConfigError, UrlRules } from './rewrite.js';
 import { hasHookKeys, resolveHook, type Hook } from './webhook/hook.js';
 import { loadTls, tlsSourceOf, type TlsMaterial, type TlsSource } from './transport/tls.js';
+import { resolveUploadConfig, type UploadConfig } from './upload/config.js';
 
 export { ConfigError } from './option-spec.js';
 export {
@@ -104,6 +105,8 @@ export interface Config {
   readonly fileCache: boolean;
   /** Inject the live-reload script into HTML files and serve its endpoints (live-reload/). */
   readonly liveReload: boolean;
+  /** Content codings for files and script output (compress.ts). */
+  readonly compress: boolean;
   readonly warmPython: boolean;
   readonly warmPreload: readonly string[];
   /** Absolute argv of the warm fork server's interpreter; null when warm mode is off. */
@@ -133,6 +136,8 @@ export interface Config {
   readonly http2: boolean;
   /** Without TLS, also accept HTTP/2 with prior knowledge on the same port. */
   readonly h2c: boolean;
+  /** Uploads (src/upload/): null when off. */
+  readonly upload: UploadConfig | null;
 }
 
 export const DEFAULT_CGI_DIRS = ['/cgi-bin/', '/htbin/'];
@@ -177,6 +182,8 @@ export function resolveConfig(options: ServeOptions = {}, listen: { host?: strin
   const tls = resolveTls(merged, listen.host);
   // A key (or its password) kept inside the served folder is never served as a file.
   addTlsFiles(hidden, tls, root);
+  // The htpasswd file is configuration too: its hashes are never served, and an upload never replaces it.
+  if (options.authFile) addIfInside(hidden, resolve(options.authFile), root);
 
   return {
     root,
@@ -205,6 +212,7 @@ export function resolveConfig(options: ServeOptions = {}, listen: { host?: strin
     access: resolveAccess(options, merged, crossOrigin),
     fileCache: merged.fileCache ?? true,
     liveReload: merged.liveReload ?? false,
+    compress: merged.compress ?? true,
     warmPython: merged.warmPython ?? false,
     warmPreload: resolveWarmPreload(merged.warmPreload ?? DEFAULT_WARM_PRELOAD),
     warmInterpreter: merged.warmPython ? testedWarmInterpreter(resolveWarmInterpreter(merged.warmInterpreter, interpreters), root, merged.passEnv ?? []) : null,
@@ -219,6 +227,7 @@ export function resolveConfig(options: ServeOptions = {}, listen: { host?: strin
     tls,
     http2: merged.http2 ?? true,
     h2c: merged.h2c ?? false,
+    upload: resolveUploadConfig(merged),
   };
 }
 

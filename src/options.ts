@@ -275,6 +275,51 @@ export const OPTIONS = {
     kind: BOOLEAN, scope: 'cli', flag: 'open',
     help: 'open the served URL in the default browser (xdg-open, open or start) once listening (default: off)',
   },
+  /**
+   * Compress responses (gzip, Brotli) for clients that accept it: files of
+   * compressible types over 1 KiB, precompressed `file.br`/`file.gz` copies,
+   * and script output. Default true.
+   */
+  compress: {
+    kind: BOOLEAN, flag: 'compress',
+    help: 'gzip or Brotli text, JSON, JavaScript, SVG, XML and WASM over 1 KiB, serve file.br/file.gz copies, compress script output, for clients that accept it (the default)',
+    no: 'send every file and script output as it is, without content coding',
+  },
+  /** Accept uploads (multipart POST to a folder, PUT of a file) into every folder under the root. Default false. */
+  upload: {
+    kind: BOOLEAN, flag: 'upload',
+    help: 'accept uploads into every folder: multipart/form-data POST to a folder, PUT of a file (default: off)',
+  },
+  /** URL paths of the folders (and their subfolders) that accept uploads; implies {@link upload}. Default none. */
+  uploadDirs: {
+    kind: STRINGS, flag: 'upload-dir', arg: 'path', repeat: true,
+    help: 'accept uploads only into this folder and its subfolders, repeatable; implies --upload (default: every folder)',
+  },
+  /** What an upload does to a name that exists: 409 (`error`), store `name (1).ext` (`rename`), or replace it atomically (`overwrite`). Default `error`. */
+  onConflict: {
+    kind: choice('error', 'rename', 'overwrite'), flag: 'on-conflict', arg: 'policy',
+    help: 'when an uploaded name exists: answer 409, store "name (1).ext", or replace it (choices: error, rename, overwrite; default: error)',
+  },
+  /** Let uploads create missing folders (folder uploads from a browser; PUT to a new path). Default false. */
+  uploadMkdir: {
+    kind: BOOLEAN, flag: 'upload-mkdir',
+    help: 'let uploads create missing folders: folder uploads from a browser, PUT to a new path (default: off, 409)',
+  },
+  /** Largest upload request body, in bytes. Default 1 GiB. */
+  maxUpload: {
+    kind: NUMBER, flag: 'max-upload', arg: 'bytes', parse: parseBytes,
+    help: 'largest upload request, e.g. 500M; more is 413 and the connection is closed (default: 1G)',
+  },
+  /** Most files in one upload request. Default 1000. */
+  maxUploadFiles: {
+    kind: NUMBER, flag: 'max-upload-files', arg: 'n', parse: parseCount,
+    help: 'most files in one upload request; more is 413 (default: 1000)',
+  },
+  /** Upload requests served at once; more get 503 with Retry-After. Default 16. */
+  maxUploads: {
+    kind: NUMBER, flag: 'max-uploads', arg: 'n', parse: parseCount,
+    help: 'upload requests served at once; more get 503 with Retry-After (default: 16)',
+  },
   /** Command line only: no access log on stdout (the library's is {@link log}). Default false. */
   quiet: {
     kind: BOOLEAN, scope: 'cli', flag: 'quiet', short: 'q',

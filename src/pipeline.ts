@@ -23,6 +23,8 @@ import { sendNotFoundPage } from './static/not-found-page.js';
 import { serveFile } from './static/serve-file.js';
 import { checkAuthority } from './transport/http2-request.js';
 import { JOBS_PATH } from './webhook/jobs.js';
+import { Uploads } from './upload/handler.js';
+import { uploadMethods } from './upload/place.js';
 
 /** connect/express's `next`: the request is the next handler's to answer. */
 export type Next = (err?: unknown) => void;
@@ -59,6 +61,8 @@ export class RequestPipeline {
   private readonly lookup: Lookup;
   /** Paths cleanUrls never redirects: script directories and this config's command routes. */
   private readonly exempt = (path: RequestPath): boolean => isScriptOrRoutePath(this.config, path);
+  /** Uploads (src/upload/), when on: PUT and POST pass through its hook after resolving. */
+  private readonly uploads: Uploads | null;
 
   constructor(
     private readonly config: Config,
@@ -69,6 +73,7 @@ export class RequestPipeline {
   ) {
     this.authenticate = config.access.users ? createAuthenticator(config.access.users) : null;
     this.lookup = new Lookup(config, resolver, config.urlRules, config.lookup);
+    this.uploads = config.upload ? new Uploads(config) : null;
   }
 
   /**
@@ -149,6 +154,9 @@ export class RequestPipeline {
     const redirect = this.config.urlRules?.hasRedirects ? this.config.urlRules.redirectFor(ctx.url, method, this.exempt) : null;
     if (redirect) return this.answerRuleRedirect(res, redirect, method);
     const target = this.lookup.resolve(ctx.url, method, req);
+    if (this.uploads !== null && (method === 'PUT' || method === 'POST')) {
+      return this.uploads.take(ctx, method, target, async () => this.dispatch(ctx, await target, method, next));
+    }
     if (target instanceof Promise) return target.then((t) => this.dispatch(ctx, t, method, next));
     return this.dispatch(ctx, target, method, next);
   }
@@ -174,7 +182,7 @@ export class RequestPipeline {
       case 'not-found-page':
         if (next) return next();
         this.config.responseHeaders?.servedFile(res, NOT_FOUND_PAGE);
-        return sendNotFoundPage(req, res, target.file, this.config.log !== undefined);
+        return sendNotFoundPage(req, res, target.file, this.config.log !== undefined, this.config.compress);
       case 'redirect':
         return answerRedirect(res, target.location, method);
       case 'other-method':
@@ -242,7 +250,7 @@ async function serveListing(ctx: RequestContext, target: Target & { kind: 'direc
   const view = parseListingQuery(queryOf(ctx.url));
   if (view.download === 'tar' && config.archives) return sendArchive(ctx, target.fsPath, target.segments);
   const json = await wantsJson(req);
-  sendListing(req, res, await target.body(json, view), json, listingCsp(listingExtras(config, target.fsPath)));
+  await sendListing(req, res, await target.body(json, view), json, listingCsp(listingExtras(config, target.fsPath)), config.compress);
 }
 
 /** A file or directory asked for with another method than GET or HEAD. */
@@ -258,7 +266,8 @@ function refuseMethod(res: ServerResponse, method: string, next: Next | undefine
  * request would reach. Command routes own their path for every method (the
  * resolver's `route-method` target carries their Allow list), so routes
  * covering the path give their methods (ANY: every method); a CGI script
- * takes every method; files, directories and misses are GET, HEAD, OPTIONS.
+ * takes every method; files, directories and misses are GET, HEAD, OPTIONS,
+ * plus POST and PUT where uploads are allowed.
  */
 function allowedMethods(config: Config, url: string, target: LookupTarget | null): string {
   if (target?.kind === 'route-method') return target.allow;
@@ -278,6 +287,7 @@ function allowedMethods(config: Config, url: string, target: LookupTarget | null
   if (methods.size === 0) {
     if (target?.kind === 'script') return SCRIPT_METHODS.join(', ');
     methods.add('GET').add('HEAD');
+    for (const method of uploadMethods(config.upload, path.segments)) methods.add(method);
   }
   methods.add('OPTIONS');
   const order = (m: string): number => (SCRIPT_METHODS.includes(m) ? SCRIPT_METHODS.indexOf(m) : SCRIPT_METHODS.length);

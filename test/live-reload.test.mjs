@@ -5,6 +5,7 @@
 // ending when a graceful stop begins. The browser side: live-reload-browser.test.mjs.
 import assert from 'node:assert/strict';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -131,6 +132,12 @@ for (const fileCache of [true, false]) {
       const plainTag = res.headers.etag.replace('-lr"', '"');
       assert.equal((await request(srv.port, '/', { headers: { 'If-None-Match': plainTag } })).status, 200);
       assert.equal((await request(srv.port, '/', { headers: { 'If-Match': plainTag } })).status, 412);
+      // A precompressed copy of the file lacks the tag: never served for the page, whatever the client accepts.
+      writeFileSync(join(root, 'index.html.gz'), gzipSync(PAGE));
+      const gz = await request(srv.port, '/', { headers: { 'Accept-Encoding': 'gzip, br' } });
+      assert.equal(gz.headers['content-encoding'], undefined);
+      assert.equal(gz.body.toString(), res.body.toString());
+      rmSync(join(root, 'index.html.gz'));
       const fragment = await request(srv.port, '/deep/er/page.html');
       assert.equal(fragment.body.toString(), '<p>no body tags at all</p>' + TAG);
     });

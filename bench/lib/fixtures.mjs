@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, openSync, closeSync, ftruncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
 
 /** Debian's interpreter, named in every Python script's shebang. */
@@ -14,6 +15,24 @@ export const BODY_16 = Buffer.from('0123456789abcde\n');
 /** The 64 KiB POST body echoed back by echo.py. */
 export const BODY_64K = Buffer.from('0123456789abcdef'.repeat(4096));
 export const LISTING_ENTRIES = 200;
+
+/**
+ * Deterministic text that compresses like prose or source (about 4:1 with
+ * Brotli), not like a repeated line: words drawn by a hash from a small vocabulary.
+ */
+function text(size, seed) {
+  const words = 'the of and to in is that for it as was with be by on not he this are or his from at which but have an they you were'.split(' ');
+  let out = '';
+  let block = createHash('sha256').update(seed).digest();
+  let line = 0;
+  while (out.length < size) {
+    let sentence = `${String(++line).padStart(5, '0')}`;
+    for (let i = 0; i < 12; i++) sentence += ' ' + words[block[i] % words.length];
+    out += sentence + '\n';
+    block = createHash('sha256').update(block).digest();
+  }
+  return Buffer.from(out.slice(0, size));
+}
 
 /** Deterministic bytes, so every run serves the same content. */
 function bytes(size, seed) {
@@ -67,6 +86,19 @@ export function createFixtures({ workdir, bigMiB }) {
   mkdirSync(join(root, 'list'), { recursive: true });
   const files = { '1k.bin': bytes(1024, '1k'), '100k.bin': bytes(100 * 1024, '100k'), '10m.bin': bytes(10 << 20, '10m') };
   for (const [name, data] of Object.entries(files)) writeFileSync(join(root, name), data, { mode: 0o644 });
+  // Compression (issue 18): a text file scriptserve compresses itself (no copies beside it), and the
+  // same file with precompressed .br/.gz copies in a root of its own, for sirv, which serves copies only.
+  const text100k = text(100 * 1024, 'text-100k');
+  const precompressedRoot = join(work, 'root-precompressed');
+  for (const dir of [root, precompressedRoot]) {
+    mkdirSync(join(dir, 'text'), { recursive: true });
+    writeFileSync(join(dir, 'text', '100k.txt'), text100k, { mode: 0o644 });
+    chmodSync(join(dir, 'text'), 0o755);
+  }
+  chmodSync(precompressedRoot, 0o755);
+  writeFileSync(join(precompressedRoot, 'text', '100k.txt.gz'), gzipSync(text100k, { level: 9 }), { mode: 0o644 });
+  writeFileSync(join(precompressedRoot, 'text', '100k.txt.br'), brotliCompressSync(text100k, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }), { mode: 0o644 });
+  files['text/100k.txt'] = text100k;
   const names = [];
   for (let i = 0; i < LISTING_ENTRIES; i++) {
     const name = `entry-${String(i).padStart(3, '0')}.txt`;
@@ -83,6 +115,7 @@ export function createFixtures({ workdir, bigMiB }) {
   return {
     work,
     root,
+    precompressedRoot,
     files,
     listingNames: names,
     expected: {

@@ -129,6 +129,9 @@ function targets(results) {
   cmp('64 KiB echo: scriptserve ÷ python echo spawn floor', ss('echo-64k'), b('echo-64k', 'floor'), 0.9);
   cmp('64 KiB echo: scriptserve ÷ python --cgi', ss('echo-64k'), b('echo-64k', 'python'), 1.5);
   cmp('Command route ÷ the same /bin/sh work as CGI (within noise)', ss('route'), ss('cgi-sh'), 0.9);
+  cmp('Issue 18: compressed 100 KiB text (cached) ÷ its uncompressed GET (same process, measured alternately)', ss('compress-100k'), ss('compress-100k-identity'), 0.9);
+  const rSirvBr = ss('compress-100k') / b('compress-100k', 'sirv-precompressed');
+  add("Issue 18: compressed 100 KiB text: scriptserve (compressed once, cached) ÷ sirv-cli's precompressed copy (context)", Number.isFinite(rSirvBr) ? `${ratioText(rSirvBr)}×` : 'not measured', '–', null);
   // Issue 18: TLS may cost at most 1.5× plain per request on HTTP/1.1 keep-alive, i.e. a rate ≥ 1/1.5 of plain HTTP's.
   cmp('Issue 18: GET 1 KiB over TLS, HTTP/1.1 keep-alive ÷ plain HTTP', b('get-1k', 'scriptserve-tls'), ss('get-1k'), 0.67);
   const h2 = b('get-1k', 'scriptserve-h2') / ss('get-1k');

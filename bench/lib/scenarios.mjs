@@ -1,5 +1,6 @@
 // What is measured, and the check each server must pass before it is.
 import { join } from 'node:path';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { BODY_16, BODY_64K } from './fixtures.mjs';
 import { request } from './proc.mjs';
 
@@ -26,6 +27,14 @@ export function scenarios(fx) {
       // same scriptserve process right after each 304 run, so machine drift between
       // scenarios minutes apart does not decide the ratio.
       paired: { id: '304-get', label: 'scriptserve, plain GET of the same file (measured right after its 304 run)', request: get('/1k.bin'), expect: { status: 200, body: fx.files['1k.bin'] } },
+    },
+    {
+      id: 'compress-100k',
+      title: 'GET a 100 KiB text file compressed (Accept-Encoding: br, gzip): scriptserve compresses once and caches, sirv sends its precompressed copy',
+      request: { method: 'GET', path: '/text/100k.txt', headers: { 'Accept-Encoding': 'br, gzip' } },
+      expect: { status: 200, decoded: fx.files['text/100k.txt'] },
+      // The target compares the compressed rate with the uncompressed rate of the same file on the same process.
+      paired: { id: 'compress-100k-identity', label: 'scriptserve, the same file uncompressed (no Accept-Encoding; measured right after)', request: get('/text/100k.txt'), expect: { status: 200, body: fx.files['text/100k.txt'] } },
     },
     {
       id: 'cgi-sh',
@@ -61,6 +70,12 @@ export function scenarios(fx) {
 
 function verify(res, expect) {
   if (res.status !== expect.status) return `status ${res.status}, expected ${expect.status}`;
+  if (expect.decoded) {
+    const coding = res.headers['content-encoding'];
+    if (coding !== 'br' && coding !== 'gzip') return `not compressed (Content-Encoding: ${coding ?? 'none'})`;
+    const decoded = coding === 'br' ? brotliDecompressSync(res.body) : gunzipSync(res.body);
+    if (!decoded.equals(expect.decoded)) return `decoded body differs (${decoded.length} bytes, expected ${expect.decoded.length})`;
+  }
   if (expect.body && !res.body.equals(expect.body)) {
     return `body differs (${res.size} bytes, expected ${expect.body.length}): ${JSON.stringify(res.body.subarray(0, 60).toString('latin1'))}`;
   }

@@ -69,7 +69,7 @@ export function serverDefinitions() {
     {
       id: 'scriptserve',
       label: 'scriptserve',
-      scenarios: [...STATIC, ...CGI, 'route'],
+      scenarios: [...STATIC, ...CGI, 'route', 'compress-100k'],
       argv: (port, fx) => [
         process.execPath, SCRIPTSERVE_CLI, '-q', '-b', '127.0.0.1', '-p', String(port), '-d', fx.root,
         '--route', 'POST /hello=/bin/sh route.sh',
@@ -124,6 +124,15 @@ export function serverDefinitions() {
       label: 'sirv-cli',
       scenarios: STATIC.filter((s) => s !== 'listing'),
       argv: (port, fx) => [process.execPath, binOf('sirv-cli', 'sirv'), fx.root, '--quiet', '--etag', '--host', '127.0.0.1', '--port', String(port)],
+    },
+    {
+      // Issue 18: sirv compresses nothing itself; it sends the .br/.gz copies it finds (--gzip and --brotli are its defaults).
+      id: 'sirv-precompressed',
+      label: 'sirv-cli --brotli --gzip (precompressed copies)',
+      scenarios: ['compress-100k'],
+      argv: (port, fx) => [
+        process.execPath, binOf('sirv-cli', 'sirv'), fx.precompressedRoot, '--quiet', '--etag', '--brotli', '--gzip', '--host', '127.0.0.1', '--port', String(port),
+      ],
     },
     {
       id: 'http-server',

@@ -1,12 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { HttpError } from '../errors.js';
 import { formatMessage, type ScriptOutcome } from '../log.js';
 import type { RequestPath } from '../request-path.js';
 import type { ScriptTarget } from '../resolve.js';
 import type { RequestContext } from '../context.js';
 import { SERVER_SOFTWARE } from '../version.js';
+import { encodeBuffer, STREAM_BROTLI_QUALITY } from '../compress.js';
 import { NO_BODY, prepareBody, type RequestBody } from './body.js';
+import { chooseOutputCoding, encodingSink } from './encode-output.js';
 import { buildCgiEnv, type CgiRequest } from './env.js';
 import { parseNphHead } from './nph.js';
 import { CgiHeadParser, CgiOutputError, checkBodyType, needsType, type CgiHead } from './parse.js';
@@ -284,7 +286,8 @@ async function relayCgi(ctx: RequestContext, script: RunningScript): Promise<Loc
     endEmpty(ctx, declared);
     return undefined;
   }
-  await relayBody(ctx, script, rest, declared);
+  const coding = chooseOutputCoding(ctx, declared);
+  await relayBody(ctx, script, rest, declared, false, coding === null || ctx.req.method === 'HEAD' ? null : encodingSink(ctx, coding));
   return undefined;
 }
 
@@ -351,9 +354,12 @@ function relayBody(
   first: Buffer,
   declared: number | null,
   endOnlyOnSuccess = false,
+  encoder: Writable | null = null,
 ): Promise<void> {
   const { req, res } = ctx;
   const stdout = script.stdout;
+  // The body goes to the response, or through an encoder into it (encode-output.ts).
+  const out: Writable = encoder ?? res;
   if (req.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304) {
     stdout.resume();
     res.end();
@@ -368,11 +374,11 @@ function relayBody(
       stdout.off('data', write);
       const short = declared !== null && (ctx.bytes ?? 0) < declared;
       if (short || script.stopReason === 'timeout' || script.stopReason === 'error') res.destroy();
-      else if (!endOnlyOnSuccess) res.end();
+      else if (!endOnlyOnSuccess) out.end();
       else {
         // The status (200) promised success: a failure now must not look like a complete answer.
         void script.exited.then((o) => {
-          if (o.exit === 0 && script.stopReason === null) res.end();
+          if (o.exit === 0 && script.stopReason === null) out.end();
           else res.destroy();
           resolve();
         });
@@ -384,13 +390,13 @@ function relayBody(
       let piece = chunk;
       if (declared !== null && ctx.bytes! + piece.length > declared) piece = piece.subarray(0, declared - ctx.bytes!);
       ctx.bytes! += piece.length;
-      if (piece.length > 0 && !res.write(piece)) stdout.pause();
+      if (piece.length > 0 && !out.write(piece)) stdout.pause();
       if (declared !== null && ctx.bytes === declared) {
         stdout.resume();
         finish();
       }
     };
-    res.on('drain', () => stdout.resume());
+    out.on('drain', () => stdout.resume());
     res.once('close', finish);
     stdout.once('end', finish);
     stdout.once('close', finish);
@@ -495,10 +501,13 @@ async function relayStdoutRoute(ctx: RequestContext, script: RunningScript, rout
     const outcome = await script.exited;
     if (script.stopReason === 'timeout') throw new HttpError(504, { logMessage: 'command timed out' });
     if (outcome.exit !== 0) throw new HttpError(route.failureStatus, { logMessage: `command failed (${outcome.signal ?? 'exit ' + outcome.exit})`, headers: Object.fromEntries(route.headers) });
-    const body = Buffer.concat(held.chunks);
+    let body: Buffer = Buffer.concat(held.chunks);
     res.statusCode = route.successStatus;
     res.setHeader('Content-Type', contentType);
     if (!res.hasHeader('x-content-type-options')) res.setHeader('X-Content-Type-Options', 'nosniff');
+    const coding = chooseOutputCoding(ctx, body.length);
+    // Held whole, so encoded whole: the encoded length is known and sent.
+    if (coding !== null) body = await encodeBuffer(coding, body, STREAM_BROTLI_QUALITY);
     res.setHeader('Content-Length', body.length);
     ctx.bytes = ctx.req.method === 'HEAD' ? 0 : body.length;
     res.end(ctx.req.method === 'HEAD' ? undefined : body);
@@ -507,7 +516,8 @@ async function relayStdoutRoute(ctx: RequestContext, script: RunningScript, rout
   res.statusCode = route.successStatus;
   res.setHeader('Content-Type', contentType);
   if (!res.hasHeader('x-content-type-options')) res.setHeader('X-Content-Type-Options', 'nosniff');
-  await relayBody(ctx, script, Buffer.concat(held.chunks), null, true);
+  const coding = chooseOutputCoding(ctx, null);
+  await relayBody(ctx, script, Buffer.concat(held.chunks), null, true, coding === null || ctx.req.method === 'HEAD' ? null : encodingSink(ctx, coding));
 }
 
 /** Collect stdout until the process ends (exited: true) or the commit threshold passes (exited: false). */

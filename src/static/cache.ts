@@ -12,6 +12,8 @@ export const MAX_CACHED_BYTES = 64 * 1024 * 1024;
 export const MAX_CACHE_ENTRIES = 8192;
 /** Most directories watched; past this, nothing new is cached. */
 export const MAX_WATCHED_DIRS = 4096;
+/** The names of precompressed copies, whose changes also drop the file they are a copy of. */
+const PRECOMPRESSED = /.\.(?:br|gz)$/;
 
 /**
  * What a request path resolved to, while nothing on disk has changed. `S` is
@@ -59,6 +61,8 @@ export class StaticCache<S = unknown> {
   /** The keys cached for each file-system path, so an event about one name finds its entries without a scan. */
   private readonly byPath = new Map<string, Set<string>>();
   private readonly watchers = new Map<string, FSWatcher>();
+  /** Memory a cached file's derived bodies (compressed forms, static/encoding.ts) took after it was cached. */
+  private readonly derivedBytes = new WeakMap<FileInfo, number>();
   private bytes = 0;
   private closed = false;
   /** Bumped by every file-system event. */
@@ -111,6 +115,16 @@ export class StaticCache<S = unknown> {
     if (!keys) this.byPath.set(entry.fsPath, (keys = new Set()));
     keys.add(key);
     this.account(entry, +1);
+    if (entry.kind === 'file' && entry.file.body) entry.file.retain = (bytes) => this.retainDerived(key, entry, bytes);
+    this.evict();
+    return true;
+  }
+
+  /** A cached file keeps `bytes` more (a compressed body), within the budget, while it is still the entry for key. */
+  private retainDerived(key: string, entry: CacheEntry<S> & { kind: 'file' }, bytes: number): boolean {
+    if (this.closed || !this.holds(key, entry)) return false;
+    this.derivedBytes.set(entry.file, (this.derivedBytes.get(entry.file) ?? 0) + bytes);
+    this.bytes += bytes;
     this.evict();
     return true;
   }
@@ -160,6 +174,8 @@ export class StaticCache<S = unknown> {
     this.generation++;
     const prefix = name === null ? dir : dir + sep + name;
     const parent = dirname(dir);
+    // A precompressed copy (`app.js.gz`, static/encoding.ts) appearing, changing or going changes how `app.js` is served.
+    if (name !== null && PRECOMPRESSED.test(name)) this.drop(prefix.slice(0, -3), (entry) => entry.kind === 'file');
     if (name !== null && !this.watchers.has(prefix)) {
       // The common event, a file written, created or removed: nothing can be
       // cached below an unwatched name, so its own entries and the listings of
@@ -206,7 +222,7 @@ export class StaticCache<S = unknown> {
   }
 
   private account(entry: CacheEntry<S>, sign: 1 | -1): void {
-    if (entry.kind === 'file' && entry.file.body) this.bytes += sign * entry.file.body.length;
+    if (entry.kind === 'file' && entry.file.body) this.bytes += sign * (entry.file.body.length + (this.derivedBytes.get(entry.file) ?? 0));
     if (entry.kind === 'listing') this.bytes += sign * ((entry.html?.length ?? 0) + (entry.json?.length ?? 0));
   }
 

@@ -2,6 +2,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sep } from 'node:path';
+import { chooseCoding, CODINGS, COMPRESS_MIN_BYTES, encodeOnce } from '../compress.js';
 import type { Config } from '../config.js';
 import { listingExtras } from './listing-extras.js';
 import { renderListingHtml } from './listing-page.js';
@@ -107,13 +108,17 @@ export async function listingBody(
  * hashes, no `'unsafe-inline'`) means a hostile file name or README can never
  * run script.
  */
-export function sendListing(req: IncomingMessage, res: ServerResponse, body: Buffer, json: boolean, csp: string): void {
+export async function sendListing(req: IncomingMessage, res: ServerResponse, body: Buffer, json: boolean, csp: string, compress: boolean): Promise<void> {
+  // Compressed like any HTML or JSON over 1 KiB (compress.ts); HEAD computes the same Content-Length as GET.
+  const coding = compress && body.length > COMPRESS_MIN_BYTES ? chooseCoding(req.headers['accept-encoding'], CODINGS) : null;
+  const sent = coding ? await encodeOnce(coding, body) : body;
   res.statusCode = 200;
   res.setHeader('Content-Type', json ? 'application/json; charset=utf-8' : 'text/html; charset=utf-8');
-  res.setHeader('Content-Length', body.length);
+  if (coding) res.setHeader('Content-Encoding', coding);
+  res.setHeader('Content-Length', sent.length);
   res.setHeader('Cache-Control', 'no-cache');
-  res.setHeader('Vary', 'Accept');
+  res.setHeader('Vary', compress ? 'Accept, Accept-Encoding' : 'Accept');
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Content-Security-Policy', json ? "default-src 'none'" : csp);
-  res.end(req.method === 'HEAD' ? undefined : body);
+  res.end(req.method === 'HEAD' ? undefined : sent);
 }

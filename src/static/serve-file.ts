@@ -7,9 +7,11 @@ import { extname } from 'node:path';
 import { pipeline } from 'node:stream';
 import { evaluatePreconditions } from '../conditional.js';
 import type { Config } from '../config.js';
+import { chooseCoding } from '../compress.js';
 import { HttpError } from '../errors.js';
 import { isInjectable, serveInjectedPage } from '../live-reload/page.js';
 import { sentBodyBytes } from '../log.js';
+import { findEncodings, serveEncoded, type FileEncodings } from './encoding.js';
 import { resolveRanges, type ByteRange } from './range.js';
 
 /**
@@ -65,6 +67,13 @@ export interface FileInfo {
   headers200?: string[];
   /** The same for a 304 (the 200's validators and cache headers, no Content-*). */
   headers304?: string[];
+  /** Its content codings (static/encoding.ts), looked for on first use when compression is on; null: identity only. */
+  encodings?: FileEncodings | null;
+  /**
+   * Set by the cache that holds this file: account `bytes` more memory to it
+   * (its compressed bodies). False when the file is no longer cached: keep nothing.
+   */
+  retain?: (bytes: number) => boolean;
 }
 
 /** FileInfo from a stat result; `body` when the content is already in hand. */
@@ -90,6 +99,18 @@ export function fileInfo(fsPath: string, stats: Stats, body: Buffer | null = nul
 export function serveFile(req: IncomingMessage, res: ServerResponse, config: Config, file: FileInfo): void | Promise<void> {
   // Live reload answers HTML pages itself: another representation, with its own validators, no ranges, no precompressed copy.
   if (config.liveReload && isInjectable(file)) return serveInjectedPage(req, res, config, file);
+  // Compression (static/encoding.ts): a file with no coding (the 1 KiB hot path) costs this one test once its codings are known.
+  if (config.compress && file.encodings !== null) {
+    if (file.encodings === undefined) {
+      return findEncodings(config, file).then((found) => {
+        file.encodings = found;
+        return serveFile(req, res, config, file);
+      });
+    }
+    // Ranges are served from the identity representation only.
+    const coding = req.headers.range === undefined ? chooseCoding(req.headers['accept-encoding'], file.encodings.offered) : null;
+    if (coding !== null) return serveEncoded(req, res, config, file, coding);
+  }
   const method = req.method === 'HEAD' ? 'HEAD' : 'GET';
   const verdict = evaluatePreconditions(method, req.headers, file);
   if (verdict === 'not-modified') {
@@ -114,6 +135,8 @@ function headers304(config: Config, file: FileInfo): string[] {
     'Last-Modified', file.lastModified,
     'Cache-Control', config.cacheControl,
     'X-Content-Type-Options', 'nosniff',
+    // The identity answer of a file that also has a coding varies with Accept-Encoding too.
+    ...(file.encodings ? ['Vary', 'Accept-Encoding'] : []),
   ]);
 }
 

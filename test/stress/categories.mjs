@@ -2,6 +2,7 @@
 // takes 'full' (npm run test:stress) or 'fast' (npm test) and resolves a Category.
 import { faultyScripts, overload, shutdown, slowClients, soak, vanishingClients } from './faults.mjs';
 import { headerAbuse, listingAndLog, pathFuzz, protocol, ranges, scriptPaths } from './hostile.mjs';
+import { uploads } from './uploads.mjs';
 
 export const CATEGORIES = [
   { id: 1, name: 'path fuzzing', run: pathFuzz },
@@ -16,4 +17,5 @@ export const CATEGORIES = [
   { id: 10, name: 'overload', run: overload },
   { id: 11, name: 'graceful shutdown', run: shutdown },
   { id: 12, name: 'soak', run: soak },
+  { id: 13, name: 'uploads', run: uploads },
 ];
