@@ -21,7 +21,11 @@
  * would break the message framing is a one-line configuration error.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import picomatch from 'picomatch';
+import type picomatch from 'picomatch';
+import { lazy } from './lazy.js';
+
+/** picomatch, loaded when the config file has header globs (lazy.ts). */
+const globMatcher = lazy<typeof picomatch>('picomatch');
 import { corsHeaders, isPreflight, type CorsPolicy } from './cors.js';
 
 /** One entry of the config file's `headers`: serve.json's shape. */
@@ -90,7 +94,7 @@ function compileRules(rules: readonly HeaderRuleOptions[]): HeaderRule[] {
     for (const [name, value] of headers) checkHeader(name, value, where);
     // Matched without the leading slash, so that `**/*.js` (and `/**/*.js`) match `/app.js`, as minimatch does in serve.
     const glob = rule.source.replace(/^\/+/, '');
-    const test = glob === '**' ? null : picomatch(glob, { dot: true });
+    const test = glob === '**' ? null : globMatcher()(glob, { dot: true });
     return { test, headers };
   });
 }

@@ -16,7 +16,11 @@
  * - a chain of rules stops after {@link MAX_RULE_STEPS} steps or when it
  *   comes back to a path it has seen: 508 Loop Detected, with a log line.
  */
-import { match, type MatchFunction } from 'path-to-regexp';
+import type { MatchFunction } from 'path-to-regexp';
+import { lazy } from './lazy.js';
+
+/** path-to-regexp, loaded when the config file has redirects or rewrites (lazy.ts). */
+const pathToRegexp = lazy<typeof import('path-to-regexp')>('path-to-regexp');
 import { HttpError } from './errors.js';
 import { encodePath, encodeSegment, parseRequestTarget, type RequestPath } from './request-path.js';
 
@@ -100,7 +104,7 @@ function compileRule(kind: 'redirects' | 'rewrites', rule: RedirectRuleOptions, 
   const translated = translateSource(rule.source);
   const names = new Set([...translated.matchAll(/[:*]([A-Za-z_$][\w$]*)/g)].map((m) => m[1]!));
   try {
-    test = match(translated, { decode: decodeURIComponent });
+    test = pathToRegexp().match(translated, { decode: decodeURIComponent });
   } catch (err) {
     throw new RuleConfigError(`${where}: invalid source ${JSON.stringify(rule.source)}: ${(err as Error).message.split('\n')[0]}`);
   }

@@ -3,11 +3,15 @@ import type { ServerResponse } from 'node:http';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { pack as tarPack, type Pack } from 'tar-stream';
+import type { Pack } from 'tar-stream';
+import { lazy } from '../lazy.js';
 import type { Config } from '../config.js';
 import type { RequestContext } from '../context.js';
 import { isInside, isServerCode } from '../server-code.js';
 import { compareNatural } from './listing-view.js';
+
+/** tar-stream, loaded by the first archive (lazy.ts). */
+const tarStream = lazy<typeof import('tar-stream')>('tar-stream');
 
 /**
  * `?download=tar`: a listed folder as a tar archive, streamed as it is
@@ -64,7 +68,7 @@ export async function sendArchive(ctx: RequestContext, fsPath: string, segments:
     res.end();
     return;
   }
-  const pack = tarPack();
+  const pack = tarStream().pack();
   // Failures are handled where they surface (the walk, the relay); an 'error' event must not also crash the process.
   pack.on('error', () => {});
   const walk: Walk = { config, pack, stopped: false };

@@ -23,7 +23,11 @@
  * - memory: MAX_SESSION_MEMORY_MB per session (nghttp2 refuses new streams
  *   past it).
  */
-import { constants, type Http2SecureServer, type Http2Server, type SecureServerOptions, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import type { Http2SecureServer, Http2Server, SecureServerOptions, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
+import { lazy } from '../lazy.js';
+
+/** node:http2's constants, loaded with the first HTTP/2 server (lazy.ts). */
+const http2 = lazy<typeof import('node:http2')>('node:http2');
 import type { Config } from '../config.js';
 import { formatMessage } from '../log.js';
 
@@ -97,7 +101,7 @@ function guardSession(session: ServerHttp2Session, config: Config): void {
     calmed = true;
     config.log?.(formatMessage('http2', `${session.socket?.remoteAddress ?? '-'}: ${why}; connection closed`, config.logFormat));
     // GOAWAY first (destroy's own GOAWAY says NO_ERROR), then close once it is written.
-    session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    session.goaway(http2().constants.NGHTTP2_ENHANCE_YOUR_CALM);
     setImmediate(() => session.destroy());
   };
   const ping = counter(MAX_CONTROL_PER_WINDOW);
@@ -114,7 +118,7 @@ function guardSession(session: ServerHttp2Session, config: Config): void {
       open--;
       // A stream that closed with an error code, or before its response was delivered, was reset
       // (whatever code the client's RST_STREAM carried), unless guardStream reset it for stalling.
-      const cut = (stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR) || !stream.writableFinished;
+      const cut = (stream.rstCode !== undefined && stream.rstCode !== http2().constants.NGHTTP2_NO_ERROR) || !stream.writableFinished;
       if (cut && !stalled.has(stream) && reset()) {
         calm('too many streams reset by the client (rapid reset)');
       }
@@ -142,7 +146,7 @@ function guardStream(stream: ServerHttp2Stream, timeoutMs: number): void {
     if (stream.destroyed) return;
     if (stream.writableLength > 0 || stream.state.remoteClose === 0) {
       stalled.add(stream);
-      stream.close(constants.NGHTTP2_CANCEL);
+      stream.close(http2().constants.NGHTTP2_CANCEL);
     } else {
       stream.setTimeout(timeoutMs, onTimeout);
     }

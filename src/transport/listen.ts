@@ -9,21 +9,24 @@
  * HTTP/2 sessions get their limits here (http2-guard.ts).
  */
 import { createServer as createHttpServer, Server as HttpServer, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import {
-  createSecureServer,
-  createServer as createH2cServer,
-  type Http2SecureServer,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
-  type Http2Server,
-  type ServerHttp2Session,
+import type { Server as HttpsServer } from 'node:https';
+import type {
+  Http2SecureServer,
+  Http2ServerRequest,
+  Http2ServerResponse,
+  Http2Server,
+  ServerHttp2Session,
 } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Config } from '../config.js';
 import { onReload } from '../signals.js';
+import { lazy } from '../lazy.js';
 import { guardSessions, HTTP2_OPTIONS } from './http2-guard.js';
 import { loadTls } from './tls.js';
+
+/** node:https and node:http2, loaded only by a server that uses them (lazy.ts): plain HTTP never pays for them. */
+const https = lazy<typeof import('node:https')>('node:https');
+const http2 = lazy<typeof import('node:http2')>('node:http2');
 
 /** The request listener every kind of server calls. */
 export type Listener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -87,7 +90,7 @@ function reloadCertificates(config: Config, server: HttpsServer | Http2SecureSer
 }
 
 function secureHttp1(config: Config, listener: Listener, http1: Http1Setup): HttpsServer {
-  const server = createHttpsServer({ ...http1.options, ...tlsOptions(config), ALPNProtocols: ['http/1.1'] }, listener);
+  const server = https().createServer({ ...http1.options, ...tlsOptions(config), ALPNProtocols: ['http/1.1'] }, listener);
   http1.setup(server);
   reloadCertificates(config, server);
   controls.set(server, { closeIdle: () => server.closeIdleConnections(), closeAll: () => server.closeAllConnections() });
@@ -95,7 +98,7 @@ function secureHttp1(config: Config, listener: Listener, http1: Http1Setup): Htt
 }
 
 function secureHttp2(config: Config, listener: Listener, http1: Http1Setup): Http2SecureServer {
-  const server = createSecureServer({ ...HTTP2_OPTIONS, ...tlsOptions(config), allowHTTP1: true }, asListener(listener));
+  const server = http2().createSecureServer({ ...HTTP2_OPTIONS, ...tlsOptions(config), allowHTTP1: true }, asListener(listener));
   // node:http2 reads the HTTP/1.1 side's limits from the server object, as node:http does.
   Object.assign(server, http1.options);
   http1.setup(server);
@@ -124,7 +127,7 @@ function secureHttp2(config: Config, listener: Listener, http1: Http1Setup): Htt
 function cleartextBoth(config: Config, listener: Listener, http1: Http1Setup): NetServer {
   const h1 = createHttpServer(http1.options, listener);
   http1.setup(h1);
-  const h2 = createH2cServer({ ...HTTP2_OPTIONS }, asListener(listener));
+  const h2 = http2().createServer({ ...HTTP2_OPTIONS }, asListener(listener));
   const sessions = guardSessions(h2, config);
   const sniffing = new Set<Socket>();
   const front = createNetServer((socket) => sniff(socket, config.headerTimeoutMs, sniffing, (isHttp2) => {

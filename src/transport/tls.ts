@@ -10,7 +10,10 @@ import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'n
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createSecureContext } from 'node:tls';
+import { lazy } from '../lazy.js';
+
+/** node:tls, loaded only when TLS is configured (lazy.ts). */
+const tls = lazy<typeof import('node:tls')>('node:tls');
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../option-spec.js';
 
@@ -78,7 +81,7 @@ function checkMaterial(cert: Buffer, key: Buffer, passphrase: string | undefined
   const privateKey = parseKey(key, passphrase, keyPath);
   if (!leaf.checkPrivateKey(privateKey)) throw new ConfigError(`TLS key ${keyPath} does not match the certificate ${certPath}`);
   try {
-    createSecureContext({ cert, key, passphrase });
+    tls().createSecureContext({ cert, key, passphrase });
   } catch (err) {
     throw new ConfigError(`TLS certificate ${certPath} or key ${keyPath} refused: ${(err as Error).message}`);
   }

@@ -1,4 +1,8 @@
-import busboy from 'busboy';
+import type busboy from 'busboy';
+import { lazy } from '../lazy.js';
+
+/** busboy, loaded by the first multipart upload (lazy.ts). */
+const createBusboy = lazy<typeof busboy>('busboy');
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { HttpError } from '../errors.js';
@@ -43,7 +47,7 @@ const MAX_FIELDS = 1000;
 export async function receiveForm(req: IncomingMessage, limits: FormLimits, place: (filename: string) => Promise<PartPlace>): Promise<ReceivedPart[]> {
   let form: busboy.Busboy;
   try {
-    form = busboy({
+    form = createBusboy()({
       headers: req.headers,
       preservePath: true,
       defParamCharset: 'utf8',
