@@ -379,7 +379,8 @@ test('socket activation: two sockets (LISTEN_FDS=2), both served by the one serv
   let unix;
   try {
     assert.equal(two.banner, `Serving ${root} at http://127.0.0.1:${two.ports[0]}/`);
-    assert.match(two.stderr(), /passed on fd 3, 4/);
+    // The stderr line follows the stdout banner, on another pipe: wait for it rather than race it.
+    assert.ok(await waitFor(() => /passed on fd 3, 4/.test(two.stderr()), 5000), two.stderr());
     for (const port of two.ports) assert.equal((await request(port, '/index.txt')).body.toString(), 'hello\n');
     two.child.kill('SIGTERM');
     assert.deepEqual(await deadline(two.exited, 5000, 'exit'), { code: 0, signal: null });
@@ -439,7 +440,7 @@ test('socket activation: serves the socket passed as fd 3 (LISTEN_PID = its own 
   const srv = await startActivated(['-d', root, '-p', '1', '--health', '/healthz']);
   try {
     assert.equal(srv.banner, `Serving ${root} at http://127.0.0.1:${srv.bound}/`);
-    assert.match(srv.stderr(), /socket activation: serving the socket\(s\) passed on fd 3/);
+    assert.ok(await waitFor(() => /socket activation: serving the socket\(s\) passed on fd 3/.test(srv.stderr()), 5000), srv.stderr());
     assert.equal((await request(srv.bound, '/index.txt')).body.toString(), 'hello\n');
     assert.equal((await request(srv.bound, '/healthz')).status, 200);
     srv.child.kill('SIGTERM');
