@@ -3,15 +3,13 @@
 // on a machine without it these tests are skipped with a note, except in CI,
 // where a missing browser is a failure.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { PYTHON, ROOT_DIR, rmSync, startCli, startServer, tempDir, writeTree } from './helpers.mjs';
+import { CHROMIUM, needProgram, PYTHON, rmSync, ROOT_DIR, startCli, startServer, tempDir, writeTree } from './helpers.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser && process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run should have installed it`);
-const skip = haveBrowser ? false : `${CHROMIUM} not installed (apt-get install chromium)`;
+// Skipped with a note where Chromium is missing; a failure in CI, where .ci/run installs it.
+const skip = needProgram(CHROMIUM, 'chromium');
 
 describe('example site in Chromium', { skip }, () => {
   let cli;

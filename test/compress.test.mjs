@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import zlib from 'node:zlib';
 import { chooseCoding, isCompressibleType, varyWithAcceptEncoding, weakenEtag } from '../dist/compress.js';
-import { deadline, needProgram, request, runCli, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
+import { CHROMIUM, deadline, needProgram, request, runCli, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
 import { h2get, h2session, startAny } from './tls-helpers.mjs';
 
 const TEXT = Array.from({ length: 400 }, (_, i) => `line ${i}: the quick brown fox jumps over the lazy dog\n`).join(''); // ~22 KB
@@ -476,7 +476,6 @@ describe('--no-compress', () => {
   });
 });
 
-const CHROMIUM = '/usr/bin/chromium';
 describe('Chromium reads a script streaming through compression', { skip: needProgram(CHROMIUM, 'chromium') }, () => {
   test('each line is shown before the script writes the next', async () => {
     const root = tempDir();

@@ -284,6 +284,9 @@ export function pidsMatching(marker) {
 
 export { rmSync };
 
+/** Debian's Chromium, driven by playwright-core in the browser tests. */
+export const CHROMIUM = '/usr/bin/chromium';
+
 /**
  * The `skip` option for tests that run a real program (nginx, php-cgi, git…):
  * false when it is installed; otherwise a visible skip note, except in CI

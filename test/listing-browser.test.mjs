@@ -4,16 +4,14 @@
 // does not run, the tar download's contents, and a styled 404 whose link
 // leads back. Skipped with a note without Chromium, except in CI.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, utimesSync } from 'node:fs';
+import { readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { extract } from 'tar-stream';
-import { rmSync, startServer, tempDir, writeTree } from './helpers.mjs';
+import { CHROMIUM, needProgram, rmSync, startServer, tempDir, writeTree } from './helpers.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser && process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run should have installed it`);
-const skip = haveBrowser ? false : `${CHROMIUM} not installed (apt-get install chromium)`;
+// Skipped with a note where Chromium is missing; a failure in CI, where .ci/run installs it.
+const skip = needProgram(CHROMIUM, 'chromium');
 /** Every wait in the browser has this deadline (a timeout, never an assertion about time). */
 const WAIT_MS = 10000;
 

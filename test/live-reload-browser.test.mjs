@@ -6,15 +6,13 @@
 // the delays are reported, never asserted. Skipped with a note without
 // Chromium, except in CI.
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { rmSync, startCli, tempDir, writeTree } from './helpers.mjs';
+import { CHROMIUM, needProgram, rmSync, startCli, tempDir, writeTree } from './helpers.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser && process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run should have installed it`);
-const skip = haveBrowser ? false : `${CHROMIUM} not installed (apt-get install chromium)`;
+// Skipped with a note where Chromium is missing; a failure in CI, where .ci/run installs it.
+const skip = needProgram(CHROMIUM, 'chromium');
 /** The deadline of each wait for the browser to react (a timeout, not a measurement). */
 const REACT_MS = 10_000;
 

@@ -213,11 +213,20 @@ function cgiRequest(
 /** Read stdout until the header block is complete; null when stdout ended first. */
 function readHead(stdout: Readable): Promise<{ head: CgiHead; rest: Buffer } | null> {
   const parser = new CgiHeadParser();
+  return readUntil(stdout, (chunk) => parser.push(chunk));
+}
+
+/**
+ * Read a stream chunk by chunk until `take` returns a result (the stream is
+ * then paused, the rest left for the relay) or the stream ends (null).
+ * What `take` throws rejects the promise.
+ */
+function readUntil<T>(stdout: Readable, take: (chunk: Buffer) => T | null): Promise<T | null> {
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer): void => {
       try {
-        const done = parser.push(chunk);
-        if (!done) return;
+        const done = take(chunk);
+        if (done === null) return;
         cleanup();
         stdout.pause();
         resolve(done);
@@ -238,6 +247,8 @@ function readHead(stdout: Readable): Promise<{ head: CgiHead; rest: Buffer } | n
     stdout.on('data', onData);
     stdout.once('end', onEnd);
     stdout.once('close', onEnd);
+    // A stream paused after an earlier read (the head) flows again.
+    stdout.resume();
   });
 }
 
@@ -312,27 +323,7 @@ async function untypedBody(script: RunningScript, head: CgiHead, rest: Buffer): 
 
 /** The next non-empty chunk of a paused stream, or null at its end. */
 function firstChunk(stdout: Readable): Promise<Buffer | null> {
-  return new Promise((resolve) => {
-    const onData = (chunk: Buffer): void => {
-      if (chunk.length === 0) return;
-      cleanup();
-      stdout.pause();
-      resolve(chunk);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve(null);
-    };
-    const cleanup = (): void => {
-      stdout.off('data', onData);
-      stdout.off('end', onEnd);
-      stdout.off('close', onEnd);
-    };
-    stdout.on('data', onData);
-    stdout.once('end', onEnd);
-    stdout.once('close', onEnd);
-    stdout.resume();
-  });
+  return readUntil(stdout, (chunk) => (chunk.length > 0 ? chunk : null));
 }
 
 /** A response whose body is empty: complete, unless it declared a length it never sent (then the framing is broken: cut). */
