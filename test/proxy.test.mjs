@@ -239,7 +239,7 @@ function keepAlive(port) {
   };
 }
 
-test('SIGTERM: health 503 during --drain-delay while all else is served with Connection: close, then idle connections closed, in-flight scripts finish, exit 0', async () => {
+test('SIGTERM: health 503 during --drain-delay while all else is served with Connection: close, then no new connections, idle ones end, in-flight scripts finish, exit 0', async () => {
   const root = site();
   const cli = await startCli(['-d', root, '-p', '0', '--health', '/healthz', '--drain-delay', '2.5', '--shutdown-grace', '10']);
   const used = keepAlive(cli.port);
@@ -264,7 +264,8 @@ test('SIGTERM: health 503 during --drain-delay while all else is served with Con
     assert.equal(during.body, 'hello\n');
     assert.equal(during.headers.connection?.[0], 'close');
     await used.closed();
-    // (2) stop listening: new connections are refused, the idle keep-alive connection is closed.
+    // (2) stop listening: new connections are refused. After a drain the idle keep-alive connection is
+    // not cut under a balancer's request: it ends with the keep-alive timeout (closeGracefully, letIdleExpire).
     const refused = await waitFor(() => new Promise((resolve) => {
       const probe = connect(cli.port, '127.0.0.1');
       probe.once('connect', () => (probe.destroy(), resolve(false)));
