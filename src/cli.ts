@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { isIP } from 'node:net';
 import type { Address } from 'node:cluster';
 import { isWorker, onPrimaryMessages, reportStopping, runPrimary } from './cluster.js';
 import { resolveConfig, type Config } from './config.js';
@@ -14,7 +13,7 @@ import {
   type OptionValues,
   type ServeOptions,
 } from './options.js';
-import { ListenError, listenOn, prepareSocketPath, socketActivationFds, unixSocketPath, type ListenTarget } from './listen.js';
+import { describeAddress, ListenError, listenOn, prepareSocketPath, socketActivationFds, unixSocketPath, type ListenTarget } from './listen.js';
 import { reloadConfigOn } from './reload-config.js';
 import { createServer, killScripts, pendingWork } from './server.js';
 import { handleServerSignals } from './signals.js';
@@ -219,9 +218,8 @@ async function main(argv: readonly string[]): Promise<void> {
 
 /** The banner's address when the workers listen (the primary only learns it from their 'listening'). */
 function describeListening(address: Address, target: ListenTarget): string {
-  if (target.kind === 'unix') return `unix:${target.path}`;
-  const host = target.kind === 'tcp' ? target.host : address.address;
-  return `http://${isIP(host) === 6 ? `[${host}]` : host}:${address.port}/`;
+  if (target.kind === 'unix') return describeAddress(target.path, '');
+  return describeAddress({ address: target.kind === 'tcp' ? target.host : address.address, port: address.port }, '');
 }
 
 function listeningHost(address: Address, target: ListenTarget): string {

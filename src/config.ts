@@ -178,12 +178,8 @@ export function resolveConfig(options: ServeOptions = {}, listen: { host?: strin
   const cgiDirs = (merged.cgiDirs ?? DEFAULT_CGI_DIRS).map(parseCgiDir);
   const cgiExtensions = resolveCgiExtensions(merged.cgiExt ?? []);
   const codeExtensions = new Set([...(merged.interpreters ? interpreters.keys() : []), ...cgiExtensions]);
-  const hidden = hiddenFilesOf(routes, fileOptions.__file, root);
   const tls = resolveTls(merged, listen.host);
-  // A key (or its password) kept inside the served folder is never served as a file.
-  addTlsFiles(hidden, tls, root);
-  // The htpasswd file is configuration too: its hashes are never served, and an upload never replaces it.
-  if (options.authFile) addIfInside(hidden, resolve(options.authFile), root);
+  const hidden = hiddenFilesOf(routes, fileOptions.__file, root, tls, options.authFile);
 
   return {
     root,
@@ -242,11 +238,6 @@ function resolveTls(merged: ServeOptions, host: string | undefined): Config['tls
   return { source, material: loadTls(source) };
 }
 
-function withTlsFiles(hidden: Set<string>, config: Config): Set<string> {
-  addTlsFiles(hidden, config.tls, config.root);
-  return hidden;
-}
-
 /** Hide the TLS key and its password file when they sit inside the root. */
 function addTlsFiles(hidden: Set<string>, tls: Config['tls'], root: string): void {
   if (tls?.source.kind !== 'files') return;
@@ -292,7 +283,7 @@ export function reloadRoutes(old: Config): { config: Config; restart: string[] }
     (key) => key !== 'routes' && key !== '__file' && !(key in stripUndefined(options)) && JSON.stringify(old.source.file[key as keyof FileOptions]) !== JSON.stringify(file[key as keyof FileOptions]),
   );
   return {
-    config: { ...old, routes, hiddenFiles: withTlsFiles(hiddenFilesOf(routes, file.__file, old.root), old), source: { options, file } },
+    config: { ...old, routes, hiddenFiles: hiddenFilesOf(routes, file.__file, old.root, old.tls, options.authFile), source: { options, file } },
     restart,
   };
 }
@@ -573,14 +564,21 @@ function resolveRoutes(list: readonly RouteOptions[], defaults: RouteDefaults): 
   return list.map((r) => resolveRoute(r, defaults));
 }
 
-/** Real paths never served as files: the config file, and route commands, secret and htpasswd files inside the root. */
-function hiddenFilesOf(routes: readonly Route[], configFile: string | undefined, root: string): Set<string> {
+/**
+ * Real paths never served as files (and never replaced by an upload): the
+ * config file; route commands and webhook secret and htpasswd files; the TLS
+ * key and its password file; the --auth-file. One list for start-up and for
+ * a reload, so a reload hides exactly what start-up hid.
+ */
+function hiddenFilesOf(routes: readonly Route[], configFile: string | undefined, root: string, tls: Config['tls'], authFile: string | undefined): Set<string> {
   const hidden = new Set<string>();
   if (configFile) hidden.add(configFile);
   for (const route of routes) {
     for (const arg of route.argv) addIfInside(hidden, arg, root);
     for (const file of route.hook?.files ?? []) addIfInside(hidden, file, root);
   }
+  addTlsFiles(hidden, tls, root);
+  if (authFile) addIfInside(hidden, resolve(authFile), root);
   return hidden;
 }
 

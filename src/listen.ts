@@ -70,7 +70,11 @@ export async function prepareSocketPath(path: string): Promise<void> {
     probe.once('error', () => done(false));
   });
   if (inUse) throw new ListenError(`unix:${path} is already in use by another server`);
-  unlinkSync(path);
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    throw new ListenError(`cannot remove the stale unix:${path}: ${(err as Error).message}`);
+  }
 }
 
 /** The banner's address for what a server listens on: `http://HOST:PORT/` or `unix:PATH`. */

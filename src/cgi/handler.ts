@@ -68,7 +68,10 @@ export async function handleScript(
   // script starts: check after each wait, so no script outlives its client.
   const gone = (): boolean => req.socket.destroyed || res.destroyed;
   try {
-    if (gone()) return undefined;
+    if (gone()) {
+      releaseRoute?.();
+      return undefined;
+    }
     const release = withRouteRelease(await ctx.scripts.acquire(res), releaseRoute);
     let script: RunningScript;
     try {

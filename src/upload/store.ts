@@ -200,7 +200,13 @@ async function linkOnce(from: string, to: string): Promise<boolean> {
     throw err;
   }
   await claim.close();
-  await rename(from, to);
+  try {
+    await rename(from, to);
+  } catch (err) {
+    // The empty claim must not stay under the real name.
+    await unlink(to).catch(() => {});
+    throw err;
+  }
   return true;
 }
 
