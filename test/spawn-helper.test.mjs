@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 // The spawn helper: cold runs (and command routes) started by a small
 // forkserver.py process with posix_spawn instead of Node forking itself. A
 // script must not be able to tell: same argv, environment bytes, working
@@ -46,6 +47,8 @@ echo "stdin: $(cat)"
   // Closes its stdin at once, then answers late: the rest of a big body must be discarded, not wait for it.
   'cgi-bin/closein.sh': sh(`exec 0<&-\nsleep 3\n${HEAD}echo done\n`),
   'cgi-bin/closein.py': { content: `#!${PYTHON}\nimport os, time\nos.close(0)\ntime.sleep(3)\nprint('Content-Type: text/plain\\n\\ndone')\n`, mode: 0o755 },
+  'cgi-bin/cat.sh': sh(`echo "to stderr: $CONTENT_LENGTH" >&2\n${HEAD}exec cat\n`),
+  'cgi-bin/errflood.sh': sh(`printf 'first line\\nsecond ' >&2\nhead -c 100000 /dev/zero | tr '\\0' e >&2\n${HEAD}echo fine\n`),
   'cgi-bin/whoami.sh': sh(`${HEAD}echo "$(id -u) $(id -g) $PPID"\n`),
   'cgi-bin/noshebang.sh': { content: `echo 'Content-Type: text/plain'\necho\necho no shebang\n`, mode: 0o755 },
   'cgi-bin/nointerp.sh': { content: '#!/no/such/interpreter\n', mode: 0o755 },
@@ -108,6 +111,45 @@ describe('spawn helper', () => {
     assert.match(text, /HTTP_X_NAME=caf\u00c3/);
     assert.match(text, /stdin: the body/);
     assert.deepEqual(b.body.toString('latin1').split('\n'), text.split('\n'));
+  });
+
+  test('bodies on both sides of the whole-body limit reach the script byte for byte, with or without the helper', async () => {
+    // Up to 64 KiB the body goes with the start (RunOptions.stdin); above, it streams on its own connection.
+    for (const size of [0, 1, 65535, 65536, 65537, 300000]) {
+      const body = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) body[i] = (i * 7 + (i >> 8)) & 0xff;
+      for (const srv of [plain, helped]) {
+        const res = await post(srv.port, '/cgi-bin/cat.sh', body);
+        assert.equal(res.status, 200, `${size} bytes`);
+        assert.ok(res.body.equals(body), `${size} bytes came back ${res.body.length} bytes, or changed (${srv === plain ? 'spawn' : 'helper'})`);
+        assert.ok(await waitFor(() => srv.logs.some((l) => l.includes(`/cgi-bin/cat.sh: to stderr: ${size}`))), `stderr of the ${size}-byte run not logged`);
+      }
+      // A chunked body of the same size: spooled, then the same two ways.
+      const chunked = await new Promise((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: helped.port, path: '/cgi-bin/cat.sh', method: 'POST', headers: { Host: 'localhost', 'Transfer-Encoding': 'chunked' } }, (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => resolve(Buffer.concat(chunks)));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      assert.ok(chunked.equals(body), `chunked ${size} bytes came back ${chunked.length} bytes, or changed`);
+    }
+  });
+
+  test("a script's stderr through the helper: logged in lines, cut at the log's share with a note, as without it", async () => {
+    for (const srv of [plain, helped]) {
+      const before = srv.logs.length;
+      const res = await post(srv.port, '/cgi-bin/errflood.sh');
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), 'fine\n');
+      assert.ok(await waitFor(() => srv.logs.slice(before).some((l) => l.includes('[stderr truncated after 65536 bytes]'))), 'no truncation note');
+      const mine = srv.logs.slice(before).filter((l) => l.includes('/cgi-bin/errflood.sh: '));
+      assert.ok(mine[0].endsWith('/cgi-bin/errflood.sh: first line'), mine[0]);
+      const logged = mine.slice(1, -1).map((l) => l.slice(l.indexOf('errflood.sh: ') + 13)).join('');
+      assert.equal(logged, 'second ' + 'e'.repeat(65536 - 'first line\nsecond '.length));
+    }
   });
 
   test('the helper is the parent; without it, the server is', async () => {
@@ -300,19 +342,17 @@ describe('spawn helper', () => {
     assert.ok(dir, 'socket path not on the helper command line');
     // This process is the server's process here, so a child process plays the foreign peer.
     const marker = join(root, 'foreign-ran');
-    const req = JSON.stringify({ argv: ['/bin/sh', '-c', `touch ${marker}`], cwd: root, env: {} });
+    // A complete request: the body (none) goes with it, so this one connection is all it takes.
+    const req = JSON.stringify({ argv: ['/bin/sh', '-c', `touch ${marker}`], cwd: root, env: {}, stdin: 0 });
     const out = await new Promise((resolve) => {
       execFile(process.execPath, ['-e', `
         const net = require('node:net');
         const got = [];
-        let n = 0;
-        for (const role of ['in', 'out', 'err']) {
-          const s = net.connect(${JSON.stringify(dir)});
-          s.write('x ' + role + '\\n' + (role === 'in' ? ${JSON.stringify(req)} + '\\n' : ''));
-          s.on('data', (d) => got.push(String(d)));
-          s.on('error', () => {});
-          s.on('close', () => { if (++n === 3) { console.log(JSON.stringify(got)); } });
-        }
+        const s = net.connect(${JSON.stringify(dir)});
+        s.write('x out\\n' + ${JSON.stringify(req)} + '\\n');
+        s.on('data', (d) => got.push(String(d)));
+        s.on('error', () => {});
+        s.on('close', () => console.log(JSON.stringify(got)));
         setTimeout(() => { console.log('timeout ' + JSON.stringify(got)); process.exit(0); }, 3000).unref();
       `], (_err, stdout) => resolve(stdout.trim()));
     });

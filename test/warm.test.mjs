@@ -616,11 +616,14 @@ describe('warm Python', () => {
         });
         const junk = [];
         for (let i = 0; i < 40; i++) {
-          junk.push(`lone${i} out\n`); // a group that never completes, then hangs up
-          junk.push(`pair${i} out\n`, `pair${i} err\n`); // two of a group hanging up in the same poll batch
-          junk.push(`deep${i} in\n${'['.repeat(100000)}\n`); // json.loads: RecursionError
+          junk.push(`lone${i} out\n{"script": "/nowhere.py", "stdin": null}\n`); // waits for its `in`, then hangs up
+          junk.push(`pair${i} in\n`, `pair${i} out\n`); // two of a group hanging up in the same poll batch
+          junk.push(`deep${i} out\n${'['.repeat(100000)}\n`); // json.loads: RecursionError
           junk.push(`x${i} nonsense\n`);
-          junk.push(`half${i} in\n{"script": 1}\n`);
+          junk.push(`half${i} out\n{"script": 1}\n`);
+          junk.push(`long${i} out\n{"script": "/nowhere.py", "stdin": 2}\nabc`); // more than the body it declared
+          junk.push(`neg${i} out\n{"script": "/nowhere.py", "stdin": -1}\n`);
+          junk.push(`early${i} in\nbody before the reply`);
           junk.push('no newline at all');
         }
         await Promise.all(junk.map(send));
@@ -643,13 +646,12 @@ describe('warm Python', () => {
         assert.ok(await waitFor(async () => isForkServer((pid = await ppidOf(srv.port, '/cgi-bin/ppid.py'))), 5000));
         const socketPath = cmdline(pid).split(/[\0 ]/).find((a) => a.includes('scriptserve-warm-'));
         writeFileSync(join(dir, 'touch.py'), `open(${JSON.stringify(marker)}, 'w').close()\n`);
-        const request = { script: join(dir, 'touch.py'), cwd: dir, env: {}, cmdline: [PYTHON, join(dir, 'touch.py')], title: 'x\0', comm: 'x' };
+        const request = { script: join(dir, 'touch.py'), cwd: dir, env: {}, cmdline: [PYTHON, join(dir, 'touch.py')], title: 'x\0', comm: 'x', stdin: 0 };
         const client = `import socket, sys
 path, req = sys.argv[1], sys.argv[2].encode()
 conns = []
 try:
-    for role, extra in ((b'in', req + b'\\n'), (b'out', b''), (b'err', b'')):
-        s = socket.socket(socket.AF_UNIX); s.connect(path); conns.append(s); s.sendall(b'forged ' + role + b'\\n' + extra)
+    s = socket.socket(socket.AF_UNIX); s.connect(path); conns.append(s); s.sendall(b'forged out\\n' + req + b'\\n')
     conns[0].settimeout(5)
     print(repr(conns[0].recv(100)))
 except (BrokenPipeError, ConnectionResetError):

@@ -9,11 +9,24 @@ import { hasUnsizedHttp2Body } from '../transport/http2-request.js';
 
 /** Chunked bodies up to this size are spooled in memory, larger ones to a temporary file. */
 export const SPOOL_MEMORY_BYTES = 1024 * 1024;
+/**
+ * A body up to this size is read whole before its script starts and goes
+ * with the start (RunOptions.stdin); a larger one streams into stdin while
+ * the script runs. As nginx and lighttpd buffer request bodies by default.
+ */
+export const WHOLE_BODY_BYTES = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 /** A request body ready to be fed to a script. */
 export interface RequestBody {
   /** CONTENT_LENGTH, or null when the request has no body. */
   readonly length: number | null;
+  /**
+   * The whole body when it is at most `limit` bytes, read first if it has
+   * not all arrived; null when it is larger (it streams with pipeTo). Rejects
+   * with 499 when the client leaves before all of it came.
+   */
+  whole(limit: number): Promise<Buffer | null>;
   /** Stream the body into the script's stdin (with backpressure), then close it. */
   pipeTo(stdin: Writable, onClientGone: () => void): void;
   /** Release what the body holds (temporary file). */
@@ -48,11 +61,17 @@ export async function prepareBody(req: IncomingMessage, maxBytes: number, sendCo
 }
 
 /** A request without a body: stdin is closed at once and CONTENT_LENGTH is unset. */
-export const NO_BODY: RequestBody = { length: null, pipeTo: (stdin) => stdin.end(), dispose: async () => {} };
+export const NO_BODY: RequestBody = { length: null, whole: async () => EMPTY, pipeTo: (stdin) => stdin.end(), dispose: async () => {} };
 
 function streamingBody(req: IncomingMessage, length: number, sendContinue: () => void): RequestBody {
   return {
     length,
+    async whole(limit) {
+      if (length > limit) return null;
+      if (length === 0) return EMPTY;
+      sendContinue();
+      return readAll(req, length);
+    },
     pipeTo(stdin, onClientGone) {
       if (length === 0) {
         stdin.end();
@@ -63,6 +82,24 @@ function streamingBody(req: IncomingMessage, length: number, sendContinue: () =>
     },
     dispose: async () => {},
   };
+}
+
+/** All `length` bytes of a body (node:http delivers exactly that many); 499 when the client leaves first. */
+function readAll(req: IncomingMessage, length: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let ended = false;
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () => {
+      ended = true;
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length));
+    });
+    const gone = (): void => {
+      if (!ended) reject(new HttpError(499, { logMessage: 'client went away while sending the body' }));
+    };
+    req.once('error', gone);
+    req.once('close', gone);
+  });
 }
 
 /** Pipe with backpressure; when the script stops reading (EPIPE), keep draining the request so the connection stays usable. */
@@ -119,6 +156,7 @@ export async function spoolBody(req: IncomingMessage, maxBytes: number, observe?
   const spooled = file;
   return {
     length: size,
+    whole: async (limit) => (spooled || size > limit ? null : Buffer.concat(chunks, size)),
     pipeTo(stdin, onClientGone) {
       if (!spooled) {
         stdin.end(Buffer.concat(chunks, size));

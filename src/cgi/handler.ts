@@ -7,7 +7,7 @@ import type { ScriptTarget } from '../resolve.js';
 import type { RequestContext } from '../context.js';
 import { SERVER_SOFTWARE } from '../version.js';
 import { encodeBuffer, STREAM_BROTLI_QUALITY } from '../compress.js';
-import { NO_BODY, prepareBody, type RequestBody } from './body.js';
+import { NO_BODY, prepareBody, WHOLE_BODY_BYTES, type RequestBody } from './body.js';
 import { chooseOutputCoding, encodingSink } from './encode-output.js';
 import { buildCgiEnv, type CgiRequest } from './env.js';
 import { parseNphHead } from './nph.js';
@@ -63,6 +63,14 @@ export async function handleScript(
     }
     return undefined;
   }
+  let whole: Buffer | null;
+  try {
+    // A small body is read before the script starts and goes with its start.
+    whole = await body.whole(WHOLE_BODY_BYTES);
+  } catch (err) {
+    void body.dispose();
+    throw err;
+  }
   const releaseRoute = route ? takeRouteSlot(route) : undefined;
   // The client may leave while the body spools, while queued or while the
   // script starts: check after each wait, so no script outlives its client.
@@ -76,7 +84,7 @@ export async function handleScript(
     let script: RunningScript;
     try {
       if (gone()) throw new HttpError(499, { logMessage: 'client went away before the script started' });
-      script = await startScript(ctx, runOptions(ctx, target, path, body, method, redirected, admitted), target);
+      script = await startScript(ctx, runOptions(ctx, target, path, body, method, redirected, admitted, whole), target);
     } catch (err) {
       release();
       throw err;
@@ -90,7 +98,7 @@ export async function handleScript(
     res.once('close', () => {
       if (!res.writableFinished) script.stop('client-gone');
     });
-    body.pipeTo(script.stdin, () => script.stop('client-gone'));
+    if (script.stdin) body.pipeTo(script.stdin, () => script.stop('client-gone'));
     if (target.nph) {
       await relayNph(ctx, script);
       return undefined;
@@ -151,6 +159,7 @@ function runOptions(
   method: string,
   redirected: boolean,
   mapped: Admitted | null,
+  stdin?: Buffer | null,
 ): RunOptions {
   const { req, config } = ctx;
   const requestUri = redirected ? path.decoded + (path.query ? '?' + path.query : '') : (req.url ?? '/');
@@ -164,6 +173,7 @@ function runOptions(
     argv: mapped && mapped.args.length > 0 ? [...target.argv, ...mapped.args] : target.argv,
     env: mapped ? { ...mapped.env, ...env } : env,
     cwd: target.cwd,
+    stdin: stdin ?? undefined,
     timeoutMs: target.route?.timeoutMs ?? config.scriptTimeoutMs,
     onStderr: (line) => config.log?.(formatMessage(source, line, config.logFormat)),
     resolution: target.realPathIsPath ? target : undefined,
@@ -469,6 +479,7 @@ async function relayNphOverHttp2(ctx: RequestContext, script: RunningScript): Pr
     stdout.on('data', onData);
     stdout.once('end', onEnd);
     stdout.once('close', onEnd);
+    stdout.resume();
   }).catch((err: unknown) => {
     script.stop('error');
     throw new HttpError(502, { logMessage: `bad NPH output: ${(err as Error).message}` });
@@ -544,5 +555,6 @@ function holdOutput(script: RunningScript): Promise<{ exited: boolean; chunks: B
     };
     script.stdout.once('end', onEnd);
     script.stdout.once('close', onEnd);
+    script.stdout.resume();
   });
 }

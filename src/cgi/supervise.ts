@@ -16,9 +16,10 @@ export const MAX_STDERR_LOG_BYTES = 64 * 1024;
 /** Why the server stopped a script. */
 export type StopReason = 'timeout' | 'client-gone' | 'error';
 
-/** A started script: its pipes, and a promise of its end. */
+/** A started script: its pipes, and a promise of its end. Its reader resumes stdout (it may start paused). */
 export interface RunningScript {
-  readonly stdin: Writable;
+  /** Its stdin, to stream the body into; null when the body went with the start (RunOptions.stdin). */
+  readonly stdin: Writable | null;
   readonly stdout: Readable;
   /** Settles when the process has exited (never rejects). */
   readonly exited: Promise<ScriptOutcome>;
@@ -35,6 +36,12 @@ export interface RunOptions {
   readonly argv: readonly string[];
   readonly env: Record<string, string>;
   readonly cwd: string;
+  /**
+   * The whole request body, when the server holds it before the script
+   * starts: the starter delivers it and closes stdin (RunningScript.stdin is
+   * then null). Otherwise the caller streams the body into RunningScript.stdin.
+   */
+  readonly stdin?: Buffer;
   readonly timeoutMs: number;
   /** Receives stderr one line at a time, bounded. */
   readonly onStderr: (line: string) => void;
@@ -94,18 +101,19 @@ export class GroupSupervisor {
    * The RunningScript a caller gets for this group, its streams wired the same
    * for cold and warm runs: stdin errors ignored (EPIPE: the script did not
    * read its input; its response still counts), a stdout error stops the
-   * group, stderr drained to the log.
+   * group, stderr drained to the log (unless its starter does that: the
+   * helper forwards it, and `stderr` is null).
    */
   running(
-    stdio: { readonly stdin: Writable; readonly stdout: Readable; readonly stderr: Readable },
+    stdio: { readonly stdin: Writable | null; readonly stdout: Readable; readonly stderr: Readable | null },
     onStderr: (line: string) => void,
     exited: Promise<ScriptOutcome>,
   ): RunningScript {
     const group = this;
     const { stdin, stdout } = stdio;
-    stdin.on('error', () => {});
+    stdin?.on('error', () => {});
     stdout.on('error', () => group.stop('error'));
-    drainStderr(stdio.stderr, onStderr);
+    if (stdio.stderr) drainStderr(stdio.stderr, onStderr);
     return {
       stdin,
       stdout,
@@ -123,36 +131,52 @@ export class GroupSupervisor {
   }
 }
 
+/** Where a script's stderr goes, chunk by chunk: its lines to the log, up to a byte budget. */
+export interface StderrLog {
+  write(chunk: Buffer): void;
+  /** The stream ended: the last partial line, and a note when bytes were dropped. */
+  end(): void;
+}
+
 /**
- * Read stderr to the end (so the script never blocks on a full pipe), logging
- * at most `maxBytes` of it in lines (a script run's share; the fork server's
- * own stderr, which lives as long as it does, passes Infinity).
+ * A StderrLog that logs at most `maxBytes` of a run in lines (a script run's
+ * share; the fork server's own stderr, which lives as long as it does,
+ * passes Infinity). Past the share, each chunk is only noted, never decoded:
+ * a script that floods stderr costs the server a read per chunk and no more.
  */
-export function drainStderr(stderr: Readable, onLine: (line: string) => void, maxBytes = MAX_STDERR_LOG_BYTES): void {
-  // Buffers, not a string encoding on the stream: once the log's share is
-  // spent, each further chunk is only counted, never decoded (a script that
-  // floods stderr costs the server a read per chunk and nothing more).
+export function stderrLog(onLine: (line: string) => void, maxBytes = MAX_STDERR_LOG_BYTES): StderrLog {
   const decoder = new StringDecoder('utf8');
   let logged = 0;
   let partial = '';
   let truncated = false;
-  stderr.on('data', (chunk: Buffer) => {
-    if (logged >= maxBytes) {
-      truncated = true;
-      return;
-    }
-    const room = maxBytes - logged;
-    const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    logged += piece.length;
-    const lines = (partial + decoder.write(piece)).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) onLine(line);
-    if (piece.length < chunk.length) truncated = true;
-  });
+  return {
+    write(chunk) {
+      if (logged >= maxBytes) {
+        truncated = true;
+        return;
+      }
+      const room = maxBytes - logged;
+      const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      logged += piece.length;
+      const lines = (partial + decoder.write(piece)).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) onLine(line);
+      if (piece.length < chunk.length) truncated = true;
+    },
+    end() {
+      partial += decoder.end();
+      if (partial) onLine(partial);
+      partial = '';
+      if (truncated) onLine(`[stderr truncated after ${maxBytes} bytes]`);
+      truncated = false;
+    },
+  };
+}
+
+/** Read stderr to the end (so the script never blocks on a full pipe) into a StderrLog. */
+export function drainStderr(stderr: Readable, onLine: (line: string) => void, maxBytes = MAX_STDERR_LOG_BYTES): void {
+  const log = stderrLog(onLine, maxBytes);
+  stderr.on('data', (chunk: Buffer) => log.write(chunk));
   stderr.on('error', () => {});
-  stderr.on('end', () => {
-    partial += decoder.end();
-    if (partial) onLine(partial);
-    if (truncated) onLine(`[stderr truncated after ${maxBytes} bytes]`);
-  });
+  stderr.on('end', () => log.end());
 }

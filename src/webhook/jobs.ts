@@ -172,7 +172,8 @@ export class JobBoard {
     }
     this.runner.track(script);
     script.stdout.on('data', (chunk: Buffer) => this.append(job, chunk));
-    body.pipeTo(script.stdin, () => {});
+    script.stdout.resume();
+    if (script.stdin) body.pipeTo(script.stdin, () => {});
     const outcome = await script.exited;
     void body.dispose();
     const state: JobState = outcome.exit === 0 ? 'succeeded' : outcome.signal === 'SIGKILL' && this.stopping ? 'killed' : 'failed';

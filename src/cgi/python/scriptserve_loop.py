@@ -3,20 +3,30 @@
 # Loaded by scriptserve_helper.py, which also describes the command line.
 #
 # Protocol, on a Unix socket in a private (0700) directory. Per request the
-# server opens three connections, each starting with `ID ROLE\n` (ROLE is in,
-# out or err); the `in` one is followed by one JSON line, the request (what
-# it holds is the launcher's business: {script, ...} to fork, {argv, cwd, env}
-# to spawn). The child gets the three as fds 0, 1, 2. The launcher reports a
-# start on `in` or on the control pipe (see each launcher); this process
-# closes its copies of the three as soon as the child has them (a script that
-# closes its stdin must see the server's writes fail, as with child_process).
-# After reaping the child, it reports `exit ID CODE -\n` or `exit ID - SIGNAME\n`
-# on the control pipe (its original stdout, moved to a private descriptor
-# before anything is preloaded, so that nothing a module prints can mix with
-# these lines; fd 1 then goes to stderr, the log), a pipe no child holds (a
-# script can write to its stdin, which is `in`, so nothing it could forge is
-# read there after the launcher's reply). The server writes the body to `in`
-# only after that reply, so nothing here ever reads request bodies. Only the
+# server opens one connection, `ID out\n`, followed by one JSON line, the
+# request (what it holds is the launcher's business: {script, ...} to fork,
+# {argv, cwd, env} to spawn, and for both `stdin`), then the request body
+# when `stdin` is its length in bytes: a body the server already holds whole
+# (the common case: a form, a webhook, an API call) travels with the request.
+# When `stdin` is null the server opens a second connection, `ID in\n`, and
+# streams the body on it after the launcher's reply. The child gets: fd 0 the
+# `in` connection, or a socket pair this process fills with the body and
+# closes; fd 1 the `out` connection; fd 2 a socket pair whose other end this
+# process reads and forwards on the control pipe, `err ID N\n` and N bytes,
+# then `errend ID\n` at its end (at most STDERR_FORWARD_BYTES of it: the
+# server logs no more than that of a run, so the rest is read and dropped
+# here). Every child thus holds sockets as its stdio, as child_process gives.
+# The launcher's reply is the first line on `out`, before anything the child
+# writes (see each launcher); this process closes its copies of the child's
+# descriptors as soon as the child has them (a script that closes its stdin
+# must see the server's writes fail, as with child_process). After reaping
+# the child, and after forwarding what its stderr still held, it reports
+# `exit ID CODE -\n` or `exit ID - SIGNAME\n` on the control pipe (its
+# original stdout, moved to a private descriptor before anything is
+# preloaded, so that nothing a module prints can mix with these lines; fd 1
+# then goes to stderr, the log), a pipe no child holds. The server writes a
+# streamed body to `in` only after the launcher's reply, so nothing here ever
+# reads request bodies but those sent whole with their request. Only the
 # server's own process may connect: any other peer (SO_PEERCRED), a script
 # among them, is closed unread, since a forked child inherits this process's
 # memory and with it the ids of requests in flight.
@@ -35,7 +45,10 @@ import sys
 import time
 
 MAX_HEADER_BYTES = 1 << 20
-ROLES = {b'in': 0, b'out': 1, b'err': 2}
+ROLES = {b'in': 0, b'out': 1}
+# What the server logs of one run's stderr (supervise.ts MAX_STDERR_LOG_BYTES):
+# one byte more is forwarded, so that it knows the rest was cut.
+STDERR_FORWARD_BYTES = 64 * 1024 + 1
 CONTROL_FD = None  # set by the entry: the control pipe to the server
 LOG_PREFIX = 'scriptserve helper'  # set by the entry: what the log calls this process
 
@@ -49,9 +62,11 @@ def log(message):
 
 
 def control(line):
-    """One line to the server on the control pipe."""
+    """One message to the server on the control pipe, whole (a signal can cut a large write short)."""
+    data = memoryview(line + b'\n')
     try:
-        os.write(CONTROL_FD, line + b'\n')
+        while data:
+            data = data[os.write(CONTROL_FD, data):]
     except OSError:
         pass  # the server is gone; the EOF on stdin ends this process
 
@@ -98,8 +113,12 @@ class HelperLoop:
         # stdin is the server's end of a socketpair: EOF means the server is gone, and so should this be.
         self.poller.register(0, select.POLLIN)
         self.pending = {}   # descriptor -> bytes of its preamble read so far
-        self.groups = {}    # request id -> [in, out, err descriptors, request], until all three came
+        self.groups = {}    # request id -> [in, out, request, body], until its connections came
         self.members = {}   # descriptor of an incomplete group -> its request id
+        self.feeding = {}   # this process's end of a child's stdin -> the body bytes still to write
+        self.draining = set()  # those ends once written and shut: open until the script closes its own
+        self.stderrs = {}   # this process's end of a child's stderr -> [request id, bytes forwarded]
+        self.stderr_of = {} # request id -> that end, until its EOF
         self.accept_paused_until = 0
         self.children = {}  # pid -> its request id
         # The server's process: the only peer let in (struct ucred starts with the pid).
@@ -124,6 +143,12 @@ class HelperLoop:
                     if not read_or_eof(0):
                         self.remove_socket()
                         return
+                elif fd in self.stderrs:
+                    self.forward_stderr(fd)
+                elif fd in self.draining:
+                    self.drain(fd)
+                elif fd in self.feeding:
+                    self.feed(fd)
                 elif fd in self.pending:
                     self.read_preamble(fd)
                 # Anything else is a stale event of this batch: a descriptor an earlier event closed.
@@ -131,9 +156,7 @@ class HelperLoop:
             # a batch run back to back: the loop's bookkeeping between them is paid once.
             if self.ready:
                 for group, request_id in self.ready:
-                    pid = self.launcher.launch(group[:3], group[3], request_id)
-                    if pid is not None:
-                        self.children[pid] = request_id
+                    self.launch(group, request_id)
                 self.ready.clear()
             self.reap()
             if self.accept_paused_until and time.monotonic() >= self.accept_paused_until:
@@ -209,8 +232,8 @@ class HelperLoop:
         role = ROLES.get(parts[1]) if len(parts) == 2 and parts[0] else None
         if role is None:
             return self.drop(fd)
-        request = None
-        if role == 0:
+        request = body = None
+        if role == 1:
             end = buf.find(b'\n', nl + 1)
             if end < 0:
                 self.pending[fd] = buf
@@ -222,6 +245,18 @@ class HelperLoop:
             # A fork server forks (warm Python), a spawn helper spawns: nothing else is accepted.
             if not isinstance(request, dict) or not self.launcher.accepts(request):
                 return self.drop(fd)
+            size = request.get('stdin')
+            if size is not None:
+                if type(size) is not int or size < 0 or size > MAX_HEADER_BYTES:
+                    return self.drop(fd)
+                if len(buf) - end - 1 < size:
+                    self.pending[fd] = buf
+                    return
+                if len(buf) - end - 1 > size:
+                    return self.drop(fd)  # nothing may follow the body before the reply
+                body = buf[end + 1:]
+        elif len(buf) > nl + 1:
+            return self.drop(fd)  # the body on `in` comes only after the reply
         del self.pending[fd]
         group = self.groups.get(parts[0])
         if group is None:
@@ -230,13 +265,14 @@ class HelperLoop:
             return self.drop(fd)
         group[role] = fd
         if request is not None:
-            group[3] = request
-        if group[0] is not None and group[1] is not None and group[2] is not None:
+            group[2], group[3] = request, body
+        if group[1] is not None and (group[0] is not None or group[3] is not None):
             del self.groups[parts[0]]
-            for member in group[:3]:
-                self.members.pop(member, None)
-                if member != fd:
-                    self.poller.unregister(member)
+            for member in group[:2]:
+                if member is not None:
+                    self.members.pop(member, None)
+                    if member != fd:
+                        self.poller.unregister(member)
             self.poller.unregister(fd)
             # Launched after this poll batch, together with any others that completed in it.
             self.ready.append((group, parts[0]))
@@ -246,11 +282,96 @@ class HelperLoop:
 
     def abandon(self, request_id):
         group = self.groups.pop(request_id, None)
-        for fd in group[:3] if group else ():
+        for fd in group[:2] if group else ():
             if fd is not None:
                 self.members.pop(fd, None)
                 self.poller.unregister(fd)
                 os.close(fd)
+
+    def launch(self, group, request_id):
+        """Make the child's stdin and stderr, and have the launcher start it."""
+        stdin, out, request, body = group
+        err_mine, err_child = socket_pair()
+        if stdin is None:
+            body_mine, stdin = socket_pair()
+        pid = self.launcher.launch((stdin, out, err_child), request, request_id)  # closes all three
+        if pid is None:
+            os.close(err_mine)
+            if group[0] is None:
+                os.close(body_mine)
+            return
+        self.children[pid] = request_id
+        self.stderrs[err_mine] = [request_id, 0]
+        self.stderr_of[request_id] = err_mine
+        self.poller.register(err_mine, select.POLLIN)
+        if group[0] is None:
+            self.feeding[body_mine] = body
+            self.feed(body_mine)
+
+    def feed(self, fd):
+        """Write what is left of a body to a child's stdin, then shut it for writing (the script reads its end).
+
+        The end stays open, what the script writes to its stdin read and
+        dropped, until the script closes it: as with child_process, whose
+        end is open until the child exits, a script may write to its stdin.
+        """
+        data = self.feeding[fd]
+        try:
+            written = os.write(fd, data) if data else 0
+        except (BlockingIOError, InterruptedError):
+            written = 0
+        except OSError:
+            written = len(data)  # EPIPE: the script closed its stdin, as child_process would find
+        if written < len(data):
+            self.feeding[fd] = data[written:]
+            self.poller.register(fd, select.POLLOUT)  # again when it has room
+            return
+        del self.feeding[fd]
+        probe = self.probe
+        _socket.socket.__init__(probe, socket.AF_UNIX, socket.SOCK_STREAM, 0, fd)
+        try:
+            probe.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        finally:
+            probe.detach()
+        self.draining.add(fd)
+        self.poller.register(fd, select.POLLIN)
+
+    def drain(self, fd):
+        """Drop what a script wrote to its stdin; close this end once the script has closed its own."""
+        if read_or_eof(fd):
+            return
+        self.draining.discard(fd)
+        self.poller.unregister(fd)
+        os.close(fd)
+
+    def forward_stderr(self, fd, until_eof=False):
+        """Forward what a child's stderr holds (its first STDERR_FORWARD_BYTES), and `errend` at its end.
+        Returns at EAGAIN unless `until_eof`."""
+        entry = self.stderrs[fd]
+        request_id = entry[0]
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data = b''
+            if not data:
+                del self.stderrs[fd]
+                del self.stderr_of[request_id]
+                self.poller.unregister(fd)
+                os.close(fd)
+                control(b'errend %s' % request_id)
+                return
+            room = STDERR_FORWARD_BYTES - entry[1]
+            if room > 0:
+                piece = data[:room]
+                entry[1] += len(piece)
+                control(b'err %s %d\n%s' % (request_id, len(piece), piece))
+            if not until_eof:
+                return
 
     def drain_wakeups(self):
         try:
@@ -272,6 +393,10 @@ class HelperLoop:
             request_id = self.children.pop(pid, None)
             if request_id is None:
                 continue
+            # What its stderr still holds goes first, and its end when nothing else holds it.
+            err = self.stderr_of.get(request_id)
+            if err is not None:
+                self.forward_stderr(err, until_eof=True)
             if os.WIFSIGNALED(status):
                 report = b'- %s' % signal_name(os.WTERMSIG(status)).encode()
             else:
@@ -289,11 +414,18 @@ def signal_name(number):
 def read_or_eof(fd):
     """Bytes from fd; b'' at EOF or on an error that means the same (ECONNRESET)."""
     try:
-        return os.read(fd, 512)
+        return os.read(fd, 65536)
     except (BlockingIOError, InterruptedError):
         return b'-'
     except OSError:
         return b''
+
+
+def socket_pair():
+    """Two connected descriptors (AF_UNIX stream, close-on-exec), this process's end first and non-blocking."""
+    mine, theirs = _socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    mine.setblocking(False)
+    return mine.detach(), theirs.detach()
 
 
 def send_line(fd, line):

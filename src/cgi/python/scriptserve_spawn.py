@@ -2,10 +2,10 @@
 # request {argv, cwd, env} is a cold run started with posix_spawn, not a
 # fork. It forks nothing and imports no preload.
 #
-# Replies: `spawning\n` on `in` before the child exists (so the server knows
-# that whatever follows on `in` is the child writing to its stdin, and that
-# `in` closing before that line means nothing started), then `spawned ID PID`
-# or `failed ID WHY` on the control pipe.
+# Replies: `spawning\n` on `out` before the child exists (so the server knows
+# that whatever follows on `out` is the child's output, and that `out`
+# closing before that line means nothing started), then `spawned ID PID` or
+# `failed ID WHY` on the control pipe.
 
 import os
 
@@ -34,16 +34,16 @@ class SpawnLauncher:
 
     def launch(self, fds, request, request_id):
         """A cold run started with posix_spawn (see Spawner). `spawning` goes on
-        `in` before the child exists, so that whatever the child writes to its
-        stdin comes after it; the pid, or why nothing started, comes on the
+        `out` (fds[1]) before the child exists, so that whatever the child
+        writes comes after it; the pid, or why nothing started, comes on the
         control pipe."""
         try:
             for fd in fds:
                 os.set_blocking(fd, True)
             try:
-                os.write(fds[0], b'spawning\n')
+                os.write(fds[1], b'spawning\n')
             except OSError:
-                return None  # the server sees `in` close before `spawning`: nothing started
+                return None  # the server sees `out` close before `spawning`: nothing started
             try:
                 pid = self.spawner.spawn(request['argv'], request['env'], request['cwd'], fds)
             except Exception as err:  # OSError (the exec failed), or a request it cannot encode

@@ -5,7 +5,7 @@
 # start-up and shut-down, emulated step by step below) and runs the script.
 # This process never runs request code itself: only the child does.
 #
-# Replies on `in`: the child writes `pid N\n` once it leads its own session
+# Replies on `out`: the child writes `pid N\n` once it leads its own session
 # (so the server can signal its group), or this process writes
 # `error MESSAGE\n` when it could not fork.
 
@@ -41,7 +41,7 @@ class Forker:
         try:
             pid = os.fork()
         except OSError as err:
-            send_line(fds[0], 'error cannot fork: %s' % err)
+            send_line(fds[1], 'error cannot fork: %s' % err)
             for fd in fds:
                 os.close(fd)
             return None
@@ -125,7 +125,7 @@ def become_fresh_process(request, fds):
     # the cheapest set-up is the one that touches the fewest objects.
     # A cold script is spawned detached: its own session and process group.
     os.setsid()
-    os.write(fds[0], b'pid %d\n' % os.getpid())
+    os.write(fds[1], b'pid %d\n' % os.getpid())
     # Signal dispositions of a fresh interpreter: SIGCHLD default, no wakeup fd;
     # SIGINT raises KeyboardInterrupt; SIGPIPE and SIGXFSZ stay ignored (CPython sets both).
     _signal.set_wakeup_fd(-1)

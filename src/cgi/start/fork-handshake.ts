@@ -2,20 +2,20 @@ import type { Socket } from 'node:net';
 import { firstLine, NotSent, oneOutcome, watchSockets } from './handshake.js';
 
 /**
- * A forked (warm) child: wait for `pid N` on `in`. The child writes that line
- * before anything else and holds `in` as its stdin, so `in` closing without
- * it proves no child runs the script (NotSent), and so does a connection that
- * failed to connect at all: the fork server forks only once all three have
- * arrived. A fork server that does not answer within START_REPLY_TIMEOUT_MS
+ * A forked (warm) child: wait for `pid N` on `out`. The child writes that
+ * line before anything else and holds `out` as its stdout, so `out` closing
+ * without it proves no child runs the script (NotSent), and so does a
+ * connection that failed to connect at all: the fork server forks only once
+ * all of a request's connections have arrived. A fork server that does not answer within START_REPLY_TIMEOUT_MS
  * may still fork later, so that is an error (500), never a cold retry that
  * could run the script twice.
  */
-export function awaitForkedPid(input: Socket, sockets: readonly Socket[]): Promise<number> {
+export function awaitForkedPid(output: Socket, sockets: readonly Socket[]): Promise<number> {
   return new Promise((resolvePid, rejectPid) => {
     const { fail, succeed } = oneOutcome(sockets, resolvePid, rejectPid);
     watchSockets(sockets, fail);
     firstLine(
-      input,
+      output,
       (line) => {
         if (line.startsWith('pid ') && /^\d+$/.test(line.slice(4))) succeed(Number(line.slice(4)));
         else if (line.startsWith('error ')) {
@@ -25,6 +25,6 @@ export function awaitForkedPid(input: Socket, sockets: readonly Socket[]): Promi
       },
       fail,
     );
-    input.once('close', () => fail(new NotSent('the fork server closed the connection')));
+    output.once('close', () => fail(new NotSent('the fork server closed the connection')));
   });
 }

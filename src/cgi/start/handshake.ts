@@ -25,13 +25,14 @@ export interface Pending {
 /**
  * How a request learns its child's pid: resolves it, or rejects with NotSent
  * when provably nothing started, with another error when that cannot be known.
- * `input` is the `in` connection, `sockets` all three.
+ * `output` is the `out` connection (the reply is its first line), `sockets`
+ * every connection of the request (`out`, and `in` when the body streams).
  */
-export type Handshake = (input: Socket, sockets: readonly Socket[], pending: Pending) => Promise<number>;
+export type Handshake = (output: Socket, sockets: readonly Socket[], pending: Pending) => Promise<number>;
 
 /**
  * The end of either wait for a pid: the first outcome wins, START_REPLY_TIMEOUT_MS
- * is the deadline, and a failure closes all three connections.
+ * is the deadline, and a failure closes the request's connections.
  */
 export function oneOutcome(
   sockets: readonly Socket[],
@@ -68,21 +69,23 @@ export function watchSockets(sockets: readonly Socket[], fail: (err: Error) => v
 }
 
 /**
- * Read the first line on `in`, then leave the rest of it to be read and
- * dropped (after that line, whatever comes is the script writing to its stdin).
+ * Read the first line on `out`, the reply; what follows it is the script's
+ * output, left on the paused stream for its reader.
  */
-export function firstLine(input: Socket, onLine: (line: string) => void, fail: (err: Error) => void): void {
-  let pending = '';
+export function firstLine(output: Socket, onLine: (line: string) => void, fail: (err: Error) => void): void {
+  let seen: Buffer | null = null;
   const onData = (chunk: Buffer): void => {
-    pending += chunk.toString('latin1');
-    const nl = pending.indexOf('\n');
+    const data: Buffer = seen === null ? chunk : Buffer.concat([seen, chunk]);
+    const nl = data.indexOf(10);
     if (nl < 0) {
-      if (pending.length > 4096) fail(new Error('the helper sent a malformed reply'));
+      if (data.length > 4096) fail(new Error('the helper sent a malformed reply'));
+      seen = data;
       return;
     }
-    input.off('data', onData);
-    input.resume();
-    onLine(pending.slice(0, nl));
+    output.off('data', onData);
+    output.pause();
+    if (nl + 1 < data.length) output.unshift(data.subarray(nl + 1));
+    onLine(data.toString('latin1', 0, nl));
   };
-  input.on('data', onData);
+  output.on('data', onData);
 }

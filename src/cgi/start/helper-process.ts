@@ -6,7 +6,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { drainStderr, GroupSupervisor, type RunningScript, type RunOptions } from '../supervise.js';
+import { drainStderr, GroupSupervisor, stderrLog, type RunningScript, type RunOptions, type StderrLog } from '../supervise.js';
 import { NotSent, type Handshake, type Pending } from './handshake.js';
 import { parseReadyLine, pythonRefusal } from './python-gate.js';
 
@@ -19,6 +19,8 @@ export const MAX_FAILED_RESTARTS = 5;
 const ARGV_ROOM_BYTES = 4096;
 /** How often a child is looked for once its helper is gone (nobody is left to report its exit). */
 const ORPHAN_POLL_MS = 100;
+/** Most of a control pipe message kept while it arrives (a forwarded stderr chunk is at most 64 KiB). */
+const MAX_CONTROL_MESSAGE_BYTES = 1 << 20;
 const HELPER_PROGRAM = fileURLToPath(new URL('../python/scriptserve_helper.py', import.meta.url));
 
 export interface HelperProcessOptions {
@@ -53,10 +55,12 @@ let exitHookInstalled = false;
  * One helper process (python/scriptserve_helper.py) and its supervision:
  * start, restart with a backoff, the ready line and its interpreter check,
  * the peer check (has this server changed its user since the helper
- * started?), and the protocol to it: a Unix socket in a private directory,
- * three connections per request (the child's stdin, stdout and stderr), and
- * a control pipe (the process's stdout) for `ready` and for each child's pid
- * and exit status. What a request's reply looks like is its job's handshake.
+ * started?), and the protocol to it (python/scriptserve_loop.py): a Unix
+ * socket in a private directory, one connection per request for the
+ * request, its body when held whole, and the child's stdout (a second one
+ * for its stdin when the body streams), and a control pipe (the process's
+ * stdout) for `ready`, each child's pid, its stderr and its exit status.
+ * What a request's reply looks like is its job's handshake.
  */
 export class HelperProcess {
   private child: ChildProcess | null = null;
@@ -65,6 +69,8 @@ export class HelperProcess {
   private readyWaiters: ((ok: boolean) => void)[] = [];
   /** The running helper's requests that wait for their pid or exit status, by request id. */
   private pending = new Map<string, Pending>();
+  /** Where the running helper's children's stderr goes, by request id, until its end. */
+  private stderrs = new Map<string, StderrLog>();
   private ready = false;
   private everReady = false;
   private closed = false;
@@ -147,26 +153,34 @@ export class HelperProcess {
    * caller may then spawn the script itself), with another error when that
    * cannot be known (500).
    */
-  async run(body: object, options: RunOptions): Promise<RunningScript> {
+  async run(body: Record<string, unknown>, options: RunOptions): Promise<RunningScript> {
     const id = `${this.idPrefix}${(++this.nextId).toString(36)}`;
-    const sockets = (['in', 'out', 'err'] as const).map((role) => {
-      const socket = connect(this.socketPath);
-      socket.write(`${id} ${role}\n`);
-      return socket;
-    });
-    const [input, output, errors] = sockets as [Socket, Socket, Socket];
+    // The body goes with the request when the caller holds it whole; else it streams on `in`.
+    const whole = options.stdin;
+    body.stdin = whole ? whole.length : null;
+    const output = connect(this.socketPath);
+    output.write(`${id} out\n${JSON.stringify(body)}\n`);
+    if (whole && whole.length > 0) output.write(whole);
+    let input: Socket | null = null;
+    if (!whole) {
+      input = connect(this.socketPath);
+      input.write(`${id} in\n`);
+    }
+    const sockets = input ? [output, input] : [output];
     // Registered before the request goes out: the exit line (on another channel) may beat the pid.
     const table = this.pending;
     let settle!: Pending['settle'];
     const status = new Promise<readonly [number | null, string | null]>((resolveStatus) => (settle = resolveStatus));
     const pending: Pending = { settle };
     table.set(id, pending);
-    input.write(JSON.stringify(body) + '\n');
+    const stderrs = this.stderrs;
+    stderrs.set(id, stderrLog(options.onStderr));
     let pid: number;
     try {
-      pid = await this.options.handshake(input, sockets, pending);
+      pid = await this.options.handshake(output, sockets, pending);
     } catch (err) {
       table.delete(id);
+      stderrs.delete(id);
       throw err;
     }
     pending.pid = pid;
@@ -175,16 +189,16 @@ export class HelperProcess {
     const group = new GroupSupervisor(pid, options.timeoutMs);
     const exited = status.then(([exit, signal]) => group.finished(exit, signal));
     // What child_process does when a child it spawned exits: stdin is destroyed,
-    // and stdout and stderr are resumed (flushStdio), so that a stream its reader
-    // gave up on (a 502 after bad headers) drains to its end and closes instead
-    // of holding its descriptor with unread bytes forever.
+    // and stdout is resumed (flushStdio), so that a stream its reader gave up
+    // on (a 502 after bad headers) drains to its end and closes instead of
+    // holding its descriptor with unread bytes forever.
     void exited.then(() => {
-      input.destroy();
+      input?.destroy();
       process.nextTick(() => {
-        for (const stream of [output, errors]) if (stream.readable) stream.resume();
+        if (output.readable) output.resume();
       });
     });
-    return group.running({ stdin: input, stdout: output, stderr: errors }, options.onStderr, exited);
+    return group.running({ stdin: input, stdout: output, stderr: null }, options.onStderr, exited);
   }
 
   private start(): void {
@@ -210,14 +224,17 @@ export class HelperProcess {
     this.child = child;
     this.startedAs = processIdentity();
     const table = (this.pending = new Map());
+    const stderrs = (this.stderrs = new Map());
     child.unref();
     for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as Socket).unref?.();
-    this.readControlPipe(child, table);
+    this.readControlPipe(child, table, stderrs);
     drainStderr(child.stderr!, log, Infinity);
     child.stdin!.on('error', () => {});
     child.once('error', (err) => log(`${this.options.name}: ${err.message}`));
     child.once('close', (code, signal) => {
       orphan(table);
+      for (const log of stderrs.values()) log.end();
+      stderrs.clear();
       if (this.child !== child) return;
       this.child = null;
       this.ready = false;
@@ -228,23 +245,41 @@ export class HelperProcess {
 
   /**
    * The control pipe (its stdout): `ready`, then per request `spawned ID PID`
-   * or `failed ID WHY` (spawn requests), and `exit ID CODE SIGNAL` once the
-   * child is reaped.
+   * or `failed ID WHY` (spawn requests), `err ID N` with N bytes of the
+   * child's stderr after it (and a newline), `errend ID` at that stream's
+   * end, and `exit ID CODE SIGNAL` once the child is reaped.
    */
-  private readControlPipe(child: ChildProcess, table: Map<string, Pending>): void {
-    let partial = '';
-    child.stdout!.setEncoding('latin1');
-    child.stdout!.on('data', (text: string) => {
-      const lines = (partial + text).split('\n');
-      partial = lines.pop()!.slice(-4096);
-      for (const line of lines) this.controlLine(table, line);
+  private readControlPipe(child: ChildProcess, table: Map<string, Pending>, stderrs: Map<string, StderrLog>): void {
+    let kept: Buffer | null = null;
+    child.stdout!.on('data', (chunk: Buffer) => {
+      const data: Buffer = kept === null ? chunk : Buffer.concat([kept, chunk]);
+      let at = 0;
+      for (let nl = data.indexOf(10, at); nl >= 0; nl = data.indexOf(10, at)) {
+        const line = data.toString('latin1', at, nl);
+        if (line.startsWith('err ')) {
+          const m = /^err (\S+) (\d+)$/.exec(line);
+          const end = m ? nl + 1 + Number(m[2]) : nl;
+          if (end >= data.length) break; // its bytes (and their newline) are still coming
+          if (m) stderrs.get(m[1]!)?.write(data.subarray(nl + 1, end));
+          at = end + 1;
+          continue;
+        }
+        this.controlLine(table, stderrs, line);
+        at = nl + 1;
+      }
+      kept = at === data.length ? null : data.subarray(at);
+      if (kept !== null && kept.length > MAX_CONTROL_MESSAGE_BYTES) kept = null;
     });
   }
 
-  private controlLine(table: Map<string, Pending>, line: string): void {
+  private controlLine(table: Map<string, Pending>, stderrs: Map<string, StderrLog>, line: string): void {
     const space = line.indexOf(' ');
     const word = space < 0 ? line : line.slice(0, space);
-    if (word === 'exit') {
+    if (word === 'errend') {
+      const id = line.slice(space + 1);
+      stderrs.get(id)?.end();
+      stderrs.delete(id);
+    } else if (word === 'exit') {
       const m = /^exit (\S+) (-|\d+) (-|SIG\w+)$/.exec(line);
       if (!m) return;
       table.get(m[1]!)?.settle([m[2] === '-' ? null : Number(m[2]), m[3] === '-' ? null : m[3]!]);

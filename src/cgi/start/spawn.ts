@@ -34,6 +34,14 @@ export function spawnScript(options: RunOptions): Promise<RunningScript> {
       group.exited();
       rejectStart(err);
     });
-    child.once('spawn', () => resolveStart(group.running(child, options.onStderr, exitedPromise)));
+    child.once('spawn', () => {
+      if (options.stdin) {
+        // The body came with the start: deliver it and close stdin, as the helper does.
+        child.stdin.on('error', () => {});
+        child.stdin.end(options.stdin);
+      }
+      const stdio = { stdin: options.stdin ? null : child.stdin, stdout: child.stdout, stderr: child.stderr };
+      resolveStart(group.running(stdio, options.onStderr, exitedPromise));
+    });
   });
 }
