@@ -12,8 +12,9 @@
 // Prints one line per measured run. Needs wrk and taskset; loopback only;
 // the server on core 0, wrk on core 1.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cpuPerRequest, cpuSnapshot } from './lib/cpu.mjs';
 import { createFixtures, PYTHON, BODY_16, BODY_64K } from './lib/fixtures.mjs';
 import { freePort, killAllSync, waitReady, startGroup, stopGroup, pinned, which } from './lib/proc.mjs';
 import { SCRIPTSERVE_CLI } from './lib/servers.mjs';
@@ -27,13 +28,6 @@ const seconds = Number(opt('--seconds', '4'));
 const runs = Number(opt('--runs', '2'));
 const conns = Number(opt('--conns', '10'));
 const route = script === 'route';
-
-/** utime+stime (ms), minor faults, and the same for reaped children, of one pid. */
-function usage(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ');
-  const tick = 10; // ms per clock tick (USER_HZ 100)
-  return { cpu: (Number(f[11]) + Number(f[12])) * tick, faults: Number(f[7]), childCpu: (Number(f[13]) + Number(f[14])) * tick, childFaults: Number(f[8]) };
-}
 
 if (!which('wrk')) throw new Error('cpu-split needs wrk (apt-get install wrk)');
 const fx = createFixtures({ bigMiB: 0 });
@@ -57,22 +51,19 @@ try {
   wrk(1); // warm-up, unrecorded
   for (let i = 0; i < runs; i++) {
     // The warm fork server, or in cold mode the spawn helper (the same program), unless --no-spawn-helper.
-    const forkServer = Number(spawnSync('pgrep', ['-P', String(server.pid), '-f', 'scriptserve_helper'], { encoding: 'utf8' }).stdout.trim().split('\n')[0]) || 0;
-    const n0 = usage(server.pid);
-    const f0 = forkServer ? usage(forkServer) : null;
+    const before = cpuSnapshot(server.pid);
     const out = wrk(seconds);
-    const n1 = usage(server.pid);
-    const f1 = forkServer ? usage(forkServer) : null;
+    const after = cpuSnapshot(server.pid);
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
     if (!(rps > 0) || /Non-2xx/.test(out)) throw new Error(`wrk did not get answers of 200:\n${out}`);
-    const n = rps * seconds;
-    const per = (x) => (x / n).toFixed(3);
-    const perF = (x) => (x / n).toFixed(0);
-    let line = `${warm ? 'warm' : 'cold'} ${script}, ${conns} conns: ${rps.toFixed(0)} req/s | node ${per(n1.cpu - n0.cpu)} ms ${perF(n1.faults - n0.faults)} faults`;
-    if (f0 && f1) {
-      line += ` | ${warm ? 'fork server' : 'spawn helper'} ${per(f1.cpu - f0.cpu)} ms ${perF(f1.faults - f0.faults)} faults | its children ${per(f1.childCpu - f0.childCpu)} ms ${perF(f1.childFaults - f0.childFaults)} faults`;
+    const c = cpuPerRequest(before, after, rps * seconds);
+    const per = (x) => x.toFixed(3);
+    const perF = (x) => x.toFixed(0);
+    let line = `${warm ? 'warm' : 'cold'} ${script}, ${conns} conns: ${rps.toFixed(0)} req/s | node ${per(c.nodeMs)} ms ${perF(c.nodeFaults)} faults`;
+    if (c.helpers) {
+      line += ` | ${warm ? 'fork server' : 'spawn helper'} ${per(c.helperMs)} ms ${perF(c.helperFaults)} faults | its children ${per(c.scriptsMs)} ms ${perF(c.scriptFaults)} faults`;
     } else {
-      line += ` | scripts ${per(n1.childCpu - n0.childCpu)} ms ${perF(n1.childFaults - n0.childFaults)} faults`;
+      line += ` | scripts ${per(c.scriptsMs)} ms ${perF(c.scriptFaults)} faults`;
     }
     console.log(line + ' (per request)');
   }

@@ -1,4 +1,5 @@
-// Copy the generated tables of bench/results/latest.md into docs/benchmarks.md
+// Copy the generated tables of bench/results/latest.md (its targets, where a
+// script request's CPU goes, and some scenarios) into docs/benchmarks.md
 // (between `<!-- bench:start -->` and `<!-- bench:end -->`), and a few rows of
 // its targets into README.md's "Speed" summary (between
 // `<!-- bench:summary:start -->` and `<!-- bench:summary:end -->`), so the
@@ -36,7 +37,8 @@ function fill(rel, start, end, body) {
 const firstSection = lines.findIndex((l) => l.startsWith('## '));
 // Everything before the first section: the date line and every note, however many there are.
 const headerLines = lines.slice(2, firstSection < 0 ? undefined : firstSection).filter((l) => l.startsWith('Written by') || l.startsWith('- '));
-const targets = section('Targets of issue 6');
+const targets = section('Targets');
+const cpu = section('Where a script request’s CPU goes');
 const scenarios = ['GET 1 KiB file', 'Missing file (404)', 'Directory listing, 200 entries', 'POST 16 bytes to a /bin/sh CGI script', 'POST 16 bytes to a Python CGI script', 'GET a 100 KiB text file compressed'];
 
 fill('docs/benchmarks.md', '<!-- bench:start -->', '<!-- bench:end -->', [
@@ -45,6 +47,10 @@ fill('docs/benchmarks.md', '<!-- bench:start -->', '<!-- bench:end -->', [
   '## Targets',
   '',
   targets,
+  '',
+  '## Where a script request’s CPU goes',
+  '',
+  cpu,
   ...scenarios.flatMap((title) => ['', `## ${title}`, '', section(title)]),
   '',
   'Every scenario, with MB/s and RSS for each server: [bench/results/latest.md](../bench/results/latest.md).',
@@ -56,8 +62,9 @@ const SUMMARY_ROWS = [
   '404: scriptserve ÷ sirv-cli',
   'Listing: scriptserve ÷ python http.server',
   'Python CGI: scriptserve ÷ python --cgi',
-  '/bin/sh CGI: scriptserve ÷ lighttpd',
-  'Issue 7: warm Python hello ÷ cold (scriptserve)',
+  'Issue 15: /bin/sh CGI: scriptserve ÷ lighttpd',
+  "Issue 15: Node's own CPU per /bin/sh CGI request, spawn helper (scriptserve)",
+  'Issue 15: warm Python hello ÷ lighttpd',
   'Issue 18: GET 1 KiB over TLS, HTTP/1.1 keep-alive ÷ plain HTTP',
   'Issue 18: compressed 100 KiB text (cached) ÷ its uncompressed GET (same process, measured alternately)',
   'scriptserve idle RSS',

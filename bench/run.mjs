@@ -7,6 +7,7 @@
 //   BENCH_SECONDS=3        seconds per load run
 //   BENCH_PASSES=2         alternating passes
 //   BENCH_WARMUP=1         seconds of unrecorded load each server gets before a scenario's runs
+//                          (a scriptserve's script scenarios get more until its spawn helper starts every script)
 //   BENCH_CONNECTIONS=10,50
 //   BENCH_BIG=0            skip the big download/POST (default on)
 //   BENCH_BIG_MIB=1024     size of the big download/POST
@@ -26,6 +27,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { cpuPerRequest, cpuSnapshot, startedByServer } from './lib/cpu.mjs';
 import { createFixtures, PYTHON } from './lib/fixtures.mjs';
 import { runLoad } from './lib/load.mjs';
 import {
@@ -58,6 +60,8 @@ const ncpu = os.availableParallelism();
 const SERVER_CPU = num(env.BENCH_SERVER_CPU, 0);
 const LOAD_CPU = num(env.BENCH_LOAD_CPU, ncpu > 1 ? 1 : 0);
 const BIG_TIMEOUT_MS = 300_000;
+/** Warm-up slices a scriptserve gets at most for its helper to start every script (see warmUp). */
+const HELPER_WARMUP_SLICES = 10;
 const DEADLINE_S = num(env.BENCH_DEADLINE_S, 2700);
 const notes = [];
 const started = Date.now();
@@ -141,7 +145,10 @@ async function measureServer(server, sc, conns, pass, tool, fx) {
   const check = await checkServer(server.port, sc, server.def.scheme === 'https');
   if (check.refused) return { ...base, refused: check.refused };
   const stopSampling = sampleRss(server.child.pid);
+  // Issue 15: the CPU of each script request, split as bench/cpu-split.mjs does (lib/cpu.mjs).
+  const splitCpu = server.def.cpuSplit && sc.script;
   try {
+    const before = splitCpu ? cpuSnapshot(server.child.pid) : null;
     const r = await runLoad(server.def.loadgen ?? tool, {
       url: `${server.def.scheme ?? 'http'}://127.0.0.1:${server.port}${sc.request.path}`,
       connections: conns,
@@ -152,8 +159,9 @@ async function measureServer(server, sc, conns, pass, tool, fx) {
       expectStatus: sc.expect.status,
       closeDelimited: check.closeDelimited,
     });
+    const cpu = before ? cpuPerRequest(before, cpuSnapshot(server.child.pid), r.requests) : undefined;
     if (r.requests === 0 || !(r.rps > 0)) return { ...base, error: `no answer with the expected status completed (${r.errors} errors)` };
-    return { ...base, ...r, peakRss: stopSampling(), validator: check.request.validator, closeDelimited: check.closeDelimited };
+    return { ...base, ...r, cpu, peakRss: stopSampling(), validator: check.request.validator, closeDelimited: check.closeDelimited };
   } catch (err) {
     stopSampling();
     return { ...base, error: err.message };
@@ -186,22 +194,45 @@ async function measureSpawnFloor(sc, conns, pass, workdir) {
  * Unrecorded load before a scenario's measured runs, the same for every
  * server: servers with a JIT (every Node server here) are then measured at
  * their steady state, not while compiling their request path.
+ *
+ * A scriptserve in a script scenario is loaded further, in slices, until its
+ * scripts start the way they will in the measured runs: it starts its spawn
+ * helper (a python3 process) with its first script and starts scripts with
+ * child_process.spawn until the helper is ready (~0.2 s on the busy server
+ * core here; seconds with a slow python3), so a run measured before then is
+ * partly a --no-spawn-helper run. That holds even with BENCH_WARMUP=0.
  */
 async function warmUp(server, sc, tool, fx) {
-  if (!(cfg.warmup > 0)) return;
+  const untilHelper = server.def.cpuSplit && sc.script;
+  if (!(cfg.warmup > 0) && !untilHelper) return;
   const check = await checkServer(server.port, sc, server.def.scheme === 'https');
   if (check.refused) return;
-  await runLoad(server.def.loadgen ?? tool, {
-    url: `${server.def.scheme ?? 'http'}://127.0.0.1:${server.port}${sc.request.path}`,
-    connections: cfg.connections[0],
-    seconds: cfg.warmup,
-    cpu: LOAD_CPU,
-    request: check.request,
-    scriptPath: join(fx.work, `wrk-${sc.id}-${server.def.id}-warmup.lua`),
-    expectStatus: sc.expect.status,
-    closeDelimited: check.closeDelimited,
-  }).catch(() => {});
-  await waitNoChildren(server.child.pid, 5000);
+  const pid = server.child.pid;
+  for (let slice = 1; ; slice++) {
+    const before = untilHelper ? cpuSnapshot(pid) : null;
+    await runLoad(server.def.loadgen ?? tool, {
+      url: `${server.def.scheme ?? 'http'}://127.0.0.1:${server.port}${sc.request.path}`,
+      connections: cfg.connections[0],
+      seconds: cfg.warmup > 0 ? cfg.warmup : 1,
+      cpu: LOAD_CPU,
+      request: check.request,
+      scriptPath: join(fx.work, `wrk-${sc.id}-${server.def.id}-warmup.lua`),
+      expectStatus: sc.expect.status,
+      closeDelimited: check.closeDelimited,
+    }).catch(() => {});
+    await waitNoChildren(pid, 5000);
+    if (!before) return;
+    const after = cpuSnapshot(pid);
+    // No helper (--no-spawn-helper, or one given up on): nothing to wait for; else a slice its helper started alone.
+    if (!before.server || !after.server || !after.helpers.size || !startedByServer(before, after)) {
+      if (slice > 1) log(`${sc.id} ${server.def.id}: ${slice} warm-up slices until its helper started every script`);
+      return;
+    }
+    if (slice >= HELPER_WARMUP_SLICES) {
+      notes.push(`${server.def.label}, ${sc.id}: its helper had not taken over starting scripts after ${slice} warm-up slices; the runs include scripts started with child_process.spawn.`);
+      return;
+    }
+  }
 }
 
 /**
@@ -223,7 +254,7 @@ async function runPass(pass, defs, scenarioList, tool, fx, results) {
           for (const scenario of server === pairedOn ? [sc, sc.paired] : [sc]) {
             const r = await measureServer(server, scenario, conns, pass, tool, fx);
             results.runs.push(r);
-            log(`pass ${pass} ${scenario.id} c${conns} ${server.def.id}: ${r.refused ? `REFUSED ${r.refused}` : r.error ? `ERROR ${r.error}` : `${Math.round(r.rps)} req/s, ${r.mbps.toFixed(1)} MB/s, errors ${r.errors}`}`);
+            log(`pass ${pass} ${scenario.id} c${conns} ${server.def.id}: ${r.refused ? `REFUSED ${r.refused}` : r.error ? `ERROR ${r.error}` : `${Math.round(r.rps)} req/s, ${r.mbps.toFixed(1)} MB/s, errors ${r.errors}${cpuText(r.cpu)}`}`);
           }
         }
         if (sc.floor) {
@@ -236,6 +267,13 @@ async function runPass(pass, defs, scenarioList, tool, fx, results) {
       await Promise.all(up.map((s) => stopGroup(s.child)));
     }
   }
+}
+
+/** A run's CPU per request for the progress log. */
+function cpuText(c) {
+  if (!c) return '';
+  const f = (x) => (Number.isFinite(x) ? x.toFixed(2) : '–');
+  return `; CPU ms/request: node ${f(c.nodeMs)}, helper ${f(c.helperMs)}, scripts ${f(c.scriptsMs)}${c.helpers && c.serverStarted ? ` (some started by node: ${f(c.spawnedMs)})` : ''}`;
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

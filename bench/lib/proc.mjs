@@ -6,6 +6,7 @@ import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { helpersOf } from './cpu.mjs';
 
 /** Process groups started here and not yet reaped. */
 const live = new Set();
@@ -181,10 +182,18 @@ export function childrenOf(pid) {
   }
 }
 
-/** Wait until a server has no child left (its scripts reaped), at most `deadlineMs`. */
+/**
+ * Wait until a server's scripts are reaped, at most `deadlineMs`: it has no
+ * child left but its helper processes (which live as long as it does), and
+ * they have none either.
+ */
 export async function waitNoChildren(pid, deadlineMs) {
   const end = Date.now() + deadlineMs;
-  while (childrenOf(pid).length && Date.now() < end) await sleep(50);
+  const scripts = () => {
+    const helpers = helpersOf(pid);
+    return childrenOf(pid).filter((c) => !helpers.includes(Number(c))).length + helpers.reduce((n, h) => n + childrenOf(h).length, 0);
+  };
+  while (scripts() && Date.now() < end) await sleep(50);
 }
 
 /** The last error line of a log file, to say why a server stopped. */

@@ -6,7 +6,11 @@ import { request } from './proc.mjs';
 
 const POST_HEADERS = (body) => ({ 'Content-Type': 'application/octet-stream', 'Content-Length': String(body.length) });
 
-/** The scenarios, in the order they run. `floor` describes the spawn floor of a script scenario. */
+/**
+ * The scenarios, in the order they run. `floor` describes the spawn floor of
+ * a script scenario; `script` marks those that run a script per request
+ * (where lib/cpu.mjs splits a request's CPU).
+ */
 export function scenarios(fx) {
   const post = (path, body) => ({ method: 'POST', path, headers: POST_HEADERS(body), body });
   const get = (path) => ({ method: 'GET', path, headers: {} });
@@ -38,6 +42,7 @@ export function scenarios(fx) {
     },
     {
       id: 'cgi-sh',
+      script: true,
       title: 'POST 16 bytes to a /bin/sh CGI script',
       request: post('/cgi-bin/hello.sh', BODY_16),
       expect: { status: 200, body: fx.expected.sh },
@@ -45,6 +50,7 @@ export function scenarios(fx) {
     },
     {
       id: 'cgi-py',
+      script: true,
       title: 'POST 16 bytes to a Python CGI script (/usr/bin/python3)',
       request: post('/cgi-bin/hello.py', BODY_16),
       expect: { status: 200, body: fx.expected.py },
@@ -52,6 +58,7 @@ export function scenarios(fx) {
     },
     {
       id: 'echo-64k',
+      script: true,
       title: 'POST 64 KiB echoed by a Python CGI script',
       request: post('/cgi-bin/echo.py', BODY_64K),
       expect: { status: 200, body: fx.expected.echo },
@@ -59,6 +66,7 @@ export function scenarios(fx) {
     },
     {
       id: 'route',
+      script: true,
       title: "Command route --route 'POST /hello=/bin/sh route.sh' (vs the same /bin/sh work as CGI)",
       request: post('/hello', BODY_16),
       expect: { status: 200, body: fx.expected.route },

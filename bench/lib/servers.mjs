@@ -62,6 +62,8 @@ function benchCertificate(fx) {
 /**
  * Server definitions. `argv(port, fx)` builds the command; `scenarios` lists
  * what it can answer at all (a listing from sirv, a script from serve: no).
+ * `cpuSplit`: a scriptserve whose CPU per script request is split between
+ * Node, its helper and the scripts (lib/cpu.mjs) in every script scenario.
  */
 export function serverDefinitions() {
   const lighttpd = which('lighttpd');
@@ -70,6 +72,7 @@ export function serverDefinitions() {
       id: 'scriptserve',
       label: 'scriptserve',
       scenarios: [...STATIC, ...CGI, 'route', 'compress-100k'],
+      cpuSplit: true,
       argv: (port, fx) => [
         process.execPath, SCRIPTSERVE_CLI, '-q', '-b', '127.0.0.1', '-p', String(port), '-d', fx.root,
         '--route', 'POST /hello=/bin/sh route.sh',
@@ -80,10 +83,19 @@ export function serverDefinitions() {
       id: 'scriptserve-warm',
       label: `scriptserve --warm-python (${PYTHON})`,
       scenarios: ['cgi-py', 'echo-64k'],
+      cpuSplit: true,
       argv: (port, fx) => [
         process.execPath, SCRIPTSERVE_CLI, '-q', '-b', '127.0.0.1', '-p', String(port), '-d', fx.root,
         '--warm-python', '--warm-interpreter', PYTHON,
       ],
+    },
+    {
+      // Issue 15: every script started with Node's child_process.spawn, no spawn helper (its own Node CPU target).
+      id: 'scriptserve-spawn',
+      label: 'scriptserve --no-spawn-helper',
+      scenarios: ['cgi-sh'],
+      cpuSplit: true,
+      argv: (port, fx) => [process.execPath, SCRIPTSERVE_CLI, '-q', '-b', '127.0.0.1', '-p', String(port), '-d', fx.root, '--no-spawn-helper'],
     },
     {
       // Issue 18: the same GET over TLS, HTTP/1.1 keep-alive (wrk offers no ALPN, so the server falls back to HTTP/1.1).
