@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { cpuPerRequest, cpuSnapshot } from './lib/cpu.mjs';
 import { createFixtures, PYTHON, BODY_16, BODY_64K } from './lib/fixtures.mjs';
 import { freePort, killAllSync, waitReady, startGroup, stopGroup, pinned, which } from './lib/proc.mjs';
-import { SCRIPTSERVE_CLI } from './lib/servers.mjs';
+import { SCRIPTSERVE_CLI, SCRIPTSERVE_HELPER } from './lib/servers.mjs';
 
 const args = process.argv.slice(2);
 const rest = args.includes('--') ? args.slice(args.indexOf('--') + 1) : [];
@@ -51,9 +51,9 @@ try {
   wrk(1); // warm-up, unrecorded
   for (let i = 0; i < runs; i++) {
     // The warm fork server, or in cold mode the spawn helper (the same program), unless --no-spawn-helper.
-    const before = cpuSnapshot(server.pid);
+    const before = cpuSnapshot(server.pid, SCRIPTSERVE_HELPER);
     const out = wrk(seconds);
-    const after = cpuSnapshot(server.pid);
+    const after = cpuSnapshot(server.pid, SCRIPTSERVE_HELPER);
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
     if (!(rps > 0) || /Non-2xx/.test(out)) throw new Error(`wrk did not get answers of 200:\n${out}`);
     const c = cpuPerRequest(before, after, rps * seconds);

@@ -137,7 +137,14 @@ async function startServers(defs, fx, pass, results) {
   return up;
 }
 
-async function measureServer(server, sc, conns, pass, tool, fx) {
+/** A scenario as one server must answer it: its own expected answer where it declares one (lib/servers.mjs `expect`). */
+function asAnsweredBy(def, sc, fx) {
+  const expect = def.expect?.[sc.id];
+  return expect ? { ...sc, expect: expect(fx) } : sc;
+}
+
+async function measureServer(server, scenario, conns, pass, tool, fx) {
+  const sc = asAnsweredBy(server.def, scenario, fx);
   const base = { pass, scenario: sc.id, server: server.def.id, conns };
   if (server.child.exitCode !== null || server.child.signalCode !== null) {
     return { ...base, refused: `the server had exited (${server.child.signalCode ?? `code ${server.child.exitCode}`}; its log: ${lastErrorLine(server.logFile).slice(0, 160) || 'empty'})` };
@@ -148,7 +155,8 @@ async function measureServer(server, sc, conns, pass, tool, fx) {
   // Issue 15: the CPU of each script request, split as bench/cpu-split.mjs does (lib/cpu.mjs).
   const splitCpu = server.def.cpuSplit && sc.script;
   try {
-    const before = splitCpu ? cpuSnapshot(server.child.pid) : null;
+    const helpers = server.def.helperPattern;
+    const before = splitCpu ? cpuSnapshot(server.child.pid, helpers) : null;
     const r = await runLoad(server.def.loadgen ?? tool, {
       url: `${server.def.scheme ?? 'http'}://127.0.0.1:${server.port}${sc.request.path}`,
       connections: conns,
@@ -159,7 +167,7 @@ async function measureServer(server, sc, conns, pass, tool, fx) {
       expectStatus: sc.expect.status,
       closeDelimited: check.closeDelimited,
     });
-    const cpu = before ? cpuPerRequest(before, cpuSnapshot(server.child.pid), r.requests) : undefined;
+    const cpu = before ? cpuPerRequest(before, cpuSnapshot(server.child.pid, helpers), r.requests) : undefined;
     if (r.requests === 0 || !(r.rps > 0)) return { ...base, error: `no answer with the expected status completed (${r.errors} errors)` };
     return { ...base, ...r, cpu, peakRss: stopSampling(), validator: check.request.validator, closeDelimited: check.closeDelimited };
   } catch (err) {
@@ -167,7 +175,7 @@ async function measureServer(server, sc, conns, pass, tool, fx) {
     return { ...base, error: err.message };
   } finally {
     // Let the scripts of this run be reaped and closed connections drain before the next check.
-    await waitNoChildren(server.child.pid, 5000);
+    await waitNoChildren(server.child.pid, 5000, server.def.helperPattern);
     await sleep(150);
   }
 }
@@ -200,16 +208,19 @@ async function measureSpawnFloor(sc, conns, pass, workdir) {
  * helper (a python3 process) with its first script and starts scripts with
  * child_process.spawn until the helper is ready (~0.2 s on the busy server
  * core here; seconds with a slow python3), so a run measured before then is
- * partly a --no-spawn-helper run. That holds even with BENCH_WARMUP=0.
+ * partly a --no-spawn-helper run. That holds even with BENCH_WARMUP=0. (The
+ * script floor's helper starts with its server: one slice.)
  */
-async function warmUp(server, sc, tool, fx) {
+async function warmUp(server, scenario, tool, fx) {
+  const sc = asAnsweredBy(server.def, scenario, fx);
+  const helpers = server.def.helperPattern;
   const untilHelper = server.def.cpuSplit && sc.script;
   if (!(cfg.warmup > 0) && !untilHelper) return;
   const check = await checkServer(server.port, sc, server.def.scheme === 'https');
   if (check.refused) return;
   const pid = server.child.pid;
   for (let slice = 1; ; slice++) {
-    const before = untilHelper ? cpuSnapshot(pid) : null;
+    const before = untilHelper ? cpuSnapshot(pid, helpers) : null;
     await runLoad(server.def.loadgen ?? tool, {
       url: `${server.def.scheme ?? 'http'}://127.0.0.1:${server.port}${sc.request.path}`,
       connections: cfg.connections[0],
@@ -220,9 +231,9 @@ async function warmUp(server, sc, tool, fx) {
       expectStatus: sc.expect.status,
       closeDelimited: check.closeDelimited,
     }).catch(() => {});
-    await waitNoChildren(pid, 5000);
+    await waitNoChildren(pid, 5000, helpers);
     if (!before) return;
-    const after = cpuSnapshot(pid);
+    const after = cpuSnapshot(pid, helpers);
     // No helper (--no-spawn-helper, or one given up on): nothing to wait for; else a slice its helper started alone.
     if (!before.server || !after.server || !after.helpers.size || !startedByServer(before, after)) {
       if (slice > 1) log(`${sc.id} ${server.def.id}: ${slice} warm-up slices until its helper started every script`);
@@ -397,7 +408,7 @@ async function main() {
   const results = {
     meta: machine(tool),
     serverOrder: defs.map((d) => d.id),
-    servers: Object.fromEntries(defs.map((d) => [d.id, { label: d.label, floor: d.floor === true, scenarios: d.scenarios, missing: d.missing, idle: [] }])),
+    servers: Object.fromEntries(defs.map((d) => [d.id, { label: d.label, floor: d.floor === true, scenarios: d.scenarios, missing: d.missing, note: d.note, idle: [] }])),
     runs: [],
     floors: [],
   };

@@ -31,18 +31,22 @@ export function usageOf(pid) {
 }
 
 /**
- * Pids of a scriptserve server's helper processes (python/scriptserve_helper.py:
- * the spawn helper, the warm fork server, or both), lowest first; none with
- * --no-spawn-helper, or before the first script started one.
+ * Pids of a server's helper processes, lowest first: its children whose
+ * command line matches `pattern` (each server declares its own, see
+ * lib/servers.mjs: scriptserve's python/scriptserve_helper.py, the spawn
+ * helper, the warm fork server or both; the script floor's helper). None
+ * without a pattern, with --no-spawn-helper, or before the first script
+ * started one.
  */
-export function helpersOf(serverPid) {
-  const r = spawnSync('pgrep', ['-P', String(serverPid), '-f', 'scriptserve_helper'], { encoding: 'utf8' });
+export function helpersOf(serverPid, pattern) {
+  if (!pattern) return [];
+  const r = spawnSync('pgrep', ['-P', String(serverPid), '-f', pattern], { encoding: 'utf8' });
   return r.stdout.split('\n').filter(Boolean).map(Number).sort((a, b) => a - b);
 }
 
-/** The CPU counters of a server and of its helpers now; take one before and one after a load run. */
-export function cpuSnapshot(serverPid) {
-  const helpers = helpersOf(serverPid);
+/** The CPU counters of a server and of its helpers (found by `helperPattern`) now; take one before and one after a load run. */
+export function cpuSnapshot(serverPid, helperPattern) {
+  const helpers = helpersOf(serverPid, helperPattern);
   return { server: usageOf(serverPid), helpers: new Map(helpers.map((pid) => [pid, usageOf(pid)])) };
 }
 

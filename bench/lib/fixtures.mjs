@@ -112,6 +112,7 @@ export function createFixtures({ workdir, bigMiB }) {
     ftruncateSync(fd, bigMiB * 1024 * 1024); // sparse: reads zeros, costs no disk
     closeSync(fd);
   }
+  const SH_BODY = Buffer.concat([Buffer.from('sh got '), BODY_16]);
   return {
     work,
     root,
@@ -119,10 +120,12 @@ export function createFixtures({ workdir, bigMiB }) {
     files,
     listingNames: names,
     expected: {
-      sh: Buffer.concat([Buffer.from('sh got '), BODY_16]),
+      sh: SH_BODY,
       py: Buffer.concat([Buffer.from('py got '), BODY_16]),
       route: Buffer.concat([Buffer.from('route got '), BODY_16]),
       echo: BODY_64K,
     },
+    /** What hello.sh writes to stdout, CGI header block included: the script floor relays it unparsed. */
+    stdout: { sh: Buffer.concat([Buffer.from('Content-Type: text/plain\r\n\r\n'), SH_BODY]) },
   };
 }

@@ -184,13 +184,13 @@ export function childrenOf(pid) {
 
 /**
  * Wait until a server's scripts are reaped, at most `deadlineMs`: it has no
- * child left but its helper processes (which live as long as it does), and
- * they have none either.
+ * child left but its helper processes (found by `helperPattern`; they live as
+ * long as it does), and they have none either.
  */
-export async function waitNoChildren(pid, deadlineMs) {
+export async function waitNoChildren(pid, deadlineMs, helperPattern) {
   const end = Date.now() + deadlineMs;
   const scripts = () => {
-    const helpers = helpersOf(pid);
+    const helpers = helpersOf(pid, helperPattern);
     return childrenOf(pid).filter((c) => !helpers.includes(Number(c))).length + helpers.reduce((n, h) => n + childrenOf(h).length, 0);
   };
   while (scripts() && Date.now() < end) await sleep(50);

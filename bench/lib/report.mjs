@@ -80,6 +80,7 @@ function scenarioTable(results, sc) {
   if (cannot.length) notes.push(`- Not measured, they cannot do this: ${cannot.map(([, info]) => info.label).join(', ')}.`);
   if (elsewhere.length) notes.push(`- Not measured here (variants measured in other scenarios only): ${elsewhere.map(([, info]) => info.label).join(', ')}.`);
   for (const info of Object.values(results.servers)) if (info.missing && info.scenarios.includes(sc.id)) notes.push(`- ${info.label}: skipped, ${info.missing}.`);
+  for (const server of new Set(runs.map((r) => r.server))) if (results.servers[server].note) notes.push(`- ${results.servers[server].label}: ${results.servers[server].note}.`);
   const closing = [...new Set(runs.filter((r) => r.closeDelimited).map((r) => results.servers[r.server].label))];
   if (closing.length) notes.push(`- ${closing.join(', ')}: answers end when the connection closes (no Content-Length); wrk counts a read error for each such complete answer, left out of errors here.`);
   if (sc.conditional) {
@@ -159,6 +160,9 @@ function targets(results) {
     add(what, c ? `${fmt(c.nodeMs, 2)} ms (${c.conns} conns)` : 'not measured', `≤ ${fmt(goalMs, 1)} ms`, c ? c.nodeMs <= goalMs : null);
   };
   nodeCpu("Issue 15: Node's own CPU per /bin/sh CGI request, spawn helper (scriptserve)", 'cgi-sh', 'scriptserve', 0.4);
+  // No goal: the same figure for the least a Node server does per script request with a helper (bench/floor-script-server.mjs).
+  const floorCpu = cpuFigure(results, 'cgi-sh', 'floor-script');
+  add("Issue 15: Node's own CPU per /bin/sh CGI request: floor (node:http + one helper connection) (context)", floorCpu ? `${fmt(floorCpu.nodeMs, 2)} ms (${floorCpu.conns} conns)` : 'not measured', '–', null);
   nodeCpu("Issue 15: Node's own CPU per warm Python hello request (scriptserve --warm-python)", 'cgi-py', 'scriptserve-warm', 0.4);
   nodeCpu("Issue 15: Node's own CPU per /bin/sh CGI request, child_process.spawn (scriptserve --no-spawn-helper)", 'cgi-sh', 'scriptserve-spawn', 1.0);
   cmp('Issue 15: /bin/sh CGI: scriptserve ÷ lighttpd', ss('cgi-sh'), b('cgi-sh', 'lighttpd'), 0.6);
@@ -191,19 +195,19 @@ function summarizeCpu(runs) {
   return { ...s, nodeMin: Math.min(...node), nodeMax: Math.max(...node) };
 }
 
-/** Node's own CPU per request of one scriptserve variant in one script scenario (the targets' figure), or null. */
+/** Node's own CPU per request of one server (a scriptserve variant, the script floor) in one script scenario (the targets' figure), or null. */
 function cpuFigure(results, scenario, server) {
   const conns = cpuConns(results);
   const s = summarizeCpu(results.runs.filter((r) => r.scenario === scenario && r.server === server && r.conns === conns));
   return s ? { conns, nodeMs: s.best.cpu.nodeMs } : null;
 }
 
-/** Issue 15: where the CPU of one script request goes, per script scenario and scriptserve variant. */
+/** Issue 15: where the CPU of one script request goes, per script scenario and scriptserve variant (and the script floor). */
 function cpuSection(results, scenarioList) {
   const out = [
     '## Where a script request’s CPU goes',
     '',
-    'CPU time (utime + stime from `/proc/PID/stat`) per request over each measured run, split as `node bench/cpu-split.mjs` splits it (bench/lib/cpu.mjs): **Node** is the server process itself; **helper** is its python3 helper’s own time (the spawn helper, or with `--warm-python` the fork server); **scripts** is what the processes that ran the scripts used, reaped by the helper or, without one, by the server. Requests are the load generator’s count of completed answers in that run. Each row is the run with the best req/s at that connection count (the scenario tables’ row); the Node range is over every pass. ⚠: the server started some of that run’s scripts itself, its helper not (or no longer) starting them all. Minor page faults per request in the last column.',
+    'CPU time (utime + stime from `/proc/PID/stat`) per request over each measured run, split as `node bench/cpu-split.mjs` splits it (bench/lib/cpu.mjs): **Node** is the server process itself; **helper** is its python3 helper’s own time (the spawn helper, or with `--warm-python` the fork server; the floor’s bench/floor-script-helper.py); **scripts** is what the processes that ran the scripts used, reaped by the helper or, without one, by the server. Requests are the load generator’s count of completed answers in that run. Each row is the run with the best req/s at that connection count (the scenario tables’ row); the Node range is over every pass. ⚠: the server started some of that run’s scripts itself, its helper not (or no longer) starting them all. Minor page faults per request in the last column. The floor row (/bin/sh CGI) is bench/floor-script-server.mjs: node:http reading the body, one Unix-socket connection per request to a python3 helper that `posix_spawn`s the script with that connection as its stdout, piped unparsed into the answer; the least Node CPU a script request takes with a helper.',
     '',
   ];
   let any = false;
@@ -243,6 +247,10 @@ function floorsSection(results) {
   for (const conns of results.meta.connections) {
     const s = summarize(results.runs.filter((r) => r.scenario === '404' && r.server === 'floor-404' && r.conns === conns), 'rps');
     if (s) out.push(`| node:http sending scriptserve's 404 bytes (requests) | ${conns} | ${fmt(s.best.rps)} | ${fmt(s.min)}–${fmt(s.max)} | ${ms(s.best.p50)} | ${ms(s.best.p99)} | ${fmt(s.errors)} |`);
+  }
+  for (const conns of results.meta.connections) {
+    const s = summarize(results.runs.filter((r) => r.scenario === 'cgi-sh' && r.server === 'floor-script' && r.conns === conns), 'rps');
+    if (s) out.push(`| node:http + one helper connection per request, posix_spawn hello.sh (cgi-sh) (requests) | ${conns} | ${fmt(s.best.rps)} | ${fmt(s.min)}–${fmt(s.max)} | ${ms(s.best.p50)} | ${ms(s.best.p99)} | ${fmt(s.errors)} |`);
   }
   for (const [sc, rows] of byKey(results.floors, (f) => f.scenario)) {
     for (const conns of results.meta.connections) {

@@ -1,4 +1,4 @@
-// The servers measured: scriptserve, its peers and the node:http floor.
+// The servers measured: scriptserve, its peers and the node:http floors.
 // Each is started pinned to the server core, bound to 127.0.0.1 only.
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,9 @@ const require = createRequire(join(REPO, 'package.json'));
 
 /** The scriptserve build measured: BENCH_SCRIPTSERVE=path/to/cli.js compares another build (before/after a change). */
 export const SCRIPTSERVE_CLI = process.env.BENCH_SCRIPTSERVE ? resolve(process.env.BENCH_SCRIPTSERVE) : join(REPO, 'dist', 'cli.js');
+
+/** `pgrep -f` pattern of scriptserve's helper processes (src/cgi/python/scriptserve_helper.py: spawn helper, warm fork server). */
+export const SCRIPTSERVE_HELPER = 'scriptserve_helper';
 
 /** Path of an npm package's bin script, run with `node` so the pid we watch is the server. */
 function binOf(pkg, name) {
@@ -62,8 +65,12 @@ function benchCertificate(fx) {
 /**
  * Server definitions. `argv(port, fx)` builds the command; `scenarios` lists
  * what it can answer at all (a listing from sirv, a script from serve: no).
- * `cpuSplit`: a scriptserve whose CPU per script request is split between
- * Node, its helper and the scripts (lib/cpu.mjs) in every script scenario.
+ * `cpuSplit`: a server whose CPU per script request is split between Node,
+ * its helper and the scripts (lib/cpu.mjs) in every script scenario;
+ * `helperPattern` finds its helper processes among its children (`pgrep -f`).
+ * `expect`: per scenario id, the answer this server must give in place of the
+ * scenario's own (fx → {status, body}); `note`: said under the tables of the
+ * scenarios it runs in.
  */
 export function serverDefinitions() {
   const lighttpd = which('lighttpd');
@@ -73,6 +80,7 @@ export function serverDefinitions() {
       label: 'scriptserve',
       scenarios: [...STATIC, ...CGI, 'route', 'compress-100k'],
       cpuSplit: true,
+      helperPattern: SCRIPTSERVE_HELPER,
       argv: (port, fx) => [
         process.execPath, SCRIPTSERVE_CLI, '-q', '-b', '127.0.0.1', '-p', String(port), '-d', fx.root,
         '--route', 'POST /hello=/bin/sh route.sh',
@@ -84,6 +92,7 @@ export function serverDefinitions() {
       label: `scriptserve --warm-python (${PYTHON})`,
       scenarios: ['cgi-py', 'echo-64k'],
       cpuSplit: true,
+      helperPattern: SCRIPTSERVE_HELPER,
       argv: (port, fx) => [
         process.execPath, SCRIPTSERVE_CLI, '-q', '-b', '127.0.0.1', '-p', String(port), '-d', fx.root,
         '--warm-python', '--warm-interpreter', PYTHON,
@@ -95,6 +104,7 @@ export function serverDefinitions() {
       label: 'scriptserve --no-spawn-helper',
       scenarios: ['cgi-sh'],
       cpuSplit: true,
+      helperPattern: SCRIPTSERVE_HELPER,
       argv: (port, fx) => [process.execPath, SCRIPTSERVE_CLI, '-q', '-b', '127.0.0.1', '-p', String(port), '-d', fx.root, '--no-spawn-helper'],
     },
     {
@@ -130,6 +140,21 @@ export function serverDefinitions() {
       floor: true,
       scenarios: ['404'],
       argv: (port) => [process.execPath, join(here, '..', 'floor-404.mjs'), String(port)],
+    },
+    {
+      // Issue 15: the least Node CPU per script request with a helper that starts the scripts: node:http, one
+      // Unix-socket connection per request to a python3 helper that posix_spawns hello.sh onto it, piped into the answer.
+      id: 'floor-script',
+      label: 'floor: node:http + one helper connection per request (posix_spawn)',
+      floor: true,
+      scenarios: ['cgi-sh'],
+      cpuSplit: true,
+      helperPattern: 'floor-script-helper',
+      expect: { 'cgi-sh': (fx) => ({ status: 200, body: fx.stdout.sh }) },
+      note: 'its answer is the script’s stdout unparsed, CGI header block included, behind a fixed 200 head',
+      argv: (port, fx) => [
+        process.execPath, join(here, '..', 'floor-script-server.mjs'), String(port), join(fx.work, `floor-script-${port}.sock`), join(fx.root, 'cgi-bin', 'hello.sh'),
+      ],
     },
     {
       id: 'sirv',
