@@ -7,6 +7,7 @@
 //   BENCH_SECONDS=3        seconds per load run
 //   BENCH_PASSES=2         alternating passes
 //   BENCH_WARMUP=1         seconds of unrecorded load each server gets before a scenario's runs
+//   BENCH_SCRIPT_WARMUP=4  the same before a script scenario's runs (a few hundred requests a second compile slowly)
 //                          (a scriptserve's script scenarios get more until its spawn helper starts every script)
 //   BENCH_CONNECTIONS=10,50
 //   BENCH_BIG=0            skip the big download/POST (default on)
@@ -47,6 +48,7 @@ const cfg = {
   seconds: num(env.BENCH_SECONDS, QUICK ? 1 : 3),
   passes: num(env.BENCH_PASSES, 2),
   warmup: num(env.BENCH_WARMUP, QUICK ? 0 : 1),
+  scriptWarmup: num(env.BENCH_SCRIPT_WARMUP, num(env.BENCH_WARMUP, QUICK ? 0 : 4)),
   connections: (list(env.BENCH_CONNECTIONS) ?? (QUICK ? ['10'] : ['10', '50'])).map(Number),
   big: env.BENCH_BIG !== '0',
   bigMiB: num(env.BENCH_BIG_MIB, QUICK ? 64 : 1024),
@@ -110,6 +112,7 @@ function machine(loadgen) {
     loadCpu: LOAD_CPU,
     passes: cfg.passes,
     warmup: cfg.warmup,
+    scriptWarmup: cfg.scriptWarmup,
     connections: cfg.connections,
     seconds: cfg.seconds,
     notes,
@@ -215,7 +218,9 @@ async function warmUp(server, scenario, tool, fx) {
   const sc = asAnsweredBy(server.def, scenario, fx);
   const helpers = server.def.helperPattern;
   const untilHelper = server.def.cpuSplit && sc.script;
-  if (!(cfg.warmup > 0) && !untilHelper) return;
+  // Script scenarios run at hundreds of requests a second, not tens of thousands: V8 needs longer to compile their path.
+  const warmup = sc.script ? cfg.scriptWarmup : cfg.warmup;
+  if (!(warmup > 0) && !untilHelper) return;
   const check = await checkServer(server.port, sc, server.def.scheme === 'https');
   if (check.refused) return;
   const pid = server.child.pid;
@@ -224,7 +229,7 @@ async function warmUp(server, scenario, tool, fx) {
     await runLoad(server.def.loadgen ?? tool, {
       url: `${server.def.scheme ?? 'http'}://127.0.0.1:${server.port}${sc.request.path}`,
       connections: cfg.connections[0],
-      seconds: cfg.warmup > 0 ? cfg.warmup : 1,
+      seconds: warmup > 0 ? warmup : 1,
       cpu: LOAD_CPU,
       request: check.request,
       scriptPath: join(fx.work, `wrk-${sc.id}-${server.def.id}-warmup.lua`),

@@ -295,7 +295,7 @@ export function renderReport(results, scenarioList) {
     `- Machine: ${m.nproc} cores (${m.cpuModel}), ${m.memGiB} GiB; ${m.os}.`,
     `- Node ${m.node}; Python ${m.pythonVersion} at \`${m.python}\` (python http.server and every Python script); ${m.lighttpd ?? 'lighttpd not installed'}.`,
     `- Load generator: ${m.loadgen}, pinned to core ${m.loadCpu}; servers (and the scripts they spawn) pinned to core ${m.serverCpu} with taskset.`,
-    `- ${m.passes} alternating passes; ${m.connections.join(' and ')} connections; ${m.seconds} s per run; each run checks one response (status and exact body) first.${m.warmup > 0 ? ` Before a scenario's runs, every server gets ${m.warmup} s of unrecorded load at ${m.connections[0]} connections (Node servers are then measured with their request path compiled, not while compiling it).` : ''}`,
+    `- ${m.passes} alternating passes; ${m.connections.join(' and ')} connections; ${m.seconds} s per run; each run checks one response (status and exact body) first.${m.warmup > 0 ? ` Before a scenario's runs, every server gets ${m.warmup} s of unrecorded load at ${m.connections[0]} connections${m.scriptWarmup > 0 && m.scriptWarmup !== m.warmup ? ` (${m.scriptWarmup} s before a script scenario's, whose few hundred requests a second compile more slowly)` : ''} (Node servers are then measured with their request path compiled, not while compiling it).` : ''}`,
     `- Peers: ${m.peers}.`,
     `- Took ${fmt(m.elapsedS)} s.`,
     ...m.notes.map((n) => `- Note: ${n}`),

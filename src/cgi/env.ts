@@ -91,15 +91,29 @@ function headerVariables(req: CgiRequest, passAuthorization: boolean): Map<strin
   const out = new Map<string, string>();
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (WITHHELD_HEADERS.has(name) || !MAPPABLE_NAME.test(name)) continue;
-    if (name === 'authorization' && !passAuthorization) continue;
-    const key = 'HTTP_' + name.toUpperCase().replaceAll('-', '_');
-    const prev = out.get(key);
+    const field = fieldFor(raw[i]!);
+    if (field === null) continue;
+    if (field.name === 'authorization' && !passAuthorization) continue;
+    const prev = out.get(field.key);
     const value = raw[i + 1]!;
-    out.set(key, prev === undefined ? value : prev + (name === 'cookie' ? '; ' : ', ') + value);
+    out.set(field.key, prev === undefined ? value : prev + (field.name === 'cookie' ? '; ' : ', ') + value);
   }
   return out;
+}
+
+/** A header name as sent, lower-cased, and its variable; null when it has none (withheld, or not mappable). */
+type Field = { readonly name: string; readonly key: string } | null;
+/** The same few names come on every request: each is mapped once (up to FIELD_CACHE_SIZE of them). */
+const fieldCache = new Map<string, Field>();
+const FIELD_CACHE_SIZE = 1000;
+
+function fieldFor(sent: string): Field {
+  let field = fieldCache.get(sent);
+  if (field !== undefined) return field;
+  const name = sent.toLowerCase();
+  field = WITHHELD_HEADERS.has(name) || !MAPPABLE_NAME.test(name) ? null : { name, key: 'HTTP_' + name.toUpperCase().replaceAll('-', '_') };
+  if (fieldCache.size < FIELD_CACHE_SIZE) fieldCache.set(sent, field);
+  return field;
 }
 
 /**

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { drainStderr, GroupSupervisor, stderrLog, type RunningScript, type RunOptions, type StderrLog } from '../supervise.js';
 import { NotSent, type Handshake, type Pending } from './handshake.js';
+import { IdentityAtStart } from './identity.js';
 import { parseReadyLine, pythonRefusal } from './python-gate.js';
 
 /** Restart delay after a helper dies, doubled on each failure in a row, up to RESTART_MAX_MS. */
@@ -85,13 +86,13 @@ export class HelperProcess {
   private nextId = 0;
 
   /** Who the server process was (user, group, groups) when the running helper started: its children are that too. */
-  private startedAs = '';
+  private startedAs: IdentityAtStart | null = null;
 
   constructor(private readonly options: HelperProcessOptions) {}
 
   /** Has the server process changed its user or groups since this helper started (a library user dropping privileges)? */
   identityChanged(): boolean {
-    return this.startedAs !== '' && this.startedAs !== processIdentity();
+    return this.startedAs?.changed() ?? false;
   }
 
   /** True once the helper has said `ready` for its job on a tested interpreter (and until it dies). */
@@ -222,7 +223,7 @@ export class HelperProcess {
       return;
     }
     this.child = child;
-    this.startedAs = processIdentity();
+    this.startedAs = new IdentityAtStart();
     const table = (this.pending = new Map());
     const stderrs = (this.stderrs = new Map());
     child.unref();
@@ -355,11 +356,6 @@ function orphan(table: Map<string, Pending>): void {
     }
   }
   table.clear();
-}
-
-/** The server process's real and effective user and group, and its supplementary groups. */
-function processIdentity(): string {
-  return `${process.getuid?.()}:${process.geteuid?.()}:${process.getgid?.()}:${process.getegid?.()}:${process.getgroups?.().join(',')}`;
 }
 
 /**
