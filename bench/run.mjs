@@ -38,6 +38,7 @@ import {
 import { renderReport } from './lib/report.mjs';
 import { checkServer, scenarios } from './lib/scenarios.mjs';
 import { REPO, SCRIPTSERVE_CLI, serverDefinitions } from './lib/servers.mjs';
+import { DEFAULT_WARM_PRELOAD } from '../dist/options.js';
 
 const env = process.env;
 const QUICK = env.BENCH_QUICK === '1';
@@ -183,6 +184,29 @@ async function measureServer(server, scenario, conns, pass, tool, fx) {
   }
 }
 
+/**
+ * The warm Python floor (bench/warm-floor.py): a python3 holding the default
+ * preloads forks a child per request that runs precompiled code, one at a
+ * time, pinned to the server core. Requests/s and CPU per request.
+ */
+async function measureWarmFloor(sc, pass, workdir) {
+  const f = sc.warmFloor;
+  const bodyFile = join(workdir, `warm-floor-${sc.id}.body`);
+  const expectFile = join(workdir, `warm-floor-${sc.id}.expect`);
+  writeFileSync(bodyFile, f.body);
+  writeFileSync(expectFile, f.expect);
+  const argv = pinned(SERVER_CPU, [PYTHON, join(REPO, 'bench', 'warm-floor.py'), f.script, DEFAULT_WARM_PRELOAD.join(','), bodyFile, expectFile, String(cfg.seconds)]);
+  const base = { pass, scenario: sc.id };
+  try {
+    const { stdout } = await runCaptured(argv, { timeoutMs: (cfg.seconds + 30) * 1000, cwd: dirname(f.script) });
+    const r = JSON.parse(stdout.trim().split('\n').pop());
+    if (r.requests === 0) return { ...base, error: `no fork answered right (${r.errors} errors)` };
+    return { ...base, ...r };
+  } catch (err) {
+    return { ...base, error: err.message };
+  }
+}
+
 async function measureSpawnFloor(sc, conns, pass, workdir) {
   const f = sc.floor;
   const opts = { argv: f.argv, cwd: f.cwd, body: f.body.toString('base64'), expect: f.expect.toString('base64'), concurrency: conns, seconds: cfg.seconds };
@@ -278,6 +302,11 @@ async function runPass(pass, defs, scenarioList, tool, fx, results) {
           results.floors.push(f);
           log(`pass ${pass} ${sc.id} c${conns} spawn floor: ${f.error ? `ERROR ${f.error}` : `${Math.round(f.rps)} spawns/s`}`);
         }
+      }
+      if (sc.warmFloor) {
+        const f = await measureWarmFloor(sc, pass, fx.work);
+        results.warmFloors.push(f);
+        log(`pass ${pass} ${sc.id} warm floor: ${f.error ? `ERROR ${f.error}` : `${Math.round(f.rps)} forks/s; parent ${f.parentMs.toFixed(2)} ms, child ${f.childMs.toFixed(2)} ms a request`}`);
       }
     } finally {
       await Promise.all(up.map((s) => stopGroup(s.child)));
@@ -416,6 +445,7 @@ async function main() {
     servers: Object.fromEntries(defs.map((d) => [d.id, { label: d.label, floor: d.floor === true, scenarios: d.scenarios, missing: d.missing, note: d.note, idle: [] }])),
     runs: [],
     floors: [],
+    warmFloors: [],
   };
   results.meta.peers = defs.filter((d) => d.id !== 'scriptserve').map((d) => d.label).join(', ');
   if (tool === 'autocannon') notes.push('autocannon does not finish answers that end at connection close (python http.server CGI): install wrk for those.');

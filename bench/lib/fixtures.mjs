@@ -125,7 +125,10 @@ export function createFixtures({ workdir, bigMiB }) {
       route: Buffer.concat([Buffer.from('route got '), BODY_16]),
       echo: BODY_64K,
     },
-    /** What hello.sh writes to stdout, CGI header block included: the script floor relays it unparsed. */
-    stdout: { sh: Buffer.concat([Buffer.from('Content-Type: text/plain\r\n\r\n'), SH_BODY]) },
+    /** What hello.sh and hello.py write to stdout, CGI header block included: the script floor and the warm floor read it unparsed. */
+    stdout: {
+      sh: Buffer.concat([Buffer.from('Content-Type: text/plain\r\n\r\n'), SH_BODY]),
+      py: Buffer.concat([Buffer.from('Content-Type: text/plain\r\n\r\npy got '), BODY_16]),
+    },
   };
 }

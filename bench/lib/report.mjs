@@ -169,6 +169,13 @@ function targets(results) {
   const rRoute = ss('route') / ss('cgi-sh');
   add('Issue 15: command route ÷ the same /bin/sh work as CGI', Number.isFinite(rRoute) ? `${ratioText(rRoute)}×` : 'not measured', '0.9×–1.1×', Number.isFinite(rRoute) ? rRoute >= 0.9 && rRoute <= 1.1 : null);
   cmp('Issue 15: warm Python hello ÷ lighttpd', warm('cgi-py'), b('cgi-py', 'lighttpd'), 8);
+  // No goal: the warm floor (bench/warm-floor.py) is what any warm server could reach at best on this machine.
+  const warmFloors = (results.warmFloors ?? []).filter((f) => !f.error);
+  const warmFloor = warmFloors.length ? Math.max(...warmFloors.map((f) => f.rps)) : NaN;
+  const rWarmFloor = warmFloor / b('cgi-py', 'lighttpd');
+  add('Issue 15: warm Python floor (fork and run precompiled hello.py, no server) ÷ lighttpd (context: the most a warm server could reach here)', Number.isFinite(rWarmFloor) ? `${ratioText(rWarmFloor)}×` : 'not measured', '–', null);
+  const rWarmOfFloor = warm('cgi-py') / warmFloor;
+  add('Issue 15: warm Python hello ÷ the warm floor (context)', Number.isFinite(rWarmOfFloor) ? `${ratioText(rWarmOfFloor)}×` : 'not measured', '–', null);
   const warmP99 = results.runs.filter((r) => r.scenario === 'cgi-py' && r.server === 'scriptserve-warm' && r.conns === 10 && Number.isFinite(r.p99));
   const p99 = warmP99.length ? Math.min(...warmP99.map((r) => r.p99)) : NaN;
   add('Issue 15: warm Python hello p99 at 10 conns', Number.isFinite(p99) ? `${fmt(p99, 1)} ms` : 'not measured', '< 15 ms', Number.isFinite(p99) ? p99 < 15 : null);
@@ -258,7 +265,13 @@ function floorsSection(results) {
       if (s) out.push(`| spawn ${rows[0].label} (${sc}) (spawns) | ${conns} | ${fmt(s.best.rps)} | ${fmt(s.min)}–${fmt(s.max)} | ${ms(s.best.p50)} | ${ms(s.best.p99)} | ${fmt(s.errors)} |`);
     }
   }
-  return [...out, '', 'The spawn floor starts the script exactly as a CGI server does (its shebang, a CGI environment, the body on stdin, stdout read to the end), from one Node process pinned to the server core.', ''].join('\n');
+  const warm = (results.warmFloors ?? []).filter((f) => !f.error);
+  if (warm.length) {
+    const best = warm.reduce((a, b) => (b.rps > a.rps ? b : a));
+    const rates = warm.map((f) => f.rps);
+    out.push(`| warm Python: a python3 holding the default preloads forks a child per request that runs precompiled hello.py (cgi-py) (requests; parent ${fmt(best.parentMs, 2)} ms ${fmt(best.parentFaults)} faults, child ${fmt(best.childMs, 2)} ms ${fmt(best.childFaults)} faults a request) | 1 | ${fmt(best.rps)} | ${fmt(Math.min(...rates))}–${fmt(Math.max(...rates))} | – | – | ${fmt(warm.reduce((n, f) => n + f.errors, 0))} |`);
+  }
+  return [...out, '', 'The spawn floor starts the script exactly as a CGI server does (its shebang, a CGI environment, the body on stdin, stdout read to the end), from one Node process pinned to the server core. The warm Python floor (bench/warm-floor.py) is the least a warm request can cost with no server at all: fork, run precompiled code with the body on stdin, read stdout, reap.', ''].join('\n');
 }
 
 function memorySection(results) {

@@ -55,6 +55,8 @@ export function scenarios(fx) {
       request: post('/cgi-bin/hello.py', BODY_16),
       expect: { status: 200, body: fx.expected.py },
       floor: { label: 'python', ...script('cgi-bin/hello.py', BODY_16, fx.expected.py) },
+      // Issue 15: the least a warm Python request can cost here (bench/warm-floor.py).
+      warmFloor: { script: join(fx.root, 'cgi-bin', 'hello.py'), body: BODY_16, expect: fx.stdout.py },
     },
     {
       id: 'echo-64k',
