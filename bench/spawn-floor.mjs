@@ -44,10 +44,14 @@ async function worker() {
   }
 }
 const start = performance.now();
+const cpu0 = process.cpuUsage();
 await Promise.all(Array.from({ length: opts.concurrency }, worker));
 const seconds = (performance.now() - start) / 1000;
+const cpu = process.cpuUsage(cpu0);
+// This Node process's own CPU per spawn (its children's is theirs): what child_process.spawn costs Node at the least.
+const nodeMs = (cpu.user + cpu.system) / 1000 / Math.max(1, latencies.length + errors);
 latencies.sort((a, b) => a - b);
 const pct = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] : NaN);
 process.stdout.write(
-  `${JSON.stringify({ requests: latencies.length, seconds, rps: latencies.length / seconds, p50: pct(50), p99: pct(99), errors })}\n`,
+  `${JSON.stringify({ requests: latencies.length, seconds, rps: latencies.length / seconds, p50: pct(50), p99: pct(99), errors, nodeMs })}\n`,
 );

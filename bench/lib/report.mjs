@@ -165,6 +165,9 @@ function targets(results) {
   add("Issue 15: Node's own CPU per /bin/sh CGI request: floor (node:http + one helper connection) (context)", floorCpu ? `${fmt(floorCpu.nodeMs, 2)} ms (${floorCpu.conns} conns)` : 'not measured', '–', null);
   nodeCpu("Issue 15: Node's own CPU per warm Python hello request (scriptserve --warm-python)", 'cgi-py', 'scriptserve-warm', 0.4);
   nodeCpu("Issue 15: Node's own CPU per /bin/sh CGI request, child_process.spawn (scriptserve --no-spawn-helper)", 'cgi-sh', 'scriptserve-spawn', 1.0);
+  // No goal: the same figure for a bare Node loop that only spawns hello.sh (bench/spawn-floor.mjs), the least child_process.spawn costs Node.
+  const spawnFloorCpu = results.floors.filter((f) => f.scenario === 'cgi-sh' && f.conns === 10 && Number.isFinite(f.nodeMs));
+  add("Issue 15: Node's own CPU per spawn of hello.sh from a bare Node loop, child_process.spawn, 10 in flight (context: the spawn floor)", spawnFloorCpu.length ? `${fmt(Math.min(...spawnFloorCpu.map((f) => f.nodeMs)), 2)} ms` : 'not measured', '–', null);
   cmp('Issue 15: /bin/sh CGI: scriptserve ÷ lighttpd', ss('cgi-sh'), b('cgi-sh', 'lighttpd'), 0.6);
   const rRoute = ss('route') / ss('cgi-sh');
   add('Issue 15: command route ÷ the same /bin/sh work as CGI', Number.isFinite(rRoute) ? `${ratioText(rRoute)}×` : 'not measured', '0.9×–1.1×', Number.isFinite(rRoute) ? rRoute >= 0.9 && rRoute <= 1.1 : null);
@@ -262,7 +265,8 @@ function floorsSection(results) {
   for (const [sc, rows] of byKey(results.floors, (f) => f.scenario)) {
     for (const conns of results.meta.connections) {
       const s = summarize(rows.filter((f) => f.conns === conns), 'rps');
-      if (s) out.push(`| spawn ${rows[0].label} (${sc}) (spawns) | ${conns} | ${fmt(s.best.rps)} | ${fmt(s.min)}–${fmt(s.max)} | ${ms(s.best.p50)} | ${ms(s.best.p99)} | ${fmt(s.errors)} |`);
+      const cpu = s && Number.isFinite(s.best.nodeMs) ? `; Node ${fmt(s.best.nodeMs, 2)} ms a spawn` : '';
+      if (s) out.push(`| spawn ${rows[0].label} (${sc}) (spawns${cpu}) | ${conns} | ${fmt(s.best.rps)} | ${fmt(s.min)}–${fmt(s.max)} | ${ms(s.best.p50)} | ${ms(s.best.p99)} | ${fmt(s.errors)} |`);
     }
   }
   const warm = (results.warmFloors ?? []).filter((f) => !f.error);
