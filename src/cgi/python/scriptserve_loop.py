@@ -213,12 +213,9 @@ class HelperLoop:
         os.close(fd)
 
     def read_preamble(self, fd):
-        try:
-            data = os.read(fd, 65536)
-        except (BlockingIOError, InterruptedError):
+        data = read_some(fd)
+        if data is None:
             return
-        except OSError:
-            data = b''
         if not data:
             return self.drop(fd)
         buf = self.pending[fd] + data
@@ -352,12 +349,9 @@ class HelperLoop:
         entry = self.stderrs[fd]
         request_id = entry[0]
         while True:
-            try:
-                data = os.read(fd, 65536)
-            except (BlockingIOError, InterruptedError):
+            data = read_some(fd)
+            if data is None:
                 return
-            except OSError:
-                data = b''
             if not data:
                 del self.stderrs[fd]
                 del self.stderr_of[request_id]
@@ -411,14 +405,20 @@ def signal_name(number):
         return 'SIG%d' % number
 
 
-def read_or_eof(fd):
-    """Bytes from fd; b'' at EOF or on an error that means the same (ECONNRESET)."""
+def read_some(fd):
+    """Bytes from fd; None when there are none yet; b'' at EOF or on an error that means the same (ECONNRESET)."""
     try:
         return os.read(fd, 65536)
     except (BlockingIOError, InterruptedError):
-        return b'-'
+        return None
     except OSError:
         return b''
+
+
+def read_or_eof(fd):
+    """Bytes from fd, or b'-' when there are none yet; b'' at EOF."""
+    data = read_some(fd)
+    return b'-' if data is None else data
 
 
 def socket_pair():
