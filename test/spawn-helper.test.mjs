@@ -215,6 +215,38 @@ describe('spawn helper', () => {
     }
   });
 
+  test('a helper out of descriptors starts nothing and lives on: the server runs the script itself', async () => {
+    const srv = await startServer({ root });
+    try {
+      const pid = await helperOf(srv);
+      await new Promise((r) => setTimeout(r, 200)); // the last request's descriptors are given back
+      // Its lowest free descriptor number is the last it may open: it accepts the request's
+      // connection, and then has none for the child's stdin and stderr (EMFILE).
+      const open = new Set(readdirSync(`/proc/${pid}/fd`).map(Number));
+      let free = 0;
+      while (open.has(free)) free++;
+      const setLimit = (soft) => new Promise((resolve, reject) => {
+        const code = 'import resource, sys\np = int(sys.argv[1])\nhard = resource.prlimit(p, resource.RLIMIT_NOFILE)[1]\nresource.prlimit(p, resource.RLIMIT_NOFILE, (int(sys.argv[2]) if sys.argv[2] != "-" else hard, hard))';
+        execFile(PYTHON, ['-c', code, String(pid), soft], (err) => (err ? reject(err) : resolve()));
+      });
+      await setLimit(String(free + 1));
+      try {
+        for (let i = 0; i < 3; i++) {
+          const res = await post(srv.port, '/cgi-bin/ppid.sh', i === 1 ? '' : 'body');
+          assert.equal(res.status, 200);
+          assert.equal(Number(res.body.toString().trim()), process.pid, 'the script started from the server');
+        }
+        assert.ok(isAlive(pid), 'the helper died of it');
+      } finally {
+        await setLimit('-').catch(() => {}); // gone, if it died of it
+      }
+      assert.equal(await ppidOf(srv.port), pid, 'the same helper starts scripts again');
+      assert.ok(srv.logs.some((l) => l.includes('cannot start a child') && l.includes('Too many open files')), 'no log line says why');
+    } finally {
+      await srv.close();
+    }
+  });
+
   test('a timeout still stops the whole process group of a script the helper started', async () => {
     const srv = await startServer({ root, scriptTimeout: 1 });
     try {

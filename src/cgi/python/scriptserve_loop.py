@@ -288,9 +288,17 @@ class HelperLoop:
     def launch(self, group, request_id):
         """Make the child's stdin and stderr, and have the launcher start it."""
         stdin, out, request, body = group
-        err_mine, err_child = socket_pair()
+        try:
+            err_mine, err_child = socket_pair()
+        except OSError as err:
+            return self.cannot_launch(group, err)
         if stdin is None:
-            body_mine, stdin = socket_pair()
+            try:
+                body_mine, stdin = socket_pair()
+            except OSError as err:
+                os.close(err_mine)
+                os.close(err_child)
+                return self.cannot_launch(group, err)
         pid = self.launcher.launch((stdin, out, err_child), request, request_id)  # closes all three
         if pid is None:
             os.close(err_mine)
@@ -304,6 +312,14 @@ class HelperLoop:
         if group[0] is None:
             self.feeding[body_mine] = body
             self.feed(body_mine)
+
+    def cannot_launch(self, group, err):
+        """No child for this request (out of descriptors: EMFILE): its connections close
+        before any reply, which tells the server that nothing started (it runs the script itself)."""
+        log('cannot start a child: %s' % err)
+        for fd in group[:2]:
+            if fd is not None:
+                os.close(fd)
 
     def feed(self, fd):
         """Write what is left of a body to a child's stdin, then shut it for writing (the script reads its end).
