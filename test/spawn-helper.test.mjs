@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 // The spawn helper: cold runs (and command routes) started by a small
 // forkserver.py process with posix_spawn instead of Node forking itself. A
 // script must not be able to tell: same argv, environment bytes, working
@@ -13,7 +13,8 @@ import { chmodSync, readdirSync, readFileSync, realpathSync, symlinkSync, mkdirS
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { PYTHON, isAlive, isForkServerChild, parentOf, request, rmSync, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
+import { createHandler } from '../dist/index.js';
+import { PYTHON, WARM, isAlive, isForkServerChild, parentOf, request, rmSync, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
 
 const sh = (body) => ({ content: `#!/bin/sh\n${body}`, mode: 0o755 });
 const HEAD = "printf 'Content-Type: text/plain\\n\\n'\n";
@@ -37,6 +38,7 @@ echo "stdin: $(cat)"
 `),
   'cgi-bin/ppid.sh': sh(`${HEAD}echo "$PPID"\n`),
   'cgi-bin/slow.sh': sh(`${HEAD}echo started\nsleep 1\necho "finished $PPID"\n`),
+  'cgi-bin/slowerr.sh': sh(`${HEAD}echo started\nsleep 1\necho note >&2\necho finished\n`),
   'cgi-bin/hang.sh': sh(`echo "$$" > "$DOCUMENT_ROOT/hang.pid"\nsleep 30 &\necho "$!" >> "$DOCUMENT_ROOT/hang.pid"\nwait\n`),
   // Writes to its own stdin (a socket to the server) before anything else, in the words of a reply.
   'cgi-bin/talkback.sh': sh(`printf 'failed x no\\nspawning\\npid 1\\n' >&0\necho run >> "$DOCUMENT_ROOT/talkback.runs"\n${HEAD}echo ok\n`),
@@ -244,6 +246,28 @@ describe('spawn helper', () => {
       assert.ok(srv.logs.some((l) => l.includes('cannot start a child') && l.includes('Too many open files')), 'no log line says why');
     } finally {
       await srv.close();
+    }
+  });
+
+  test('a handler closed while a script runs: the script finishes, its stderr logged (the helper outlives it)', async () => {
+    const logs = [];
+    const handler = createHandler({ root, log: (line) => logs.push(line), ...(WARM ? { warmPython: true, warmInterpreter: PYTHON } : {}) });
+    const server = createHttpServer(handler);
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address();
+    try {
+      const pid = await helperOf({ port });
+      const slow = post(port, '/cgi-bin/slowerr.sh');
+      await new Promise((r) => setTimeout(r, 300));
+      handler.close();
+      const res = await slow;
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), 'started\nfinished\n');
+      assert.ok(await waitFor(() => logs.some((l) => l.includes('/cgi-bin/slowerr.sh: note')), 2000), 'its stderr was not logged');
+      assert.ok(await waitFor(() => !isAlive(pid), 3000), 'the helper outlived its last script');
+      assert.equal(await ppidOf(port), process.pid, 'a script after close() starts from the server');
+    } finally {
+      await new Promise((r) => server.close(r));
     }
   });
 

@@ -31,6 +31,10 @@
 # among them, is closed unread, since a forked child inherits this process's
 # memory and with it the ids of requests in flight.
 #
+# The end of stdin (the server closed this process, or died) stops it: no
+# more requests, but it lives on until its last child is reaped, since it
+# holds the children's stdin and stderr (see stop_serving).
+#
 # The first line on the control pipe is `ready JOB IMPLEMENTATION VERSION`
 # (JOB is fork, spawn, or - when the job cannot run here), so that the
 # server can refuse an interpreter its tests have not covered.
@@ -68,7 +72,7 @@ def control(line):
         while data:
             data = data[os.write(CONTROL_FD, data):]
     except OSError:
-        pass  # the server is gone; the EOF on stdin ends this process
+        pass  # the server is gone; the EOF on stdin stops this process (see stop_serving)
 
 
 def ready_line(job):
@@ -126,6 +130,7 @@ class HelperLoop:
         self.probe = _socket.socket(socket.AF_UNIX, socket.SOCK_STREAM, 0, self.listen_fd)
         self.probe.detach()
         self.ready = []     # complete requests of this poll batch, to launch
+        self.stopped = False  # the server closed us: serve no more, end with the last child
 
     def serve(self, job):
         control(ready_line(job))
@@ -141,8 +146,7 @@ class HelperLoop:
                     self.drain_wakeups()
                 elif fd == 0:
                     if not read_or_eof(0):
-                        self.remove_socket()
-                        return
+                        self.stop_serving()
                 elif fd in self.stderrs:
                     self.forward_stderr(fd)
                 elif fd in self.draining:
@@ -159,12 +163,28 @@ class HelperLoop:
                     self.launch(group, request_id)
                 self.ready.clear()
             self.reap()
+            if self.stopped and not self.children:
+                return
             if self.accept_paused_until and time.monotonic() >= self.accept_paused_until:
                 self.accept_paused_until = 0
                 self.poller.register(listen_fd, select.POLLIN)
 
-    def remove_socket(self):
-        """The server died without closing us (SIGKILL): remove its socket directory for it."""
+    def stop_serving(self):
+        """The server closed this process (or died): no more requests, but the
+        children running go on with their stdin and stderr held here, forwarded
+        while anyone reads; this process ends once the last of them is reaped.
+        (Ending now would make a script's next write to stderr its death, SIGPIPE.)"""
+        self.stopped = True
+        self.poller.unregister(0)
+        if not self.accept_paused_until:
+            self.poller.unregister(self.listen_fd)
+        self.accept_paused_until = 0
+        self.listener.close()
+        for request_id in list(self.groups):
+            self.abandon(request_id)
+        for fd in list(self.pending):
+            self.drop(fd)
+        # A server that died without closing us (SIGKILL): remove its socket directory for it.
         try:
             os.unlink(self.path)
             os.rmdir(os.path.dirname(self.path))
@@ -172,7 +192,7 @@ class HelperLoop:
             pass
 
     def accept(self):
-        while True:
+        while not self.stopped:  # else a stale event of the batch that stopped it
             try:
                 fd, _ = self.listener._accept()
             except (BlockingIOError, InterruptedError):

@@ -110,21 +110,30 @@ export class HelperProcess {
     if (!exitHookInstalled) {
       exitHookInstalled = true;
       process.once('exit', () => {
-        for (const helper of live) helper.close();
+        for (const helper of live) helper.close(true);
       });
     }
     this.start();
   }
 
-  /** Stop the helper and remove its socket directory. Scripts already running finish on their own. */
-  close(): void {
+  /**
+   * Stop the helper and remove its socket directory. Scripts already running
+   * finish on their own: the helper holds their stdin and stderr, so it takes
+   * no request more but lives until the last of them has exited (its stderr
+   * still logged). `kill` (this process is exiting) ends it at once.
+   */
+  close(kill = false): void {
     if (this.closed) return;
     this.closed = true;
+    this.ready = false;
     live.delete(this);
     this.settleReady(false);
-    if (this.child?.pid !== undefined && this.child.exitCode === null) {
+    const child = this.child;
+    if (child?.pid !== undefined && child.exitCode === null) {
       try {
-        this.child.kill('SIGKILL');
+        // Its stdin's end is its signal to stop (as when this process dies).
+        if (kill) child.kill('SIGKILL');
+        else child.stdin?.destroy();
       } catch {
         /* already gone */
       }
