@@ -64,7 +64,7 @@ class Spawner:
     faster than the server's fork of itself (bench/NOTES.md). The child is
     what child_process.spawn(argv[0], argv.slice(1), {cwd, env, detached})
     makes: its own session; the signals of DEFAULT_SIGNALS at their default
-    disposition and none blocked; the three connections as fds 0-2, blocking, and no other
+    disposition and none blocked; its three sockets (stdin, stdout, stderr) as fds 0-2, blocking, and no other
     descriptor (all of this process's are close-on-exec).
 
     Through ctypes, not os.posix_spawn: that one builds its default-signal
