@@ -201,7 +201,8 @@ describe('spawn helper', () => {
     const srv = await startServer({ root });
     try {
       const first = await helperOf(srv);
-      // A script running through the kill finishes and answers in full.
+      // A script running through the kill finishes and answers in full (this one writes no stderr: a
+      // script's stderr is read by its helper, so after the kill a write to it fails, as docs/spawn-helper.md says).
       const slow = post(srv.port, '/cgi-bin/slow.sh');
       await new Promise((r) => setTimeout(r, 300));
       process.kill(first, 'SIGKILL');
