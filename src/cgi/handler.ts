@@ -451,36 +451,13 @@ function relayNph(ctx: RequestContext, script: RunningScript): Promise<void> {
  * response's (src/cgi/nph.ts), and its body is relayed like any script's.
  */
 async function relayNphOverHttp2(ctx: RequestContext, script: RunningScript): Promise<void> {
+  // The output so far, until it holds the whole status line and header block.
   let seen: Buffer = Buffer.alloc(0);
-  const parsed = await new Promise<ReturnType<typeof parseNphHead>>((resolve, reject) => {
-    const stdout = script.stdout;
-    const cleanup = (): void => {
-      stdout.off('data', onData);
-      stdout.off('end', onEnd);
-      stdout.off('close', onEnd);
-    };
-    const onData = (chunk: Buffer): void => {
-      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
-      try {
-        const done = parseNphHead(seen);
-        if (!done) return;
-        cleanup();
-        stdout.pause();
-        resolve(done);
-      } catch (err) {
-        cleanup();
-        reject(err);
-      }
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve(null);
-    };
-    stdout.on('data', onData);
-    stdout.once('end', onEnd);
-    stdout.once('close', onEnd);
-    stdout.resume();
-  }).catch((err: unknown) => {
+  const take = (chunk: Buffer): ReturnType<typeof parseNphHead> => {
+    seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+    return parseNphHead(seen);
+  };
+  const parsed = await readUntil(script.stdout, take).catch((err: unknown) => {
     script.stop('error');
     throw new HttpError(502, { logMessage: `bad NPH output: ${(err as Error).message}` });
   });
