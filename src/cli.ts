@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { setFlagsFromString } from 'node:v8';
 
-// The command line's entry. Once the server has started, V8 is told to
+// The command line's entry. Once the server's modules have loaded (the
+// import resolves when cli-main's start has begun, not when it ends), V8 is told to
 // optimize a function after a quarter of the work it waits for by default
 // (its interrupt budget): a script request runs a few hundred times a
 // second, not tens of thousands, and with the default its path was still
