@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CHROMIUM, FIXTURES, needProgram, PYTHON, rmSync, startCli, tempDir, waitFor, writeTree } from './helpers.mjs';
+import { CHROMIUM, FIXTURES, launchChromium, needProgram, PYTHON, rmSync, startCli, tempDir, waitFor, writeTree } from './helpers.mjs';
 
 // Skipped with a note where Chromium is missing; a failure in CI, where .ci/run installs it.
 const skip = needProgram(CHROMIUM, 'chromium');
@@ -17,7 +17,6 @@ describe('Chromium over HTTPS (self-signed) and HTTP/2', { skip }, () => {
   let base;
 
   before(async () => {
-    const { chromium } = await import('playwright-core');
     dir = tempDir();
     writeTree(dir, {
       'site/index.html': '<!doctype html><title>tls page</title><form method="post" action="/cgi-bin/echo.py"><input name="n" value="v"><button>go</button></form>',
@@ -26,10 +25,7 @@ describe('Chromium over HTTPS (self-signed) and HTTP/2', { skip }, () => {
     writeTree(dir, { 'site/cgi-bin/stream.py': { content: (await import('node:fs')).readFileSync(join(FIXTURES, 'cgi-bin', 'stream.py')), mode: 0o755 } });
     cli = await startCli(['-p', '0', '-q', '--tls-self-signed', join(dir, 'site')], { env: { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') }, timeout: 30000 });
     base = `https://localhost:${cli.port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
   });
 

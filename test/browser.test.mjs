@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CHROMIUM, needProgram, PYTHON, rmSync, ROOT_DIR, startCli, startServer, tempDir, writeTree } from './helpers.mjs';
+import { CHROMIUM, launchChromium, needProgram, PYTHON, rmSync, ROOT_DIR, startCli, startServer, tempDir, writeTree } from './helpers.mjs';
 
 // Skipped with a note where Chromium is missing; a failure in CI, where .ci/run installs it.
 const skip = needProgram(CHROMIUM, 'chromium');
@@ -18,14 +18,9 @@ describe('example site in Chromium', { skip }, () => {
   let base;
 
   before(async () => {
-    const { chromium } = await import('playwright-core');
     cli = await startCli(['--port', '0', '-q', join(ROOT_DIR, 'examples', 'site')]);
     base = `http://127.0.0.1:${cli.port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
   });
 

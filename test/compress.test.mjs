@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import zlib from 'node:zlib';
 import { chooseCoding, isCompressibleType, varyWithAcceptEncoding, weakenEtag } from '../dist/compress.js';
-import { CHROMIUM, deadline, needProgram, request, runCli, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
+import { CHROMIUM, deadline, launchChromium, needProgram, request, runCli, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
 import { h2get, h2session, startAny } from './tls-helpers.mjs';
 
 const TEXT = Array.from({ length: 400 }, (_, i) => `line ${i}: the quick brown fox jumps over the lazy dog\n`).join(''); // ~22 KB
@@ -482,8 +482,7 @@ describe('Chromium reads a script streaming through compression', { skip: needPr
     const gates = tempDir();
     writeTree(root, siteTree(gates));
     const cli = await startCli(['--port', '0', '-q', root]);
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const base = `http://127.0.0.1:${cli.port}`;

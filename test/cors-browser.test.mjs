@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CHROMIUM, needProgram, startServer, tempDir, writeTree } from './helpers.mjs';
+import { CHROMIUM, launchChromium, needProgram, startServer, tempDir, writeTree } from './helpers.mjs';
 
 // Skipped with a note where Chromium is missing; a failure in CI, where .ci/run installs it.
 const skip = needProgram(CHROMIUM, 'chromium');
@@ -42,12 +42,7 @@ printf '{"method":"%s","cookie":"%s","body":"%s"}\\n' "$REQUEST_METHOD" "$HTTP_C
     });
     pages = await startServer({ root: pageRoot });
     origin = pages.base;
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
     await page.goto(origin + '/');
     // A cookie for 127.0.0.1: sent to the API's port too (cookies are not port-scoped) when credentials are included.

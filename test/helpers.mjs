@@ -287,6 +287,15 @@ export { rmSync };
 /** Debian's Chromium, driven by playwright-core in the browser tests. */
 export const CHROMIUM = '/usr/bin/chromium';
 
+/** Debian's Chromium through playwright-core, headless, with what it would fetch for itself (updates, sync, QUIC) turned off. */
+export async function launchChromium() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
 /**
  * The `skip` option for tests that run a real program (nginx, php-cgi, git…):
  * false when it is installed; otherwise a visible skip note, except in CI

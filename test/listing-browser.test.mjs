@@ -8,7 +8,7 @@ import { readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { extract } from 'tar-stream';
-import { CHROMIUM, needProgram, rmSync, startServer, tempDir, writeTree } from './helpers.mjs';
+import { CHROMIUM, launchChromium, needProgram, rmSync, startServer, tempDir, writeTree } from './helpers.mjs';
 
 // Skipped with a note where Chromium is missing; a failure in CI, where .ci/run installs it.
 const skip = needProgram(CHROMIUM, 'chromium');
@@ -42,12 +42,7 @@ describe('listing in Chromium', { skip }, () => {
     utimesSync(join(root, 'docs/File1.txt'), t(20), t(20));
     srv = await startServer({ root, archives: true, cgi: false });
     url = (path) => srv.base + path;
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1000, height: 800 } });
     context.setDefaultTimeout(WAIT_MS);
     context.on('console', (msg) => {

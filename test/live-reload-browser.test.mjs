@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CHROMIUM, needProgram, rmSync, startCli, tempDir, writeTree } from './helpers.mjs';
+import { CHROMIUM, launchChromium, needProgram, rmSync, startCli, tempDir, writeTree } from './helpers.mjs';
 
 // Skipped with a note where Chromium is missing; a failure in CI, where .ci/run installs it.
 const skip = needProgram(CHROMIUM, 'chromium');
@@ -33,16 +33,11 @@ describe('live reload in Chromium', { skip }, () => {
   const cspViolations = [];
 
   before(async () => {
-    const { chromium } = await import('playwright-core');
     root = tempDir('scriptserve-live-browser-');
     writeTree(root, { 'index.html': page('first'), 'css/site.css': 'h1 { color: rgb(255, 0, 0) }\n' });
     cli = await startCli(['--port', '0', '-q', '--live-reload', root]);
     base = `http://127.0.0.1:${cli.port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     tab = await browser.newPage();
     tab.on('console', (msg) => {
       if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CHROMIUM, needProgram, startCli, tempDir, writeTree } from './helpers.mjs';
+import { CHROMIUM, launchChromium, needProgram, startCli, tempDir, writeTree } from './helpers.mjs';
 
 // Skipped with a note where Chromium is missing; a failure in CI, where .ci/run installs it.
 const skip = needProgram(CHROMIUM, 'chromium');
@@ -19,16 +19,11 @@ describe('uploads in Chromium', { skip }, () => {
   const errors = [];
 
   before(async () => {
-    const { chromium } = await import('playwright-core');
     root = tempDir();
     writeTree(root, { 'docs/readme.txt': 'here before' });
     cli = await startCli(['--port', '0', '-q', '--no-cgi', '--upload', root]);
     base = `http://127.0.0.1:${cli.port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
     // A CSP violation (the drop script refused) shows up here (the browser's own /favicon.ico 404 does not count).
     page.on('console', (m) => m.type() === 'error' && /Content Security Policy|Refused/.test(m.text()) && errors.push(m.text()));
