@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sep } from 'node:path';
 import { chooseCoding, CODINGS, COMPRESS_MIN_BYTES, encodeOnce } from '../compress.js';
 import type { Config } from '../config.js';
+import { isInside } from '../server-code.js';
 import { listingExtras } from './listing-extras.js';
 import { renderListingHtml } from './listing-page.js';
 import { DEFAULT_VIEW, sortEntries, viewEntries, type ListingEntry, type ListingView } from './listing-view.js';
@@ -13,10 +14,6 @@ export type { ListingEntry } from './listing-view.js';
 export { renderListingHtml } from './listing-page.js';
 
 const LISTING_TYPES = ['text/html', 'application/json'];
-
-function isInsideRoot(real: string, root: string): boolean {
-  return real === root || real.startsWith(root + sep);
-}
 
 /**
  * Read a directory: dotfiles hidden unless allowed, entries that vanish or
@@ -41,7 +38,7 @@ export async function readListing(
         try {
           // A symlink out of the root is not served, so it is not listed either
           // (its target's size and date would leak what lies outside).
-          if (d.isSymbolicLink() && !config.followSymlinks && !isInsideRoot(await realpath(fsPath + sep + name), config.root)) {
+          if (d.isSymbolicLink() && !config.followSymlinks && !isInside(await realpath(fsPath + sep + name), config.root)) {
             return null;
           }
           const s = await stat(fsPath + sep + name);
