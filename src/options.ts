@@ -2,7 +2,7 @@
  * THE option table: every option of scriptserve, once. From it come the
  * command-line flags and their parsing, `--help`, the config-file keys and
  * their checks, and the library's {@link ServeOptions} type. Adding an option
- * is one entry here plus its use (in config.ts's resolveConfig, or cli.ts for
+ * is one entry here plus its use (in config.ts's resolveConfig, or cli-main.ts for
  * the command-line-only ones); README.md's options table is checked against
  * `--help` by test/options.test.mjs.
  */

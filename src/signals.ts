@@ -1,6 +1,6 @@
 /**
  * Every signal scriptserve handles, in one place: what SIGINT, SIGTERM and
- * SIGHUP mean, for a server process (cli.ts) and for the primary of
+ * SIGHUP mean, for a server process (cli-main.ts) and for the primary of
  * `--workers` (cluster.ts), which passes them on.
  *
  * SIGINT and SIGTERM stop: the first closes gracefully, a second stops at
