@@ -38,6 +38,7 @@ echo "stdin: $(cat)"
 `),
   'cgi-bin/ppid.sh': sh(`${HEAD}echo "$PPID"\n`),
   'cgi-bin/slow.sh': sh(`${HEAD}echo started\nsleep 1\necho "finished $PPID"\n`),
+  'cgi-bin/late.sh': sh(`echo ran >> "$DOCUMENT_ROOT/late.runs"\n${HEAD}echo late\n`),
   'cgi-bin/slowerr.sh': sh(`${HEAD}echo started\nsleep 1\necho note >&2\necho finished\n`),
   'cgi-bin/hang.sh': sh(`echo "$$" > "$DOCUMENT_ROOT/hang.pid"\nsleep 30 &\necho "$!" >> "$DOCUMENT_ROOT/hang.pid"\nwait\n`),
   // Writes to its own stdin (a socket to the server) before anything else, in the words of a reply.
@@ -214,6 +215,30 @@ describe('spawn helper', () => {
       const second = await helperOf(srv);
       assert.notEqual(second, first);
     } finally {
+      await srv.close();
+    }
+  });
+
+  test('a helper that answers after the server gave up on a request starts nothing for it', async () => {
+    const srv = await startServer({ root });
+    try {
+      const pid = await helperOf(srv);
+      await new Promise((r) => setTimeout(r, 200)); // the last request's bookkeeping is done
+      process.kill(pid, 'SIGSTOP');
+      let res;
+      try {
+        // The helper cannot answer: after the start-reply deadline (5 s) the server closes the request's connection.
+        res = await post(srv.port, '/cgi-bin/late.sh');
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      assert.equal(res.status, 500);
+      // A request sent after it reaches the same helper, which has by then seen the stale one (accepted first).
+      assert.equal(await ppidOf(srv.port), pid);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.throws(() => readFileSync(join(root, 'late.runs')), { code: 'ENOENT' }, 'the script ran, with no timeout over it');
+    } finally {
+      rmSync(join(root, 'late.runs'), { force: true });
       await srv.close();
     }
   });

@@ -555,6 +555,31 @@ describe('warm Python', () => {
       }
     });
 
+    test('a fork server that answers after the server gave up on a request forks nothing for it', async () => {
+      const srv = await startServer({ root, warmPython: true, warmInterpreter: PYTHON, spawnHelper: false });
+      try {
+        let forkServer;
+        assert.ok(await waitFor(async () => isForkServer((forkServer = await ppidOf(srv.port, '/cgi-bin/ppid.py'))), 5000));
+        await new Promise((r) => setTimeout(r, 200)); // the last request's bookkeeping is done
+        process.kill(forkServer, 'SIGSTOP');
+        let res;
+        try {
+          // It cannot answer: after the start-reply deadline (5 s) the server closes the request's connection.
+          res = await call(srv.port, '/cgi-bin/ppid.py');
+        } finally {
+          process.kill(forkServer, 'SIGCONT');
+        }
+        assert.equal(res.status, 500);
+        // A request sent after it reaches the same fork server, which has by then seen the stale one (accepted first).
+        assert.equal(await ppidOf(srv.port, '/cgi-bin/ppid.py'), forkServer);
+        await new Promise((r) => setTimeout(r, 300));
+        // A child forked for it would find its `out` closed, fail and say so in the log.
+        assert.deepEqual(srv.logs.filter((l) => l.includes('fork server')), []);
+      } finally {
+        await srv.close();
+      }
+    });
+
     test('a fork server that dies (or is closed) leaves its running children alone, even one that closed its stdin', async () => {
       const srv = await startServer({ root, warmPython: true, warmInterpreter: PYTHON });
       try {

@@ -26,7 +26,9 @@
 # preloaded, so that nothing a module prints can mix with these lines; fd 1
 # then goes to stderr, the log), a pipe no child holds. The server writes a
 # streamed body to `in` only after the launcher's reply, so nothing here ever
-# reads request bodies but those sent whole with their request. Only the
+# reads request bodies but those sent whole with their request. A request
+# whose connection closes before its reply (the server gave up waiting,
+# handshake.ts START_REPLY_TIMEOUT_MS) starts nothing. Only the
 # server's own process may connect: any other peer (SO_PEERCRED), a script
 # among them, is closed unread, since a forked child inherits this process's
 # memory and with it the ids of requests in flight.
@@ -134,9 +136,9 @@ class HelperLoop:
 
     def serve(self, job):
         control(ready_line(job))
-        listen_fd, wake_r = self.listen_fd, self.wake_r
+        listen_fd, wake_r, hang_up = self.listen_fd, self.wake_r, select.POLLHUP
         while True:
-            for fd, _ in self.poller.poll(1000):
+            for fd, events in self.poller.poll(1000):
                 if fd in self.members:
                     # Data or a hang-up before its request is complete: the server gave up on it.
                     self.abandon(self.members[fd])
@@ -154,7 +156,12 @@ class HelperLoop:
                 elif fd in self.feeding:
                     self.feed(fd)
                 elif fd in self.pending:
-                    self.read_preamble(fd)
+                    if events & hang_up:
+                        # Closed before its reply: the server gave up waiting for it (or is gone), and
+                        # a child started now would run with nobody to time it out. Nothing starts.
+                        self.drop(fd)
+                    else:
+                        self.read_preamble(fd)
                 # Anything else is a stale event of this batch: a descriptor an earlier event closed.
             # Each fork write-protects this process's memory again, so the forks of
             # a batch run back to back: the loop's bookkeeping between them is paid once.
