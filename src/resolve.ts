@@ -404,16 +404,7 @@ async function resolveScript(config: Config, dir: readonly string[], path: Reque
     if (!config.followSymlinks && !isInside(realScript, realDir)) {
       throw new HttpError(404, { logMessage: `script is a symlink out of its directory: ${fsPath}` });
     }
-    const rest = path.segments.slice(i + 1);
-    return {
-      realPathIsPath: realScript === fsPath && realDir === dirPath,
-      argv: scriptArgv(config, fsPath, stats),
-      scriptFilename: fsPath,
-      scriptName: config.basePath + '/' + path.segments.slice(0, i + 1).join('/'),
-      pathInfo: rest.length === 0 ? (path.trailingSlash ? '/' : '') : '/' + rest.join('/') + (path.trailingSlash ? '/' : ''),
-      cwd: fsPath.slice(0, fsPath.lastIndexOf(sep)),
-      nph: basename(fsPath).startsWith('nph-'),
-    };
+    return scriptTarget(config, fsPath, stats, path, i + 1, realScript === fsPath && realDir === dirPath);
   }
   throw new HttpError(403, { publicMessage: 'Directories in a script directory are neither listed nor run.' });
 }
@@ -514,19 +505,25 @@ function runsHere(config: Config, segments: readonly string[]): boolean {
 
 /** A `--cgi-ext` script: the first `count` segments name it, the rest is PATH_INFO. */
 function extScript(config: Config, fsPath: string, realPath: string, stats: Stats, path: RequestPath, count: number): Found {
+  return { kind: 'script', script: scriptTarget(config, fsPath, stats, path, count, realPath === fsPath) };
+}
+
+/**
+ * The script at `fsPath`, named by the first `count` segments of the path
+ * (below the base path, which SCRIPT_NAME starts with); the rest is PATH_INFO.
+ * `realPathIsPath`: no symlink leads to it (its directory is then what realpath gives).
+ */
+function scriptTarget(config: Config, fsPath: string, stats: Stats, path: RequestPath, count: number, realPathIsPath: boolean): ScriptTarget {
   const rest = path.segments.slice(count);
   const slash = path.trailingSlash;
   return {
-    kind: 'script',
-    script: {
-      realPathIsPath: realPath === fsPath,
-      argv: scriptArgv(config, fsPath, stats),
-      scriptFilename: fsPath,
-      scriptName: '/' + path.segments.slice(0, count).join('/'),
-      pathInfo: rest.length === 0 ? (slash ? '/' : '') : '/' + rest.join('/') + (slash ? '/' : ''),
-      cwd: fsPath.slice(0, fsPath.lastIndexOf(sep)),
-      nph: basename(fsPath).startsWith('nph-'),
-    },
+    realPathIsPath,
+    argv: scriptArgv(config, fsPath, stats),
+    scriptFilename: fsPath,
+    scriptName: config.basePath + '/' + path.segments.slice(0, count).join('/'),
+    pathInfo: rest.length === 0 ? (slash ? '/' : '') : '/' + rest.join('/') + (slash ? '/' : ''),
+    cwd: fsPath.slice(0, fsPath.lastIndexOf(sep)),
+    nph: basename(fsPath).startsWith('nph-'),
   };
 }
 

@@ -291,6 +291,18 @@ describe('--cgi-ext: scripts anywhere under the root', () => {
     assert.ok(!alias.body.toString().includes('PATH_INFO'));
   });
 
+  test('under --base-path, SCRIPT_NAME starts with the prefix, as for a script in cgi-bin', async () => {
+    const based = await startServer({ root, interpreters: { '.php': 'sh' }, cgiExt: ['.php', '.cgi'], basePath: '/base/' });
+    try {
+      assert.equal((await request(based.port, '/base/app/users.php/x')).body.toString(), 'SCRIPT_NAME=/base/app/users.php PATH_INFO=/x\n');
+      assert.equal((await request(based.port, '/base/app/')).body.toString(), 'app index\nSCRIPT_NAME=/base/app/index.php PATH_INFO=\n');
+      assert.equal((await request(based.port, '/base/tools/run.cgi')).body.toString(), 'ran /base/tools/run.cgi\n');
+      assert.equal((await request(based.port, '/app/users.php')).status, 404, 'outside the prefix');
+    } finally {
+      await based.close();
+    }
+  });
+
   test('a directory named like a script is still a directory; ordinary files and 404s are unchanged', async () => {
     assert.equal((await request(srv.port, '/php-dir.php/inside.txt')).status, 200);
     assert.equal((await request(srv.port, '/plain.txt')).body.toString(), 'plain\n');
