@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
+import { lingerBeforeClose } from './linger.js';
 import { ERROR_CSS, cspHash } from './theme.js';
 
 /**
@@ -133,8 +134,12 @@ export function sendError(
   res.statusCode = status;
   for (const [k, v] of Object.entries(ERROR_PAGE_HEADERS)) res.setHeader(k, v);
   for (const [k, v] of Object.entries(options.headers ?? {})) {
-    // HTTP/2 has no Connection header (RFC 9113 8.2.2): node:http2 would warn and drop it.
-    if (k.length === 10 && k.toLowerCase() === 'connection' && 'stream' in res) continue;
+    if (k.length === 10 && k.toLowerCase() === 'connection') {
+      // HTTP/2 has no Connection header (RFC 9113 8.2.2): node:http2 would warn and drop it.
+      if ('stream' in res) continue;
+      // A body still arriving is read and dropped, so that closing does not reset the answer away.
+      if (v.toLowerCase() === 'close') lingerBeforeClose(res);
+    }
     res.setHeader(k, v);
   }
   res.setHeader('Content-Length', body.length);

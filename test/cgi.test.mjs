@@ -16,6 +16,7 @@ import {
   request,
   rawRequest,
   parseRawResponse,
+  sendAfterAnswer,
   tempDir,
   writeTree,
   deadline,
@@ -1065,6 +1066,23 @@ describe('CGI scripts', () => {
         );
         assert.equal(chunked.status, 413);
         assert.ok(!existsSync(join(root, 'cgi-bin', 'record-chunked-413.sh.ran')), 'the script ran for a chunked body over the limit');
+      } finally {
+        await other.close();
+      }
+    });
+    test('maxBody: a client still sending its body reads the 413 and is not reset: the rest is read and dropped', async () => {
+      const other = await startServer({ root, maxBody: 1000 });
+      try {
+        const head = 'POST /cgi-bin/record-413.sh HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 50000000\r\n\r\n';
+        const { answer, sentAfter, error } = await sendAfterAnswer(other.port, head);
+        assert.equal(parseRawResponse(answer).status, 413);
+        assert.equal(parseRawResponse(answer).headers.connection[0], 'close');
+        assert.deepEqual({ sentAfter, error }, { sentAfter: 4 << 20, error: null }, 'the connection was reset while the client was still sending');
+        // Not for ever: a client that trickles on (64 KiB every 100 ms, 10 s of it) is cut off (linger.ts, 2 s).
+        const trickle = await sendAfterAnswer(other.port, head, { moreBytes: 100 * 65536, pieceDelayMs: 100 });
+        assert.equal(parseRawResponse(trickle.answer).status, 413);
+        assert.ok(trickle.sentAfter < 100 * 65536 && trickle.error !== null, `a trickling client kept its connection: ${JSON.stringify({ sentAfter: trickle.sentAfter, error: trickle.error })}`);
+        assert.ok(!existsSync(join(root, 'cgi-bin', 'record-413.sh.ran')), 'the script ran for a body over the limit');
       } finally {
         await other.close();
       }

@@ -122,6 +122,42 @@ export function rawRequest(port, data, { timeout = 10000, idleMs = 500 } = {}) {
   }), timeout, 'raw request');
 }
 
+/**
+ * A client that goes on sending its body after the answer came, as curl and
+ * browsers do with a body they have started: send `head` and `initialBytes`
+ * of body, read the answer, wait `pauseMs` (the server has written and ended
+ * it by then), then send `moreBytes`, in 64 KiB pieces (each a chunk when
+ * `chunked`), each written (and `pieceDelayMs` waited) before the next. Resolves { answer (its text),
+ * sentAfter (bytes accepted after the pause), error (the code of the write
+ * that failed, if one did) }.
+ */
+export function sendAfterAnswer(port, head, { initialBytes = 65536, pauseMs = 200, moreBytes = 4 << 20, chunked = false, pieceDelayMs = 0 } = {}) {
+  return deadline(new Promise((resolve) => {
+    // Half-open, as curl is: the server's end of the answer does not stop the sending.
+    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const raw = Buffer.alloc(65536);
+    const piece = chunked ? Buffer.concat([Buffer.from('10000\r\n'), raw, Buffer.from('\r\n')]) : raw;
+    let answer = '';
+    let sentAfter = 0;
+    let error = null;
+    socket.on('error', (err) => (error ??= err.code ?? err.message));
+    socket.on('data', (d) => (answer += d.toString('latin1')));
+    socket.write(head);
+    for (let n = 0; n < initialBytes; n += raw.length) socket.write(piece);
+    socket.once('data', async () => {
+      await new Promise((r) => setTimeout(r, pauseMs));
+      while (sentAfter < moreBytes && error === null && !socket.destroyed) {
+        const ok = await new Promise((r) => socket.write(piece, (err) => r(!err)));
+        if (!ok) break;
+        sentAfter += raw.length;
+        if (pieceDelayMs > 0) await new Promise((r) => setTimeout(r, pieceDelayMs));
+      }
+      socket.destroy();
+      resolve({ answer, sentAfter, error });
+    });
+  }), 30000, 'sending after the answer');
+}
+
 /** Parse the first response of a raw reply: { status, headers (lower-case names, arrays), body }. */
 export function parseRawResponse(text) {
   const end = text.indexOf('\r\n\r\n');

@@ -11,7 +11,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { deadline, parseRawResponse, PYTHON, rawRequest, request, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
+import { deadline, parseRawResponse, PYTHON, rawRequest, request, sendAfterAnswer, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
 import { h2get, h2session, startAny } from './tls-helpers.mjs';
 
 const BOUNDARY = '----scriptserve-test-boundary';
@@ -412,6 +412,20 @@ describe('limits', () => {
       await waitFor(() => temps(root).length === 0, 3000);
       assert.deepEqual(tree(root), []);
       assert.equal((await put(s.port, '/ok.bin', Buffer.alloc(1000))).status, 201);
+    });
+  });
+
+  test('a client still sending after its 413 (declared, or passing the limit part-way) reads it and is not reset', async () => {
+    await withServer({ upload: true, maxUpload: 100000 }, {}, async (s, root) => {
+      const declared = await sendAfterAnswer(s.port, 'PUT /a.bin HTTP/1.1\r\nHost: localhost\r\nContent-Length: 50000000\r\n\r\n');
+      // Chunked, so the limit is passed in the body: 192 KiB against 100,000 bytes.
+      const midway = await sendAfterAnswer(s.port, 'PUT /b.bin HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n', { initialBytes: 3 * 65536, chunked: true });
+      for (const [what, r] of [['declared', declared], ['midway', midway]]) {
+        assert.equal(parseRawResponse(r.answer).status, 413, what);
+        assert.deepEqual({ sentAfter: r.sentAfter, error: r.error }, { sentAfter: 4 << 20, error: null }, `${what}: reset while the client was still sending`);
+      }
+      await waitFor(() => temps(root).length === 0, 3000);
+      assert.deepEqual(tree(root), []);
     });
   });
 

@@ -20,8 +20,6 @@ export interface FoundTarget {
 
 /** Seconds a client is asked to wait when every upload slot is taken. */
 const RETRY_AFTER_S = '2';
-/** After a refused body (413, or a failure mid-body), how long the rest is read and discarded before the connection is cut. */
-const LINGER_MS = 2000;
 const MAX_NAME_BYTES = 255;
 
 /**
@@ -88,7 +86,7 @@ export class Uploads {
   private async receive(ctx: RequestContext, method: string, path: RequestPath, folder: readonly string[]): Promise<void> {
     const { req } = ctx;
     const declared = req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > this.up.maxBytes) throw lingering(req, ctx.res, tooLarge(this.up.maxBytes));
+    if (declared !== undefined && Number(declared) > this.up.maxBytes) throw tooLarge(this.up.maxBytes);
     if (method === 'PUT' && req.headers['content-range'] !== undefined) {
       // RFC 9110 14.5: a partial PUT must be refused, not stored as the whole file.
       throw new HttpError(400, { publicMessage: 'PUT with Content-Range (a partial upload) is not supported.' });
@@ -106,7 +104,7 @@ export class Uploads {
         return;
       }
       const answer = storageFailure(err);
-      throw req.complete ? answer : lingering(req, ctx.res, answer);
+      throw req.complete ? answer : closing(answer);
     } finally {
       this.active--;
     }
@@ -262,16 +260,11 @@ function sendContinue(req: IncomingMessage, res: ServerResponse): void {
 }
 
 /**
- * The answer to a request whose body is refused part-way (or before it is
- * read, 413): it carries `Connection: close`, the rest of the body is read
- * and dropped while the answer goes out (closing with unread bytes would
- * reset the connection and lose the answer), and the connection is cut
- * {@link LINGER_MS} later if the client is still sending.
+ * The answer to a request whose body is refused part-way: it closes the
+ * connection, after the rest of the body is read and dropped for a while
+ * (sendError, linger.ts), since what is left of it is not worth reading.
  */
-function lingering(req: IncomingMessage, res: ServerResponse, err: unknown): HttpError {
+function closing(err: unknown): HttpError {
   const known = err instanceof HttpError ? err : new HttpError(500, { logMessage: err instanceof Error ? err.message : String(err) });
-  req.resume();
-  // Over HTTP/2 the stream ends with its answer (node:http2 resets it); the connection carries other streams and stays.
-  if (req.httpVersionMajor === 1) res.once('finish', () => setTimeout(() => req.socket.destroy(), LINGER_MS).unref());
   return new HttpError(known.status, { publicMessage: known.publicMessage, logMessage: known.message, headers: { ...known.headers, Connection: 'close' } });
 }
