@@ -18,6 +18,7 @@ import { ConfigError } from './option-spec.js';
 import { encodePath, parseRequestTarget, type RequestPath } from './request-path.js';
 import { routeMatchesPath, type Resolver, type Target } from './resolve.js';
 import { loopDetected, MAX_RULE_STEPS, type UrlRules } from './rewrite.js';
+import { scriptDirectoryOf } from './server-code.js';
 import type { FileInfo } from './static/serve-file.js';
 
 /** The file served, with status 404, for GET and HEAD misses (http-server's convention). */
@@ -149,8 +150,7 @@ export class Lookup {
 /** Does the path lead into a script directory (any case), or does a command route cover it? */
 export function isScriptOrRoutePath(config: Pick<Config, 'routes' | 'cgiEnabled' | 'cgiDirs'>, path: RequestPath): boolean {
   if (config.routes.some((r) => routeMatchesPath(r, path))) return true;
-  if (!config.cgiEnabled) return false;
-  return config.cgiDirs.some((dir) => dir.every((d, i) => path.segments[i] !== undefined && path.segments[i]!.toLowerCase() === d.toLowerCase()));
+  return scriptDirectoryOf(config, path.segments) !== undefined;
 }
 
 /** `app.js`, `logo.png`: a last segment with a file extension (asset-like misses stay 404). */

@@ -2,7 +2,7 @@ import { realpath, stat } from 'node:fs/promises';
 import { sep } from 'node:path';
 import type { Config } from './config.js';
 import { encodePath, parseRequestTarget } from './request-path.js';
-import { isInside } from './server-code.js';
+import { isInside, scriptDirectoryOf } from './server-code.js';
 
 /** Most answers remembered; past this the memo starts over. */
 const MAX_REMEMBERED = 1024;
@@ -61,13 +61,8 @@ export class NearestFolder {
       const dot = segments.findIndex((s) => s.charCodeAt(0) === 46);
       if (dot >= 0) depth = Math.min(depth, dot);
     }
-    if (this.config.cgiEnabled) {
-      for (const dir of this.config.cgiDirs) {
-        const inside = segments.length >= dir.length && dir.every((d, i) => d.toLowerCase() === segments[i]!.toLowerCase());
-        if (inside) depth = Math.min(depth, dir.length - 1);
-      }
-    }
-    return depth;
+    const scripts = scriptDirectoryOf(this.config, segments);
+    return scripts === undefined ? depth : Math.min(depth, scripts.length - 1);
   }
 
   /** Walk up from the candidate to the first folder that exists and is served. */

@@ -7,7 +7,7 @@ import { encodePath, parseRequestTarget, type RequestPath } from './request-path
 import { loadFile, StaticCache, type CacheEntry, type MissTicket } from './static/cache.js';
 import { listingBody, readListing } from './static/listing.js';
 import { isDefaultView, type ListingView } from './static/listing-view.js';
-import { isInside, isServerCode } from './server-code.js';
+import { inScriptDirectory, isInside, isServerCode, scriptDirectoryOf } from './server-code.js';
 import { fileInfo, type FileInfo } from './static/serve-file.js';
 
 /** A script to run: found in a script directory, or a command route. */
@@ -304,13 +304,9 @@ function queryPart(path: RequestPath): string {
   return path.query === '' ? '' : '?' + path.query;
 }
 
-function startsWith(segments: readonly string[], prefix: readonly string[], fold = false): boolean {
+function startsWith(segments: readonly string[], prefix: readonly string[]): boolean {
   if (segments.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) {
-    const a = segments[i]!;
-    const b = prefix[i]!;
-    if (fold ? a.toLowerCase() !== b.toLowerCase() : a !== b) return false;
-  }
+  for (let i = 0; i < prefix.length; i++) if (segments[i] !== prefix[i]) return false;
   return true;
 }
 
@@ -556,17 +552,13 @@ async function checkRealPath(config: Config, fsPath: string, path: RequestPath):
     throw new HttpError(404, { logMessage: `symlink out of the root refused: ${fsPath}` });
   }
   if (config.hiddenFiles.has(real)) throw NOT_FOUND();
-  if (config.cgiEnabled) {
-    for (const dir of config.cgiDirs) {
-      if (startsWith(path.segments, dir, true) || isInside(real, config.root + sep + dir.join(sep))) {
-        throw new HttpError(404, { logMessage: `script source refused: ${fsPath}` });
-      }
-    }
+  if (scriptDirectoryOf(config, path.segments) !== undefined || inScriptDirectory(config, real)) {
+    throw new HttpError(404, { logMessage: `script source refused: ${fsPath}` });
   }
   return real;
 }
 
 /** Does this path lead into a script directory (whose answers are never cached)? */
 function isScriptPath(config: Config, path: RequestPath): boolean {
-  return config.cgiEnabled && config.cgiDirs.some((d) => startsWith(path.segments, d, true));
+  return scriptDirectoryOf(config, path.segments) !== undefined;
 }

@@ -11,6 +11,7 @@ import { escapeLogText, formatAccess } from '../dist/log.js';
 import { renderListingHtml } from '../dist/static/listing.js';
 import { HttpError, escapeHtml, renderErrorPage } from '../dist/errors.js';
 import { ConfigError, parseRouteSpec, parseInterpreterSpec, resolveConfig } from '../dist/config.js';
+import { scriptDirectoryOf } from '../dist/server-code.js';
 import { tempDir } from './helpers.mjs';
 
 // --- splitCommandLine ---
@@ -645,3 +646,22 @@ for (const c of CONFIG_BAD) {
     });
   });
 }
+
+test('scriptDirectoryOf: the script directory a URL path leads into, in any case, the shortest of nested ones', () => {
+  const config = { cgiEnabled: true, cgiDirs: [['cgi-bin'], ['app', 'scripts'], ['app', 'scripts', 'deep']] };
+  const table = [
+    [[], undefined],
+    [['cgi-bin'], ['cgi-bin']],
+    [['cgi-bin', 'x.py'], ['cgi-bin']],
+    [['CGI-BIN', 'x.py'], ['cgi-bin']],
+    [['Cgi-Bin'], ['cgi-bin']],
+    [['cgi-bin2', 'x.py'], undefined],
+    [['cgi'], undefined],
+    [['app'], undefined],
+    [['app', 'Scripts', 'run.sh'], ['app', 'scripts']],
+    [['app', 'scripts', 'deep', 'x'], ['app', 'scripts']],
+    [['x', 'cgi-bin'], undefined],
+  ];
+  for (const [segments, expected] of table) assert.deepEqual(scriptDirectoryOf(config, segments), expected, segments.join('/'));
+  assert.equal(scriptDirectoryOf({ ...config, cgiEnabled: false }, ['cgi-bin', 'x.py']), undefined, 'scripts off');
+});

@@ -7,7 +7,7 @@ import type { Pack } from 'tar-stream';
 import { lazy } from '../lazy.js';
 import type { Config } from '../config.js';
 import type { RequestContext } from '../context.js';
-import { isInside, isServerCode } from '../server-code.js';
+import { isInside, isServerCode, scriptDirectoryOf } from '../server-code.js';
 import { compareNatural } from './listing-view.js';
 
 /** tar-stream, loaded by the first archive (lazy.ts). */
@@ -130,14 +130,6 @@ function contentDisposition(fileName: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${utf8}`;
 }
 
-/** Would static serving refuse this URL path as a script directory (spelled in any case)? */
-function inScriptDirByUrl(config: Config, segments: readonly string[]): boolean {
-  if (!config.cgiEnabled) return false;
-  return config.cgiDirs.some(
-    (dir) => segments.length >= dir.length && dir.every((part, i) => part.toLowerCase() === segments[i]!.toLowerCase()),
-  );
-}
-
 /** Add a folder's entry and everything servable below it, in listing order. */
 async function addFolder(walk: Walk, fsPath: string, tarPath: string, segments: string[], branch: Set<string>): Promise<void> {
   let dirents: Dirent[];
@@ -155,7 +147,7 @@ async function addFolder(walk: Walk, fsPath: string, tarPath: string, segments: 
     if (d.name.charCodeAt(0) === 46 /* . */) continue;
     const path = fsPath + sep + d.name;
     const childSegments = [...segments, d.name];
-    if (inScriptDirByUrl(walk.config, childSegments)) continue;
+    if (scriptDirectoryOf(walk.config, childSegments) !== undefined) continue;
     const found = await servable(walk.config, path, d);
     if (found === null) continue;
     if (found.dir) {
