@@ -158,6 +158,22 @@ export function sendAfterAnswer(port, head, { initialBytes = 65536, pauseMs = 20
   }), 30000, 'sending after the answer');
 }
 
+/**
+ * `fn`'s result, run while process `pid` is stopped (SIGSTOP past a deadline
+ * of the server's: a helper that cannot answer in time); it is continued
+ * after, whatever `fn` did. Waits 200 ms first, so that the process has done
+ * with the request before.
+ */
+export async function whileStopped(pid, fn) {
+  await new Promise((r) => setTimeout(r, 200));
+  process.kill(pid, 'SIGSTOP');
+  try {
+    return await fn();
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+}
+
 /** Parse the first response of a raw reply: { status, headers (lower-case names, arrays), body }. */
 export function parseRawResponse(text) {
   const end = text.indexOf('\r\n\r\n');

@@ -14,7 +14,7 @@ import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createHandler } from '../dist/index.js';
-import { PYTHON, WARM, isAlive, isForkServerChild, parentOf, request, rmSync, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
+import { PYTHON, WARM, isAlive, isForkServerChild, parentOf, request, rmSync, startCli, startServer, tempDir, waitFor, whileStopped, writeTree } from './helpers.mjs';
 
 const sh = (body) => ({ content: `#!/bin/sh\n${body}`, mode: 0o755 });
 const HEAD = "printf 'Content-Type: text/plain\\n\\n'\n";
@@ -223,15 +223,8 @@ describe('spawn helper', () => {
     const srv = await startServer({ root });
     try {
       const pid = await helperOf(srv);
-      await new Promise((r) => setTimeout(r, 200)); // the last request's bookkeeping is done
-      process.kill(pid, 'SIGSTOP');
-      let res;
-      try {
-        // The helper cannot answer: after the start-reply deadline (5 s) the server closes the request's connection.
-        res = await post(srv.port, '/cgi-bin/late.sh');
-      } finally {
-        process.kill(pid, 'SIGCONT');
-      }
+      // The helper cannot answer: after the start-reply deadline (5 s) the server closes the request's connection.
+      const res = await whileStopped(pid, () => post(srv.port, '/cgi-bin/late.sh'));
       assert.equal(res.status, 500);
       // A request sent after it reaches the same helper, which has by then seen the stale one (accepted first).
       assert.equal(await ppidOf(srv.port), pid);

@@ -12,7 +12,7 @@ import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { HELPER_PROGRAM, PYTHON, deadline, isAlive, isForkServerChild, parentOf, request, rmSync, runCli, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
+import { HELPER_PROGRAM, PYTHON, deadline, isAlive, isForkServerChild, parentOf, request, rmSync, runCli, startCli, startServer, tempDir, waitFor, whileStopped, writeTree } from './helpers.mjs';
 
 const HOST = { Host: 'localhost' };
 const py = (body) => ({ content: `#!${PYTHON}\n${body}`, mode: 0o755 });
@@ -560,15 +560,8 @@ describe('warm Python', () => {
       try {
         let forkServer;
         assert.ok(await waitFor(async () => isForkServer((forkServer = await ppidOf(srv.port, '/cgi-bin/ppid.py'))), 5000));
-        await new Promise((r) => setTimeout(r, 200)); // the last request's bookkeeping is done
-        process.kill(forkServer, 'SIGSTOP');
-        let res;
-        try {
-          // It cannot answer: after the start-reply deadline (5 s) the server closes the request's connection.
-          res = await call(srv.port, '/cgi-bin/ppid.py');
-        } finally {
-          process.kill(forkServer, 'SIGCONT');
-        }
+        // It cannot answer: after the start-reply deadline (5 s) the server closes the request's connection.
+        const res = await whileStopped(forkServer, () => call(srv.port, '/cgi-bin/ppid.py'));
         assert.equal(res.status, 500);
         // A request sent after it reaches the same fork server, which has by then seen the stale one (accepted first).
         assert.equal(await ppidOf(srv.port, '/cgi-bin/ppid.py'), forkServer);
