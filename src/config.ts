@@ -27,6 +27,7 @@ import { RuleConfigError, UrlRules } from './rewrite.js';
 import { hasHookKeys, resolveHook, type Hook } from './webhook/hook.js';
 import { loadTls, tlsSourceOf, type TlsMaterial, type TlsSource } from './transport/tls.js';
 import { resolveUploadConfig, type UploadConfig } from './upload/config.js';
+import { TOKEN } from './token.js';
 
 export { ConfigError } from './option-spec.js';
 export {
@@ -642,7 +643,7 @@ function routeHeaders(headers: unknown, what: string): [string, string][] {
   if (headers === undefined) return [];
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) throw new ConfigError(`${what}: headers must be an object of name: value`);
   return Object.entries(headers).map(([name, value]) => {
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new ConfigError(`${what}: header name ${JSON.stringify(name)} is not a token`);
+    if (!TOKEN.test(name)) throw new ConfigError(`${what}: header name ${JSON.stringify(name)} is not a token`);
     if (typeof value !== 'string' || /[\r\n\0]/.test(value)) throw new ConfigError(`${what}: header ${name} must be a string without CR, LF or NUL`);
     return [name, value];
   });

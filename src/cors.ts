@@ -20,6 +20,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AccessConfigError, normalizeOrigin, type OriginMatcher } from './access.js';
 import { HttpError } from './errors.js';
+import { TOKEN } from './token.js';
 
 /** How long a browser may cache a preflight's answer (Chromium caps it at 7200 s). */
 export const PREFLIGHT_MAX_AGE_S = 600;
@@ -39,9 +40,6 @@ export interface CorsPolicy {
   /** Some origin is allowed: every response carries `Vary: Origin`. */
   readonly active: boolean;
 }
-
-/** A header-name token (RFC 9110 5.6.2). */
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
  * The allowed origins: exact ones, and patterns whose first host label is `*`

@@ -18,6 +18,7 @@
  */
 import { BlockList, isIP, type Socket } from 'node:net';
 import type { IncomingMessage } from 'node:http';
+import { TOKEN } from './token.js';
 
 /**
  * REMOTE_ADDR of a Unix-socket peer without trusted forwarding headers: the
@@ -116,8 +117,6 @@ export function parseNode(value: string, bareIPv6 = false): ForwardedNode | null
 
 /** One forwarded-element: its parameters by lower-case name (RFC 7239 4: names are case-insensitive). */
 export type ForwardedElement = ReadonlyMap<string, string>;
-
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
  * Parse one `Forwarded` field value into its elements (RFC 7239 4):

@@ -27,6 +27,7 @@ import { lazy } from './lazy.js';
 /** picomatch, loaded when the config file has header globs (lazy.ts). */
 const globMatcher = lazy<typeof picomatch>('picomatch');
 import { corsHeaders, isPreflight, type CorsPolicy } from './cors.js';
+import { TOKEN } from './token.js';
 
 /** One entry of the config file's `headers`: serve.json's shape. */
 export interface HeaderRuleOptions {
@@ -42,8 +43,6 @@ export class HeaderConfigError extends Error {}
 /** The server's own paths (live reload, webhook job status): they send no CORS headers (issue 17). */
 export const RESERVED_PREFIX = '/.well-known/scriptserve/';
 
-/** RFC 9110 5.6.2 token. */
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** RFC 9110 5.5 field-value: visible characters, spaces, tabs and obs-text; never CR, LF, NUL or other controls. */
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 /**

@@ -5,6 +5,7 @@
  * relayed as a normal response. Pure, so it is table-tested without processes.
  */
 import { CgiOutputError, MAX_HEAD_BYTES, MAX_HEAD_LINES } from './parse.js';
+import { TOKEN } from '../token.js';
 
 /** The response an NPH script wrote, minus what HTTP/2 carries differently. */
 export interface NphHead {
@@ -14,7 +15,6 @@ export interface NphHead {
   readonly contentLength: number | null;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // eslint-disable-next-line no-control-regex
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 /** Connection-specific fields (RFC 9113 8.2.2): never sent in HTTP/2. */

@@ -2,6 +2,7 @@
  * Parsing a CGI script's header block (RFC 3875 section 6), separate from
  * any process so it can be table-tested.
  */
+import { TOKEN } from '../token.js';
 
 /** Why a script's output was refused; the handler answers 502 and logs this. */
 export class CgiOutputError extends Error {}
@@ -17,7 +18,6 @@ export const MAX_HEAD_BYTES = 64 * 1024;
 /** Most header lines accepted from a script. */
 export const MAX_HEAD_LINES = 200;
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Field values may hold visible ASCII, obs-text, SP and HTAB (RFC 9110 5.5); never CR, LF or NUL.
 // eslint-disable-next-line no-control-regex
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
