@@ -131,7 +131,7 @@ export function rawRequest(port, data, { timeout = 10000, idleMs = 500 } = {}) {
  * sentAfter (bytes accepted after the pause), error (the code of the write
  * that failed, if one did) }.
  */
-export function sendAfterAnswer(port, head, { initialBytes = 65536, pauseMs = 200, moreBytes = 4 << 20, chunked = false, pieceDelayMs = 0 } = {}) {
+export function sendAfterAnswer(port, head, { initialBytes = 65536, pauseMs = 200, moreBytes = 1 << 20, chunked = false, pieceDelayMs = 0 } = {}) {
   return deadline(new Promise((resolve) => {
     // Half-open, as curl is: the server's end of the answer does not stop the sending.
     const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
