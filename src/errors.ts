@@ -135,10 +135,10 @@ export function sendError(
   for (const [k, v] of Object.entries(ERROR_PAGE_HEADERS)) res.setHeader(k, v);
   for (const [k, v] of Object.entries(options.headers ?? {})) {
     if (k.length === 10 && k.toLowerCase() === 'connection') {
-      // HTTP/2 has no Connection header (RFC 9113 8.2.2): node:http2 would warn and drop it.
-      if ('stream' in res) continue;
       // A body still arriving is read and dropped, so that closing does not reset the answer away.
       if (v.toLowerCase() === 'close') lingerBeforeClose(res);
+      // HTTP/2 has no Connection header (RFC 9113 8.2.2): node:http2 would warn and drop it.
+      if ('stream' in res) continue;
     }
     res.setHeader(k, v);
   }

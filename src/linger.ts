@@ -15,18 +15,40 @@ export const LINGER_MS = 2000;
  * the answer (curl: "Send failure: Broken pipe"; browsers show a reset page
  * instead of the 413). node:http closes such a connection with
  * `socket.destroySoon()` as soon as the answer is written, so this socket's
- * own destroySoon ends its writing side instead and destroys it later (nginx's
- * lingering close does the same). HTTP/1 only: over HTTP/2 the stream ends
- * with its answer and the connection carries others.
+ * own destroySoon ends its writing side instead, drops whatever arrives from
+ * then on unparsed (a request pipelined after the body must not run: RFC 9112
+ * 9.6, the server "MUST NOT process any further requests"), and destroys it
+ * later (nginx's lingering close does the same).
+ *
+ * HTTP/2: the connection carries other streams and stays; the request is
+ * read and dropped to its end, so that its stream closes (unread, it would
+ * stay open with the client blocked on flow control).
  */
 export function lingerBeforeClose(res: ServerResponse): void {
   const req = res.req;
+  if (!req || req.complete) return;
+  if (req.httpVersionMajor === 2) {
+    req.resume();
+    return;
+  }
   const socket = res.socket as (Socket & { destroySoon?: () => void }) | null;
-  if (!req || req.complete || req.httpVersionMajor !== 1 || !socket) return;
-  req.resume();
+  if (req.httpVersionMajor !== 1 || !socket) return;
   socket.destroySoon = function lingeringClose(this: Socket): void {
     this.end();
+    discardInput(this);
     const timer = setTimeout(() => this.destroy(), LINGER_MS).unref();
     this.once('close', () => clearTimeout(timer));
   };
+}
+
+/**
+ * Read and drop what arrives on `socket`, without the HTTP parser seeing it.
+ * node:http feeds its parser from its own 'data' listener, or straight from
+ * the socket's handle; adding a 'data' listener makes node:http's listener
+ * wrapper take the parser off the handle, so every byte then comes here.
+ */
+function discardInput(socket: Socket): void {
+  socket.removeAllListeners('data');
+  socket.on('data', () => {});
+  socket.resume();
 }

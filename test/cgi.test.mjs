@@ -48,7 +48,7 @@ function makeRoot() {
   for (const name of ['sleep-timeout.sh', 'sleep-disconnect.sh', 'sleep-pool.sh']) {
     copyFileSync(join(root, 'cgi-bin', 'sleep.sh'), join(root, 'cgi-bin', name));
   }
-  for (const name of ['record-413.sh', 'record-chunked-413.sh', 'record-nocgi.sh']) {
+  for (const name of ['record-413.sh', 'record-chunked-413.sh', 'record-nocgi.sh', 'record-pipelined.sh']) {
     copyFileSync(join(root, 'cgi-bin', 'record.sh'), join(root, 'cgi-bin', name));
   }
   writeTree(root, {
@@ -1083,6 +1083,26 @@ describe('CGI scripts', () => {
         assert.equal(parseRawResponse(trickle.answer).status, 413);
         assert.ok(trickle.sentAfter < 100 * 65536 && trickle.error !== null, `a trickling client kept its connection: ${JSON.stringify({ sentAfter: trickle.sentAfter, error: trickle.error })}`);
         assert.ok(!existsSync(join(root, 'cgi-bin', 'record-413.sh.ran')), 'the script ran for a body over the limit');
+      } finally {
+        await other.close();
+      }
+    });
+    test('maxBody: a request pipelined after the refused body is not run (the 413 said Connection: close)', async () => {
+      const other = await startServer({ root, maxBody: 1000 });
+      try {
+        const socket = connect({ port: other.port, host: '127.0.0.1', allowHalfOpen: true });
+        let answer = '';
+        socket.on('data', (d) => (answer += d.toString('latin1')));
+        socket.on('error', () => {});
+        socket.write('POST /cgi-bin/record-413.sh HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000\r\n\r\n');
+        await waitFor(() => answer.includes('\r\n\r\n'), 3000);
+        // The rest of the body, then a second request on the connection the server said it closes.
+        socket.write('x'.repeat(5000) + 'GET /cgi-bin/record-pipelined.sh HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+        await new Promise((r) => setTimeout(r, 500));
+        socket.destroy();
+        assert.equal(parseRawResponse(answer).status, 413);
+        assert.equal(answer.match(/HTTP\/1\.1 \d{3}/g).length, 1, 'a second answer on a closed connection');
+        assert.ok(!existsSync(join(root, 'cgi-bin', 'record-pipelined.sh.ran')), 'a request sent after Connection: close was run (RFC 9112 9.6)');
       } finally {
         await other.close();
       }

@@ -739,5 +739,31 @@ describe('over HTTP/2 (h2c)', () => {
       rmSync(root, { recursive: true, force: true });
     }
   });
+
+  test('a body refused part-way: its stream still closes, the client is not left blocked sending the rest', async () => {
+    const root = tempDir();
+    writeTree(root, { 'in/': null });
+    const srv = await startAny({ root, h2c: true, upload: true, maxUpload: 100_000, spawnHelper: false });
+    const session = h2session(`http://127.0.0.1:${srv.port}`);
+    try {
+      // No Content-Length: the limit is passed in the body, after the server read some of it.
+      const stream = session.request({ ':method': 'PUT', ':path': '/in/big.bin' }, { endStream: false });
+      let status;
+      stream.on('response', (h) => (status = h[':status']));
+      stream.on('data', () => {});
+      stream.on('error', () => {});
+      const closed = new Promise((resolve) => stream.once('close', resolve));
+      for (let i = 0; i < 16; i++) stream.write(Buffer.alloc(65536, 1));
+      stream.end();
+      await deadline(closed, 5000, 'the refused stream closing');
+      assert.equal(status, 413);
+      await waitFor(() => temps(root).length === 0, 3000);
+      assert.deepEqual(tree(root), ['in']);
+    } finally {
+      session.close();
+      await srv.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
 
