@@ -7,9 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deadline, request, ROOT_DIR, runCli, startCli, tempDir, waitFor, writeTree } from './helpers.mjs';
+import { deadline, parseRawResponse, rawRequest, request, ROOT_DIR, runCli, startCli, tempDir, waitFor, writeTree } from './helpers.mjs';
 
 const GH_SECRET = "It's a Secret to Everybody";
 const SLACK_SECRET = 'slack-signing-secret';
@@ -82,6 +82,9 @@ describe('webhook routes', () => {
   before(async () => {
     dir = tempDir('scriptserve-hooks-');
     root = join(dir, 'site');
+    // The server's own temporary directory: a spooled body must not outlive its request there.
+    env.TMPDIR = join(dir, 'tmp');
+    mkdirSync(env.TMPDIR);
     writeTree(dir, { 'stripe.secret': STRIPE_SECRET + '\n', 'hook.htpasswd': `hook:${PASSWORD_HASH}\n` });
     writeTree(root, {
       'record.sh': { mode: 0o755, content: RECORD },
@@ -301,6 +304,11 @@ describe('webhook routes', () => {
     const refused = await post('/busy', '');
     assert.equal(refused.status, 503);
     assert.equal(refused.headers['retry-after'], '1');
+    // A chunked body over 1 MiB is spooled to a file before the route's limit is asked: refused, the file goes too.
+    const spooled = parseRawResponse(await rawRequest(cli.port, `POST /busy HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n200000\r\n${'b'.repeat(0x200000)}\r\n0\r\n\r\n`));
+    assert.equal(spooled.status, 503);
+    const spoolDirs = () => readdirSync(env.TMPDIR).filter((name) => !name.startsWith('scriptserve-warm-'));
+    assert.ok(await waitFor(() => spoolDirs().length === 0, 2000), `a refused body's spool file was left behind: ${spoolDirs().join(', ')}`);
     writeFileSync(join(dir, 'busy', 'release'), '');
     assert.equal((await first).status, 200);
     assert.equal((await post('/busy', '')).status, 200, 'the slot is free again');

@@ -63,19 +63,15 @@ export async function handleScript(
     }
     return undefined;
   }
-  let whole: Buffer | null;
-  try {
-    // A small body is read before the script starts and goes with its start.
-    whole = await body.whole(WHOLE_BODY_BYTES);
-  } catch (err) {
-    void body.dispose();
-    throw err;
-  }
-  const releaseRoute = route ? takeRouteSlot(route) : undefined;
   // The client may leave while the body spools, while queued or while the
   // script starts: check after each wait, so no script outlives its client.
   const gone = (): boolean => req.socket.destroyed || res.destroyed;
+  let releaseRoute: (() => void) | undefined;
   try {
+    // A small body is read before the script starts and goes with its start.
+    const whole = await body.whole(WHOLE_BODY_BYTES);
+    // Inside the try: a route that is busy (503) releases the body too (a spooled one is a file).
+    releaseRoute = route ? takeRouteSlot(route) : undefined;
     if (gone()) {
       releaseRoute?.();
       return undefined;
