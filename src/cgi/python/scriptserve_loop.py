@@ -55,6 +55,10 @@ ROLES = {b'in': 0, b'out': 1}
 # What the server logs of one run's stderr (supervise.ts MAX_STDERR_LOG_BYTES):
 # one byte more is forwarded, so that it knows the rest was cut.
 STDERR_FORWARD_BYTES = 64 * 1024 + 1
+# What a reaped child's stderr is read for at most before its `exit` goes out:
+# far more than a socket pair holds (what the child wrote before it exited),
+# never an endless read of a process it left behind still writing to it.
+REAP_STDERR_BYTES = 1 << 20
 CONTROL_FD = None  # set by the entry: the control pipe to the server
 LOG_PREFIX = 'scriptserve helper'  # set by the entry: what the log calls this process
 
@@ -315,11 +319,12 @@ class HelperLoop:
     def launch(self, group, request_id):
         """Make the child's stdin and stderr, and have the launcher start it."""
         stdin, out, request, body = group
+        inline = stdin is None  # the body came with the request: this process feeds it
         try:
             err_mine, err_child = socket_pair()
         except OSError as err:
             return self.cannot_launch(group, err)
-        if stdin is None:
+        if inline:
             try:
                 body_mine, stdin = socket_pair()
             except OSError as err:
@@ -329,14 +334,14 @@ class HelperLoop:
         pid = self.launcher.launch((stdin, out, err_child), request, request_id)  # closes all three
         if pid is None:
             os.close(err_mine)
-            if group[0] is None:
+            if inline:
                 os.close(body_mine)
             return
         self.children[pid] = request_id
         self.stderrs[err_mine] = [request_id, 0]
         self.stderr_of[request_id] = err_mine
         self.poller.register(err_mine, select.POLLIN)
-        if group[0] is None:
+        if inline:
             self.feeding[body_mine] = body
             self.feed(body_mine)
 
@@ -386,11 +391,12 @@ class HelperLoop:
         self.poller.unregister(fd)
         os.close(fd)
 
-    def forward_stderr(self, fd, until_eof=False):
+    def forward_stderr(self, fd, reaped=False):
         """Forward what a child's stderr holds (its first STDERR_FORWARD_BYTES), and `errend` at its end.
-        Returns at EAGAIN unless `until_eof`."""
+        One read; once the child is `reaped`, reads until none is left (at most REAP_STDERR_BYTES)."""
         entry = self.stderrs[fd]
         request_id = entry[0]
+        budget = REAP_STDERR_BYTES if reaped else 0
         while True:
             data = read_some(fd)
             if data is None:
@@ -407,7 +413,8 @@ class HelperLoop:
                 piece = data[:room]
                 entry[1] += len(piece)
                 control(b'err %s %d\n%s' % (request_id, len(piece), piece))
-            if not until_eof:
+            budget -= len(data)
+            if budget <= 0:
                 return
 
     def drain_wakeups(self):
@@ -433,7 +440,7 @@ class HelperLoop:
             # What its stderr still holds goes first, and its end when nothing else holds it.
             err = self.stderr_of.get(request_id)
             if err is not None:
-                self.forward_stderr(err, until_eof=True)
+                self.forward_stderr(err, reaped=True)
             if os.WIFSIGNALED(status):
                 report = b'- %s' % signal_name(os.WTERMSIG(status)).encode()
             else:

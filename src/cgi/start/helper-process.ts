@@ -243,7 +243,7 @@ export class HelperProcess {
     child.once('error', (err) => log(`${this.options.name}: ${err.message}`));
     child.once('close', (code, signal) => {
       orphan(table);
-      for (const log of stderrs.values()) log.end();
+      for (const stderr of stderrs.values()) stderr.end();
       stderrs.clear();
       if (this.child !== child) return;
       this.child = null;

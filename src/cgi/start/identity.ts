@@ -36,7 +36,7 @@ function processIdentity(): string {
 /** The identity the process had when this was made (a helper's start), and whether it still has it. */
 export class IdentityAtStart {
   private readonly identity: string;
-  private checkedAt = generation;
+  private checkedAt: number;
   private differs = false;
 
   constructor() {
