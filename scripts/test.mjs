@@ -4,13 +4,16 @@
 // startCli) run with --warm-python. Most of a test file's time is spent
 // waiting on scripts, timeouts and sockets, not on the CPU, so running the
 // warm pass beside the cold one rather than after it keeps both cores busy.
-// The cold pass's output is shown as it comes; the warm pass's after it.
+// The cold pass's output is shown as it comes; the warm pass's after it; and
+// last, every failed test of both passes again (scripts/tap-failures.mjs), so
+// that the end of the output says what failed.
 //
 // Usage: node scripts/test.mjs [--cold | --warm]   (both when neither)
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { failedTests } from './tap-failures.mjs';
 
 /**
  * The files whose servers run Python scripts: only there does warm mode
@@ -33,33 +36,48 @@ const coldFiles = readdirSync(join(repo, 'test'))
   .sort()
   .map((name) => `test/${name}`);
 
-/** Run one pass; resolves its exit code. `buffer` collects its output instead of showing it. */
-function runPass(files, env, buffer) {
-  // Buffered output is no terminal, but is shown on one: keep the reporter the terminal would get.
-  const reporter = buffer && process.stdout.isTTY ? ['--test-reporter=spec'] : [];
+/**
+ * Run one pass; resolves its exit code and its standard output. `show`: the
+ * output is shown as it comes (else only collected, for later).
+ */
+function runPass(files, env, show) {
+  // Collected output is no terminal, but is shown on one: keep the reporter the terminal would get.
+  const reporter = process.stdout.isTTY ? ['--test-reporter=spec'] : [];
   const child = spawn(process.execPath, [...NODE_TEST, ...reporter, ...files], {
     cwd: repo,
     env: { ...process.env, ...env },
-    stdio: buffer ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'pipe', show ? 'inherit' : 'pipe'],
   });
-  if (buffer) {
-    child.stdout.on('data', (chunk) => buffer.push(chunk));
-    child.stderr.on('data', (chunk) => buffer.push(chunk));
-  }
-  return new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+  const output = [];
+  child.stdout.on('data', (chunk) => {
+    output.push(chunk);
+    if (show) process.stdout.write(chunk);
+  });
+  child.stderr?.on('data', (chunk) => output.push(chunk));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, text: Buffer.concat(output).toString() })));
+}
+
+/** Lists a pass's failed tests, whole, under one heading. */
+function reportFailures(pass, text) {
+  const failures = failedTests(text);
+  if (failures.length === 0) return;
+  process.stdout.write(`\n# ${pass} pass: ${failures.length} failed test(s), repeated from above:\n`);
+  for (const { name, lines } of failures) process.stdout.write(`# FAILED: ${name}\n${lines.join('\n')}\n`);
 }
 
 const arg = process.argv[2];
 const cold = arg !== '--warm';
 const warm = arg !== '--cold';
-const warmOutput = [];
-const [coldCode, warmCode] = await Promise.all([
-  cold ? runPass(coldFiles, {}, null) : 0,
-  warm ? runPass(WARM_FILES, { SCRIPTSERVE_TEST_WARM: '1' }, cold ? warmOutput : null) : 0,
+const idle = { code: 0, text: '' };
+const [coldRun, warmRun] = await Promise.all([
+  cold ? runPass(coldFiles, {}, true) : idle,
+  warm ? runPass(WARM_FILES, { SCRIPTSERVE_TEST_WARM: '1' }, !cold) : idle,
 ]);
-if (warmOutput.length > 0) {
+if (cold && warm) {
   process.stdout.write(`\n# warm pass (SCRIPTSERVE_TEST_WARM=1): ${WARM_FILES.join(' ')}\n`);
-  process.stdout.write(Buffer.concat(warmOutput));
+  process.stdout.write(warmRun.text);
 }
-if (cold && warm) console.log(`# cold pass: ${coldCode === 0 ? 'passed' : 'FAILED'}; warm pass: ${warmCode === 0 ? 'passed' : 'FAILED'}`);
-process.exit(coldCode || warmCode);
+reportFailures('cold', coldRun.text);
+reportFailures('warm', warmRun.text);
+if (cold && warm) console.log(`# cold pass: ${coldRun.code === 0 ? 'passed' : 'FAILED'}; warm pass: ${warmRun.code === 0 ? 'passed' : 'FAILED'}`);
+process.exit(coldRun.code || warmRun.code);
