@@ -202,7 +202,11 @@ async function main(argv: readonly string[]): Promise<void> {
         // A worker reports what it waits for to its primary, which prints one line for all.
         if (isWorker()) reportStopping(pendingWork(server));
         else say(stoppingLine(pendingWork(server), graceS, drainS));
-        return stopGracefully(server, { drainDelayMs, graceMs, listeners: extra });
+        // Behind a balancer (a drain asked for), and only a socket this process bound: a worker's is its
+        // primary's, socket activation's systemd's.
+        const seal = drainDelayMs > 0 && target.kind === 'tcp' && !isWorker();
+        const onSealFailed = (why: string): void => say(`scriptserve: could not refuse new connections before closing the listener (${why}); closing it anyway`);
+        return stopGracefully(server, { drainDelayMs, graceMs, listeners: extra, seal, onSealFailed });
       },
       now: () => {
         if (!isWorker()) say(STOPPING_NOW_LINE);

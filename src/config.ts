@@ -214,7 +214,7 @@ export function resolveConfig(options: ServeOptions = {}, listen: { host?: strin
     warmPreload: resolveWarmPreload(merged.warmPreload ?? DEFAULT_WARM_PRELOAD),
     warmInterpreter: merged.warmPython ? testedWarmInterpreter(resolveWarmInterpreter(merged.warmInterpreter, interpreters), root, merged.passEnv ?? []) : null,
     // No PATH search at start-up for a server that can run no script.
-    spawnHelper: merged.spawnHelper === false || ((merged.cgi ?? true) === false && routes.length === 0) ? null : findSpawnHelper(),
+    spawnHelper: merged.spawnHelper === false || ((merged.cgi ?? true) === false && routes.length === 0) ? null : findHelperPython(),
     health: merged.health === undefined ? null : checked(parseHealthPath, merged.health, 'health'),
     logHealth: merged.logHealth ?? false,
     trustProxy: resolveTrustProxy(options.trustProxy),
@@ -372,17 +372,18 @@ function testedWarmInterpreter(argv: string[], root: string, passEnv: readonly s
 }
 
 /**
- * The spawn helper's interpreter: python3 from PATH, isolated from the
+ * The interpreter of the server's own Python helpers (the spawn helper,
+ * seal.ts): python3 from PATH, isolated from the
  * environment and the user's site (-I) and without site imports (-S), which
  * the helper (cgi/python/) does not need. A python3 that is itself a `#!` script (a
  * pyenv or asdf shim, which resolves a version through a shell every time it
  * starts: seconds on a loaded core, while every script waits on
  * child_process.spawn) is passed over for a later python3 in PATH that is a
- * real interpreter; the helper's Python never runs a script, so which one it is
- * does not matter as long as it starts. Only shims in PATH: the first one.
+ * real interpreter; the helpers never run a script, so which one it is does
+ * not matter as long as it starts. Only shims in PATH: the first one.
  * None at all: scripts start with child_process.spawn.
  */
-function findSpawnHelper(): string[] | null {
+export function findHelperPython(): string[] | null {
   let first: string | null = null;
   for (const candidate of executables('python3', process.cwd())) {
     if (!startsWithShebang(candidate)) return [candidate, '-I', '-S'];

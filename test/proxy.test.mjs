@@ -7,9 +7,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
+import { connect, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { stopGracefully } from '../dist/index.js';
+import { sealListener } from '../dist/seal.js';
 import { CLI, PYTHON, deadline, parseRawResponse, request, rmSync, runCli, startCli, startServer, tempDir, waitFor, writeTree } from './helpers.mjs';
 
 const ENV_SCRIPT = { content: "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\nenv\n", mode: 0o755 };
@@ -413,6 +415,83 @@ test('library: stopGracefully drains (health 503, all else served), then closes'
     assert.equal(srv.server.listening, false);
   } finally {
     await srv.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('sealed listener: no new handshake completes, the connections it has still work, and once closed the waiting client is refused before it sent anything', { skip: process.platform !== 'linux' && 'Linux only (a socket filter)' }, async () => {
+  const server = createNetServer((socket) => socket.on('data', () => socket.end('answer')));
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  const open = connect(port, '127.0.0.1');
+  let late;
+  try {
+    await new Promise((resolve, reject) => open.once('connect', resolve).once('error', reject));
+    assert.equal(await sealListener(server), null, 'sealed');
+    // A new connection's SYN is dropped: the client is still connecting well after a loopback handshake.
+    late = connect(port, '127.0.0.1');
+    let connected = false;
+    late.once('connect', () => (connected = true));
+    const lateError = new Promise((resolve) => late.once('error', resolve));
+    await sleep(300);
+    assert.equal(connected, false, 'no handshake completes on a sealed listener');
+    // A connection accepted before the seal is served as before.
+    open.write('ping');
+    const answer = await new Promise((resolve) => { let text = ''; open.on('data', (d) => (text += d)).once('end', () => resolve(text)); });
+    assert.equal(answer, 'answer');
+    // Closed: the client's next SYN (about 1 s after its first) meets a closed port. Refused, never connected.
+    server.close();
+    const err = await deadline(lateError, 5000, 'the waiting client refused');
+    assert.equal(err.code, 'ECONNREFUSED');
+    assert.equal(connected, false);
+  } finally {
+    open.destroy();
+    late?.destroy();
+    server.close();
+  }
+});
+
+test('SIGTERM after a drain, under a stream of new connections: each request is answered or its connection refused, none reset after it was sent', { skip: process.platform !== 'linux' && 'Linux only (a socket filter)' }, async (t) => {
+  // What a balancer without health checks (nginx) does to a stopping instance: it keeps opening connections
+  // and writes a request as soon as one is up. One the kernel completed but the server never accepted is reset
+  // when the listener closes, unless the listener was sealed first: then it is refused before it is sent.
+  const root = site();
+  const tally = { answered: 0, refused: 0, reset: [] };
+  let cli;
+  try {
+    for (let round = 0; round < 4; round++) {
+      cli = await startCli(['-d', root, '-p', '0', '--drain-delay', '0.2', '--shutdown-grace', '5']);
+      const port = cli.port;
+      let stopping = false;
+      const client = async () => {
+        for (;;) {
+          const outcome = await new Promise((resolve) => {
+            const req = httpRequest({ host: '127.0.0.1', port, path: '/index.txt', agent: false }, (res) => {
+              res.resume();
+              res.once('end', () => resolve('answered'));
+              res.once('error', (err) => resolve(err));
+            });
+            req.once('error', (err) => resolve(err));
+            req.end();
+          });
+          if (outcome === 'answered') tally.answered++;
+          else if (outcome.code === 'ECONNREFUSED') {
+            tally.refused++;
+            if (stopping) return;
+          } else tally.reset.push(`${outcome.code ?? outcome.message}`);
+        }
+      };
+      const clients = Array.from({ length: 6 }, client);
+      await sleep(150);
+      stopping = true;
+      cli.child.kill('SIGTERM');
+      assert.deepEqual(await deadline(cli.exited, 10000, 'exit'), { code: 0, signal: null });
+      await deadline(Promise.all(clients), 10000, 'clients refused');
+    }
+    t.diagnostic(`4 stops: ${tally.answered} answered, ${tally.refused} refused, ${tally.reset.length} reset`);
+    assert.deepEqual(tally.reset, [], 'no request was reset after it was sent');
+  } finally {
+    await cli?.stop();
     rmSync(root, { recursive: true, force: true });
   }
 });
