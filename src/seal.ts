@@ -25,17 +25,31 @@
  * nothing is sealed and the listener is closed as before.
  */
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findHelperPython } from './config.js';
 
 /**
- * Time for handshakes begun before the seal to complete (one round trip to
- * the balancer) so that they are accepted, not reset, when the listener
- * closes. Ample on a host or a LAN; a balancer further away than this
- * keeps the old race for a connection begun at that very moment.
+ * The least time left for handshakes begun before the seal to complete (one
+ * round trip to the balancer) so that they are accepted, not reset, when the
+ * listener closes. The wait goes on while the kernel still lists one of them
+ * in progress (SYN_RECV): on a loaded machine even a loopback handshake can
+ * take longer than this (its last segment waits in the kernel's backlog for
+ * a busy CPU), and closing under it resets a connection the client already
+ * sent its request on.
  */
 export const SEAL_SETTLE_MS = 20;
+
+/**
+ * The longest that wait: below a dropped SYN's first retransmission (1 s),
+ * so that a client turned away by the seal meets a closed port then. A
+ * handshake still unfinished after it keeps the old race.
+ */
+const SEAL_SETTLE_MAX_MS = 500;
+
+/** How often the wait asks the kernel again. */
+const SEAL_SETTLE_POLL_MS = 5;
 
 /** The longest the Python program may take; it normally takes its start-up, ~20 ms. */
 const SEAL_TIMEOUT_MS = 5000;
@@ -63,9 +77,11 @@ function listenerFd(server: Server): number | null {
 }
 
 /**
- * Seal the TCP socket `server` listens on (see above), then wait
- * {@link SEAL_SETTLE_MS}. Resolves null when sealed or when there is nothing
- * to seal with (not Linux, no python3, no TCP listener), else why it failed.
+ * Seal the TCP socket `server` listens on (see above), then wait for the
+ * handshakes begun before it ({@link SEAL_SETTLE_MS}, and on while one is
+ * in progress, up to {@link SEAL_SETTLE_MAX_MS}). Resolves null when sealed
+ * or when there is nothing to seal with (not Linux, no python3, no TCP
+ * listener), else why it failed.
  */
 export async function sealListener(server: Server): Promise<string | null> {
   const address = server.address();
@@ -86,6 +102,33 @@ export async function sealListener(server: Server): Promise<string | null> {
       else resolve(`${python[0]} ${signal ? `killed by ${signal}` : `exit ${code}`}: ${stderr.trim().split('\n').at(-1) ?? ''}`);
     });
   });
-  if (failure === null) await sleep(SEAL_SETTLE_MS);
+  if (failure === null) await settle(address.port);
   return failure;
+}
+
+/** Wait {@link SEAL_SETTLE_MS}, then on while a handshake to `port` is in progress, up to {@link SEAL_SETTLE_MAX_MS}. */
+async function settle(port: number): Promise<void> {
+  const until = Date.now() + SEAL_SETTLE_MAX_MS;
+  await sleep(SEAL_SETTLE_MS);
+  while (Date.now() < until && ((await handshakesInProgress(port)) ?? 0) > 0) await sleep(SEAL_SETTLE_POLL_MS);
+}
+
+/**
+ * How many TCP handshakes to local `port` the kernel has begun and not
+ * completed (state 03, SYN_RECV, in /proc/net/tcp and tcp6 of this network
+ * namespace); null when it cannot be read.
+ */
+async function handshakesInProgress(port: number): Promise<number | null> {
+  const local = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  let count: number | null = null;
+  for (const table of ['/proc/self/net/tcp', '/proc/self/net/tcp6']) {
+    const text = await readFile(table, 'utf8').catch(() => null);
+    if (text === null) continue;
+    count ??= 0;
+    for (const line of text.split('\n').slice(1)) {
+      const [, localAddress, , state] = line.trim().split(/\s+/);
+      if (state === '03' && localAddress?.endsWith(local)) count++;
+    }
+  }
+  return count;
 }

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
@@ -447,6 +447,41 @@ test('sealed listener: no new handshake completes, the connections it has still 
   } finally {
     open.destroy();
     late?.destroy();
+    server.close();
+  }
+});
+
+test('sealed listener: a handshake still in progress (SYN_RECV) holds the close back, for a bounded time', { skip: process.platform !== 'linux' && 'Linux only (a socket filter)' }, async () => {
+  // A loopback handshake is normally over at once, but on a loaded machine its last segment can wait in the
+  // kernel for a busy CPU: a listener closed then resets the connection, which the client already sent its
+  // request on. Here a client socket drops every segment it receives (a socket filter of its own), so the
+  // server's SYN-ACK never gets its ACK and the handshake stays in progress.
+  const server = createNetServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  const stuck = spawn(PYTHON, ['-c', `
+import ctypes, socket, struct, sys
+drop_all = ctypes.create_string_buffer(struct.pack('HBBI', 0x06, 0, 0, 0))
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, 26, struct.pack('@HP', 1, ctypes.addressof(drop_all)))
+s.setblocking(False)
+s.connect_ex(('127.0.0.1', ${port}))
+print('connecting', flush=True)
+sys.stdin.read()
+`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    await deadline(new Promise((resolve) => stuck.stdout.once('data', resolve)), 5000, 'the client connecting');
+    const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+    const inProgress = readFileSync('/proc/self/net/tcp', 'utf8').split('\n').filter((l) => l.trim().split(/\s+/)[1]?.endsWith(hexPort) && l.trim().split(/\s+/)[3] === '03');
+    assert.equal(inProgress.length, 1, 'one handshake in progress (SYN_RECV) on the listener');
+    const started = Date.now();
+    assert.equal(await sealListener(server), null, 'sealed');
+    const took = Date.now() - started;
+    // The python3 start alone is ~50 ms; the bound (500 ms) is below a dropped SYN's first retransmission (1 s).
+    assert.ok(took >= 480, `the seal waited for the handshake in progress (${took} ms)`);
+    assert.ok(took < 5000, `but not for ever (${took} ms)`);
+  } finally {
+    stuck.kill();
     server.close();
   }
 });
