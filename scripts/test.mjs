@@ -10,7 +10,8 @@
 //
 // Usage: node scripts/test.mjs [--cold | --warm]   (both when neither)
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { failedTests } from './tap-failures.mjs';
@@ -37,13 +38,19 @@ const coldFiles = readdirSync(join(repo, 'test'))
   .map((name) => `test/${name}`);
 
 /**
- * Run one pass; resolves its exit code and its standard output. `show`: the
- * output is shown as it comes (else only collected, for later).
+ * Run one pass; resolves its exit code, its output and its TAP report. The
+ * output is the terminal's reporter (spec) on a terminal, else TAP; `show`:
+ * it is shown as it comes (else only collected, for later). The TAP report,
+ * written to a file of its own whatever the output's reporter, is what the
+ * failed tests are read from.
  */
-function runPass(files, env, show) {
-  // Collected output is no terminal, but is shown on one: keep the reporter the terminal would get.
-  const reporter = process.stdout.isTTY ? ['--test-reporter=spec'] : [];
-  const child = spawn(process.execPath, [...NODE_TEST, ...reporter, ...files], {
+function runPass(name, files, env, show) {
+  const tapFile = join(reportDir, `${name}.tap`);
+  const reporters = [
+    `--test-reporter=${process.stdout.isTTY ? 'spec' : 'tap'}`, '--test-reporter-destination=stdout',
+    '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
+  ];
+  const child = spawn(process.execPath, [...NODE_TEST, ...reporters, ...files], {
     cwd: repo,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', show ? 'inherit' : 'pipe'],
@@ -54,7 +61,15 @@ function runPass(files, env, show) {
     if (show) process.stdout.write(chunk);
   });
   child.stderr?.on('data', (chunk) => output.push(chunk));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, text: Buffer.concat(output).toString() })));
+  return new Promise((resolve) => child.on('close', (code) => {
+    let tap = '';
+    try {
+      tap = readFileSync(tapFile, 'utf8');
+    } catch {
+      // No report (the runner itself failed): its output says why.
+    }
+    resolve({ code: code ?? 1, text: Buffer.concat(output).toString(), tap });
+  }));
 }
 
 /** Lists a pass's failed tests, whole, under one heading. */
@@ -68,16 +83,18 @@ function reportFailures(pass, text) {
 const arg = process.argv[2];
 const cold = arg !== '--warm';
 const warm = arg !== '--cold';
-const idle = { code: 0, text: '' };
+const idle = { code: 0, text: '', tap: '' };
+const reportDir = mkdtempSync(join(tmpdir(), 'scriptserve-test-reports-'));
 const [coldRun, warmRun] = await Promise.all([
-  cold ? runPass(coldFiles, {}, true) : idle,
-  warm ? runPass(WARM_FILES, { SCRIPTSERVE_TEST_WARM: '1' }, !cold) : idle,
+  cold ? runPass('cold', coldFiles, {}, true) : idle,
+  warm ? runPass('warm', WARM_FILES, { SCRIPTSERVE_TEST_WARM: '1' }, !cold) : idle,
 ]);
+rmSync(reportDir, { recursive: true, force: true });
 if (cold && warm) {
   process.stdout.write(`\n# warm pass (SCRIPTSERVE_TEST_WARM=1): ${WARM_FILES.join(' ')}\n`);
   process.stdout.write(warmRun.text);
 }
-reportFailures('cold', coldRun.text);
-reportFailures('warm', warmRun.text);
+reportFailures('cold', coldRun.tap);
+reportFailures('warm', warmRun.tap);
 if (cold && warm) console.log(`# cold pass: ${coldRun.code === 0 ? 'passed' : 'FAILED'}; warm pass: ${warmRun.code === 0 ? 'passed' : 'FAILED'}`);
 process.exit(coldRun.code || warmRun.code);
